@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The test command: installs what is missing, configures, builds (Release, all cores) and runs
+# every test with ctest. Set HQSWEEP_BUILD_DIR for another build folder and HQSWEEP_CMAKE_ARGS
+# for extra CMake options (e.g. -DHQSWEEP_SANITIZE=ON).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${HQSWEEP_BUILD_DIR:-$root/build}
+bash "$root/scripts/install-deps.sh"
+# shellcheck disable=SC2086
+cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release ${HQSWEEP_CMAKE_ARGS:-}
+cmake --build "$build" -j "$(nproc)"
+cd "$build"
+ctest --output-on-failure -j "$(nproc)"
