@@ -1,0 +1,558 @@
+// The table of config keys and the canonical form built from it.
+#include "common/config_schema.h"
+
+#include <algorithm>
+#include <cinttypes>
+#include <cmath>
+#include <cstdio>
+
+#include "common/error.h"
+
+namespace hqsweep {
+
+namespace {
+
+using nlohmann::json;
+
+const json* find_value(const FlatConfig& config, const std::string& path) {
+  auto it = config.find(path);
+  return it == config.end() ? nullptr : &it->second;
+}
+
+bool equals(const FlatConfig& config, const std::string& path, const char* value) {
+  const json* v = find_value(config, path);
+  return v != nullptr && v->is_string() && v->get<std::string>() == value;
+}
+
+bool is_probe(const FlatConfig& c) {
+  return equals(c, "model.backbone", "probe");
+}
+bool not_probe(const FlatConfig& c) {
+  return !is_probe(c);
+}
+
+bool uses_backbone(const FlatConfig& c) {
+  return !equals(c, "model.fusion", "quantum");
+}
+
+bool uses_quantum(const FlatConfig& c) {
+  return not_probe(c) && !equals(c, "model.fusion", "classical");
+}
+
+bool dataset_is_image(const FlatConfig& c) {
+  const json* name = find_value(c, "dataset.name");
+  return not_probe(c) && name != nullptr && name->is_string() &&
+         !is_tabular_dataset(name->get<std::string>());
+}
+
+// Data sets without an official validation split get one carved from training data.
+bool needs_val_split(const FlatConfig& c) {
+  return not_probe(c) && !equals(c, "dataset.name", "breastmnist") &&
+         !equals(c, "dataset.name", "medmnist");
+}
+
+// Data sets without an official test split get one carved out as well.
+bool needs_test_split(const FlatConfig& c) {
+  const json* name = find_value(c, "dataset.name");
+  return not_probe(c) && name != nullptr && name->is_string() &&
+         (is_tabular_dataset(name->get<std::string>()) || *name == "image_folder");
+}
+
+bool is_conv_backbone(const FlatConfig& c) {
+  return not_probe(c) && uses_backbone(c) && !equals(c, "model.backbone", "mlp");
+}
+
+bool is_torchvision_backbone(const FlatConfig& c) {
+  const json* b = find_value(c, "model.backbone");
+  if (!uses_backbone(c) || b == nullptr || !b->is_string()) return false;
+  const std::string name = b->get<std::string>();
+  return name.rfind("resnet", 0) == 0 || name.rfind("efficientnet", 0) == 0;
+}
+
+bool is_mlp(const FlatConfig& c) {
+  return uses_backbone(c) && equals(c, "model.backbone", "mlp");
+}
+bool uses_weights(const FlatConfig& c) {
+  return not_probe(c) && uses_backbone(c);
+}
+bool is_cross_attention(const FlatConfig& c) {
+  return not_probe(c) && equals(c, "model.fusion", "cross_attention");
+}
+bool is_sgd(const FlatConfig& c) {
+  return not_probe(c) && equals(c, "train.optimizer", "sgd");
+}
+bool is_step_schedule(const FlatConfig& c) {
+  return not_probe(c) && equals(c, "train.schedule", "step");
+}
+bool has_decay_schedule(const FlatConfig& c) {
+  return not_probe(c) &&
+         (equals(c, "train.schedule", "step") || equals(c, "train.schedule", "plateau"));
+}
+
+// A condition under which a key applies, with the words the documentation shows for it.
+struct Condition {
+  bool (*test)(const FlatConfig&);
+  const char* text;
+};
+
+const Condition kAlways{nullptr, ""};
+const Condition kNotProbe{not_probe, "backbone is not probe"};
+const Condition kUsesBackbone{uses_backbone, "fusion is not quantum"};
+const Condition kUsesQuantum{uses_quantum, "fusion is not classical"};
+const Condition kImageData{dataset_is_image, "image data set"};
+const Condition kNeedsValSplit{needs_val_split, "no official validation split (not MedMNIST)"};
+const Condition kNeedsTestSplit{needs_test_split, "tabular or image_folder data set"};
+const Condition kConvBackbone{is_conv_backbone, "convolutional backbone"};
+const Condition kTorchvisionBackbone{is_torchvision_backbone, "resnet* or efficientnet* backbone"};
+const Condition kMlp{is_mlp, "backbone is mlp"};
+const Condition kUsesWeights{uses_weights, "a backbone that is not probe"};
+const Condition kCrossAttention{is_cross_attention, "fusion is cross_attention"};
+const Condition kSgd{is_sgd, "optimizer is sgd"};
+const Condition kStepSchedule{is_step_schedule, "schedule is step"};
+const Condition kDecaySchedule{has_decay_schedule, "schedule is step or plateau"};
+const Condition kProbe{is_probe, "backbone is probe"};
+
+ConfigKey key(std::string path, ValueKind kind, json default_value, std::string help,
+              Condition applies = kAlways) {
+  ConfigKey k;
+  k.path = std::move(path);
+  k.kind = kind;
+  k.default_value = std::move(default_value);
+  k.help = std::move(help);
+  k.applies = applies.test;
+  k.applies_when = applies.text;
+  return k;
+}
+
+ConfigKey ranged(ConfigKey k, double minimum, double maximum, bool minimum_exclusive = false) {
+  k.minimum = minimum;
+  k.maximum = maximum;
+  k.minimum_exclusive = minimum_exclusive;
+  return k;
+}
+
+ConfigKey choice(std::string path, std::vector<std::string> choices, json default_value,
+                 std::string help, Condition applies = kAlways) {
+  ConfigKey k =
+      key(std::move(path), ValueKind::Choice, std::move(default_value), std::move(help), applies);
+  k.choices = std::move(choices);
+  return k;
+}
+
+std::vector<ConfigKey> build_keys() {
+  using K = ValueKind;
+  const json required;  // null
+  return {
+      ranged(key("seed", K::Integer, 0,
+                 "seed for weights, data order, augmentation and fixed circuits"),
+             0, 2147483647),
+
+      choice("dataset.name",
+             {"breastmnist", "medmnist", "fashion_mnist", "mnist", "wdbc", "wine", "digits", "csv",
+              "image_folder"},
+             required, "data set", kNotProbe),
+      key("dataset.path", K::String, "",
+          "file or folder, relative to the data directory; \"\" = the set's usual file name",
+          kNotProbe),
+      ranged(key("dataset.image_size", K::Integer, 0, "resize images to this size; 0 = as stored",
+                 kImageData),
+             0, 1024),
+      ranged(key("dataset.channels", K::Integer, 0, "1 or 3 (replicate grey to RGB); 0 = as stored",
+                 kImageData),
+             0, 3),
+      ranged(key("dataset.classes", K::IntegerList, json::array(),
+                 "keep only these class labels (relabelled 0..k-1); [] = all", kNotProbe),
+             0, 1000),
+      ranged(key("dataset.per_class_limit", K::Integer, 0,
+                 "at most this many training samples per class; 0 = all", kNotProbe),
+             0, 100000000),
+      ranged(
+          key("dataset.val_fraction", K::Number, 0.15,
+              "stratified validation share of the training data (sets without an official split)",
+              kNeedsValSplit),
+          0, 0.9, true),
+      ranged(key("dataset.test_fraction", K::Number, 0.2,
+                 "stratified test share (sets without an official test split)", kNeedsTestSplit),
+             0, 0.9, true),
+      key("dataset.augment", K::Boolean, false,
+          "random flip, small rotation, padded crop in training", kImageData),
+      key("dataset.normalize", K::Boolean, true, "standardise with training-split statistics",
+          kNotProbe),
+
+      choice("model.backbone",
+             {"hqcnn", "cnn5", "resnet18", "resnet50", "efficientnet_b0", "efficientnet_b5",
+              "efficientnetv2_s", "mlp", "probe"},
+             required, "classical branch (probe: a synthetic task for scheduler tests)",
+             kUsesBackbone),
+      choice("model.fusion",
+             {"classical", "quantum", "sequential", "parallel", "shf", "dhf", "tshf",
+              "cross_attention"},
+             "classical", "how the quantum branch joins the classical one", kNotProbe),
+      ranged(key("model.width", K::Number, 1.0, "channel width multiplier for cheap CPU sweeps",
+                 kConvBackbone),
+             0.03125, 4),
+      key("model.small_input", K::Boolean, true,
+          "3x3 stride-1 stem without max-pool for small images", kTorchvisionBackbone),
+      ranged(key("model.hidden", K::IntegerList, json::array({64, 32}), "hidden layer sizes of mlp",
+                 kMlp),
+             1, 65536),
+      ranged(key("model.head_hidden", K::Integer, 32,
+                 "hidden units of the classifier head; 0 = linear", kNotProbe),
+             0, 65536),
+      ranged(key("model.dropout", K::Number, 0.1, "dropout in the head", kNotProbe), 0, 0.95),
+      key("model.weights", K::String, "", "start the backbone from this checkpoint", kUsesWeights),
+      key("model.freeze", K::Boolean, false, "do not train the backbone", kUsesWeights),
+      ranged(key("model.attention_heads", K::Integer, 2, "heads of the cross-attention block",
+                 kCrossAttention),
+             1, 64),
+
+      ranged(key("quantum.qubits", K::Integer, 4, "qubits of the circuit", kUsesQuantum), 1, 20),
+      ranged(key("quantum.layers", K::Integer, 2, "ansatz depth", kUsesQuantum), 1, 100),
+      choice("quantum.ansatz",
+             {"hardware_efficient", "strongly_entangling", "basic_entangler", "qft"},
+             "hardware_efficient", "variational template", kUsesQuantum),
+      choice("quantum.embedding",
+             {"angle_rx", "angle_ry", "angle_rz", "amplitude", "zz_feature_map"}, "angle_ry",
+             "how features enter the circuit", kUsesQuantum),
+      key("quantum.reupload", K::Boolean, false, "re-encode the inputs before every layer",
+          kUsesQuantum),
+      choice("quantum.scaling", {"pi_tanh", "arctan", "none"}, "pi_tanh",
+             "squashing of projected features into angles", kUsesQuantum),
+      choice("quantum.measure", {"z", "z_zz"}, "z",
+             "z: Z expectation of each qubit; z_zz: also Z_i Z_i+1 of neighbours", kUsesQuantum),
+      key("quantum.trainable", K::Boolean, true, "false: a fixed circuit drawn from the seed",
+          kUsesQuantum),
+      ranged(key("quantum.lr", K::Number, 0.0, "learning rate of circuit parameters; 0 = train.lr",
+                 kUsesQuantum),
+             0, 10),
+      ranged(key("quantum.shots", K::Integer, 0, "sampled measurement at evaluation; 0 = exact",
+                 kUsesQuantum),
+             0, 100000000),
+
+      ranged(key("train.epochs", K::Integer, 10, "training epochs", kNotProbe), 1, 100000),
+      ranged(key("train.batch_size", K::Integer, 32, "samples per step", kNotProbe), 1, 65536),
+      ranged(key("train.lr", K::Number, 1e-3, "learning rate", kNotProbe), 0, 10, true),
+      choice("train.optimizer", {"adam", "adamw", "sgd"}, "adam", "optimiser", kNotProbe),
+      ranged(key("train.momentum", K::Number, 0.9, "SGD momentum", kSgd), 0, 0.999),
+      key("train.nesterov", K::Boolean, false, "Nesterov momentum", kSgd),
+      ranged(key("train.weight_decay", K::Number, 0.0, "weight decay", kNotProbe), 0, 1),
+      choice("train.schedule", {"none", "cosine", "step", "plateau"}, "none",
+             "learning-rate schedule", kNotProbe),
+      ranged(key("train.step_size", K::Integer, 10, "epochs between steps of the step schedule",
+                 kStepSchedule),
+             1, 100000),
+      ranged(key("train.gamma", K::Number, 0.1, "decay factor of step and plateau schedules",
+                 kDecaySchedule),
+             0, 1, true),
+      ranged(key("train.warmup_epochs", K::Integer, 0, "linear warm-up epochs", kNotProbe), 0,
+             100000),
+      ranged(key("train.grad_clip", K::Number, 0.0, "clip the gradient norm to this; 0 = off",
+                 kNotProbe),
+             0, 1e6),
+      choice("train.class_weighting", {"none", "balanced"}, "none",
+             "loss weights for imbalanced sets", kNotProbe),
+      choice("train.sampler", {"uniform", "balanced"}, "uniform",
+             "balanced: class-balanced batches", kNotProbe),
+      ranged(key("train.patience", K::Integer, 0, "early stopping after this many epochs; 0 = off",
+                 kNotProbe),
+             0, 100000),
+      choice("train.monitor", {"val_loss", "val_acc", "val_auc", "val_f1"}, "val_auc",
+             "validation metric for early stopping and best-epoch restore", kNotProbe),
+      choice("train.threshold", {"f1", "youden"}, "f1",
+             "how the binary decision threshold is tuned on validation", kNotProbe),
+
+      ranged(key("probe.duration_ms", K::Number, 0.0, "how long the probe task runs", kProbe), 0,
+             1e8),
+      choice("probe.failure", {"none", "error", "segfault", "abort", "hang", "diverge"}, "none",
+             "how the probe task ends", kProbe),
+  };
+}
+
+std::string kind_name(const ConfigKey& key) {
+  switch (key.kind) {
+    case ValueKind::Integer:
+      return "an integer";
+    case ValueKind::Number:
+      return "a number";
+    case ValueKind::Boolean:
+      return "true or false";
+    case ValueKind::String:
+      return "a string";
+    case ValueKind::Choice:
+      return "a string";
+    case ValueKind::IntegerList:
+      return "a list of integers";
+  }
+  return "a value";
+}
+
+std::string format_number(double value) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.10g", value);
+  return buffer;
+}
+
+std::string range_text(const ConfigKey& key) {
+  return format_number(key.minimum) + (key.minimum_exclusive ? " (exclusive)" : "") + ".." +
+         format_number(key.maximum);
+}
+
+std::string check_range(const ConfigKey& key, double value, const json& shown) {
+  bool below = key.minimum_exclusive ? value <= key.minimum : value < key.minimum;
+  if (below || value > key.maximum) {
+    return shown.dump() + " is out of range " + range_text(key);
+  }
+  return "";
+}
+
+std::string check_integer(const ConfigKey& key, const json& value, json* normalized) {
+  if (value.is_number_integer()) {
+    *normalized = value.get<std::int64_t>();
+  } else if (value.is_number_float() && std::isfinite(value.get<double>()) &&
+             value.get<double>() == std::floor(value.get<double>()) &&
+             std::fabs(value.get<double>()) < 9e15) {
+    *normalized = static_cast<std::int64_t>(value.get<double>());
+  } else {
+    return "expected an integer, found " + value.dump();
+  }
+  return check_range(key, normalized->get<double>(), value);
+}
+
+// Levenshtein distance, for suggestions.
+std::size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      std::size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = up;
+    }
+  }
+  return row[b.size()];
+}
+
+void flatten_into(const json& value, const std::string& prefix, FlatConfig& out) {
+  if (value.is_object()) {
+    for (const auto& [k, v] : value.items()) {
+      flatten_into(v, prefix.empty() ? k : prefix + "." + k, out);
+    }
+  } else {
+    out[prefix] = value;
+  }
+}
+
+}  // namespace
+
+const std::vector<ConfigKey>& config_keys() {
+  static const std::vector<ConfigKey> keys = build_keys();
+  return keys;
+}
+
+const ConfigKey* find_config_key(const std::string& path) {
+  for (const auto& key : config_keys()) {
+    if (key.path == path) return &key;
+  }
+  return nullptr;
+}
+
+std::string closest_config_key(const std::string& path) {
+  std::string best;
+  std::size_t best_distance = 4;  // more edits than this is not a typo
+  for (const auto& key : config_keys()) {
+    std::size_t d = edit_distance(path, key.path);
+    // A right leaf under a wrong section ("qubits" for "quantum.qubits") counts as close too.
+    std::string leaf = key.path.substr(key.path.rfind('.') + 1);
+    if (path == leaf ||
+        (path.size() > leaf.size() &&
+         path.compare(path.size() - leaf.size() - 1, std::string::npos, "." + leaf) == 0)) {
+      d = std::min<std::size_t>(d, 1);
+    }
+    if (d < best_distance) {
+      best_distance = d;
+      best = key.path;
+    }
+  }
+  return best;
+}
+
+std::string config_keys_markdown() {
+  std::string out =
+      "| key | type | default | allowed | applies when | meaning |\n"
+      "|---|---|---|---|---|---|\n";
+  for (const ConfigKey& k : config_keys()) {
+    std::string type, allowed;
+    switch (k.kind) {
+      case ValueKind::Integer:
+        type = "integer";
+        allowed = range_text(k);
+        break;
+      case ValueKind::Number:
+        type = "number";
+        allowed = range_text(k);
+        break;
+      case ValueKind::Boolean:
+        type = "boolean";
+        break;
+      case ValueKind::String:
+        type = "string";
+        break;
+      case ValueKind::IntegerList:
+        type = "integer list";
+        allowed = "elements " + range_text(k);
+        break;
+      case ValueKind::Choice:
+        type = "choice";
+        for (const auto& c : k.choices) allowed += (allowed.empty() ? "" : ", ") + c;
+        break;
+    }
+    std::string fallback =
+        k.default_value.is_null() ? "required" : "`" + k.default_value.dump() + "`";
+    out += "| `" + k.path + "` | " + type + " | " + fallback + " | " + allowed + " | " +
+           (k.applies_when.empty() ? "always" : k.applies_when) + " | " + k.help + " |\n";
+  }
+  return out;
+}
+
+std::string check_config_value(const ConfigKey& key, const json& value, json* normalized) {
+  switch (key.kind) {
+    case ValueKind::Integer:
+      return check_integer(key, value, normalized);
+    case ValueKind::Number:
+      if (!value.is_number() || !std::isfinite(value.get<double>())) {
+        return "expected a number, found " + value.dump();
+      }
+      *normalized = value.get<double>();
+      return check_range(key, value.get<double>(), value);
+    case ValueKind::Boolean:
+      if (!value.is_boolean()) return "expected true or false, found " + value.dump();
+      *normalized = value;
+      return "";
+    case ValueKind::String:
+      if (!value.is_string()) return "expected a string, found " + value.dump();
+      *normalized = value;
+      return "";
+    case ValueKind::Choice: {
+      std::string allowed;
+      for (const auto& c : key.choices) allowed += (allowed.empty() ? "" : ", ") + c;
+      if (!value.is_string() || std::find(key.choices.begin(), key.choices.end(),
+                                          value.get<std::string>()) == key.choices.end()) {
+        return value.dump() + " is not one of " + allowed;
+      }
+      *normalized = value;
+      return "";
+    }
+    case ValueKind::IntegerList: {
+      if (!value.is_array()) return "expected a list of integers, found " + value.dump();
+      json out = json::array();
+      for (std::size_t i = 0; i < value.size(); ++i) {
+        json element;
+        std::string problem = check_integer(key, value[i], &element);
+        if (!problem.empty()) return "element " + std::to_string(i) + ": " + problem;
+        out.push_back(element);
+      }
+      *normalized = out;
+      return "";
+    }
+  }
+  return "unsupported value " + value.dump() + " (" + kind_name(key) + " expected)";
+}
+
+FlatConfig flatten_config(const json& config) {
+  FlatConfig out;
+  if (!config.is_object()) throw Error("a config must be a JSON object, found " + config.dump());
+  flatten_into(config, "", out);
+  return out;
+}
+
+json unflatten_config(const FlatConfig& flat) {
+  json out = json::object();
+  for (const auto& [path, value] : flat) {
+    out[json::json_pointer("/" + [&] {
+      std::string p = path;
+      std::replace(p.begin(), p.end(), '.', '/');
+      return p;
+    }())] = value;
+  }
+  return out;
+}
+
+bool is_tabular_dataset(const std::string& name) {
+  return name == "wdbc" || name == "wine" || name == "digits" || name == "csv";
+}
+
+json canonical_config(const FlatConfig& config) {
+  for (const auto& [path, value] : config) {
+    if (find_config_key(path) == nullptr) {
+      std::string suggestion = closest_config_key(path);
+      throw Error(path + ": unknown key" +
+                  (suggestion.empty() ? "" : "; did you mean \"" + suggestion + "\"?"));
+    }
+  }
+  // Fill in defaults first: whether a key applies depends on other keys' final values.
+  FlatConfig filled;
+  for (const auto& key : config_keys()) {
+    auto it = config.find(key.path);
+    if (it != config.end()) {
+      json normalized;
+      std::string problem = check_config_value(key, it->second, &normalized);
+      if (!problem.empty()) throw Error(key.path + ": " + problem);
+      filled[key.path] = normalized;
+    } else if (!key.default_value.is_null()) {
+      filled[key.path] = key.default_value;
+    }
+  }
+  FlatConfig canonical;
+  for (const auto& key : config_keys()) {
+    if (key.applies != nullptr && !key.applies(filled)) continue;
+    auto it = filled.find(key.path);
+    if (it == filled.end()) throw Error(key.path + ": required, but not given (" + key.help + ")");
+    canonical[key.path] = it->second;
+  }
+
+  // Rules across keys.
+  auto text = [&](const char* path) {
+    auto it = canonical.find(path);
+    return it == canonical.end() ? std::string() : it->second.get<std::string>();
+  };
+  const std::string dataset = text("dataset.name");
+  const std::string backbone = text("model.backbone");
+  if (!dataset.empty() && !backbone.empty() && backbone != "probe") {
+    if (is_tabular_dataset(dataset) && backbone != "mlp") {
+      throw Error("model.backbone: \"" + backbone + "\" takes images, but dataset \"" + dataset +
+                  "\" is tabular; use \"mlp\"");
+    }
+    if (!is_tabular_dataset(dataset) && backbone == "mlp") {
+      throw Error("model.backbone: \"mlp\" takes tabular data, but dataset \"" + dataset +
+                  "\" holds images");
+    }
+  }
+  if ((dataset == "medmnist" || dataset == "csv" || dataset == "image_folder") &&
+      text("dataset.path").empty()) {
+    throw Error("dataset.path: required for dataset \"" + dataset + "\"");
+  }
+  if (canonical.count("dataset.channels") && canonical["dataset.channels"] == 2) {
+    throw Error("dataset.channels: 2 is not allowed; use 0 (as stored), 1 or 3");
+  }
+  return unflatten_config(canonical);
+}
+
+json canonical_config(const json& config) {
+  return canonical_config(flatten_config(config));
+}
+
+std::string run_id(const json& canonical) {
+  // FNV-1a, 64 bit: simple enough to recompute from Python (see docs/sweep-format.md).
+  std::uint64_t hash = 14695981039346656037ULL;
+  for (unsigned char c : canonical.dump()) {
+    hash ^= c;
+    hash *= 1099511628211ULL;
+  }
+  char buffer[17];
+  std::snprintf(buffer, sizeof buffer, "%016" PRIx64, hash);
+  return buffer;
+}
+
+}  // namespace hqsweep

@@ -1,0 +1,6 @@
+// The hqsweep executable.
+#include "orchestrator/cli.h"
+
+int main(int argc, char** argv) {
+  return hqsweep::run_cli(argc, argv);
+}

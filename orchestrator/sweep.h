@@ -1,0 +1,37 @@
+// Sweep files: a base config, grids, linked lists, random samples, seeds and rules that expand to
+// a list of fully resolved, canonical run configurations. The format is in docs/sweep-format.md.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace hqsweep {
+
+class JsonSource;
+
+struct RunSpec {
+  std::string run_id;     // run_id(config)
+  nlohmann::json config;  // canonical config (common/config_schema.h)
+};
+
+struct SweepOptions {
+  std::vector<std::string> overrides;  // "train.epochs=3", applied to every run after expansion
+  std::size_t max_runs = 100000;       // refuse larger sweeps
+};
+
+struct Sweep {
+  std::string name;
+  std::string source_name;                // the file it came from
+  std::vector<RunSpec> runs;              // in expansion order, duplicates removed
+  std::vector<std::string> varying_keys;  // dotted keys with two or more values among the runs
+  std::size_t points_before_dedup = 0;    // combinations before identical runs collapsed
+};
+
+// Throws Error naming the file, line and JSON path of what is wrong, and what is allowed.
+Sweep expand_sweep(const JsonSource& source, const SweepOptions& options = {});
+Sweep expand_sweep_file(const std::string& path, const SweepOptions& options = {});
+
+}  // namespace hqsweep

@@ -1,0 +1,33 @@
+// Plain-text table formatting.
+#include "orchestrator/text_table.h"
+
+#include <algorithm>
+
+#include "common/error.h"
+
+namespace hqsweep {
+
+std::string format_table(const std::vector<std::string>& headers,
+                         const std::vector<std::vector<std::string>>& rows) {
+  std::vector<std::size_t> widths(headers.size());
+  for (std::size_t c = 0; c < headers.size(); ++c) widths[c] = headers[c].size();
+  for (const auto& row : rows) {
+    HQSWEEP_CHECK(row.size() == headers.size(),
+                  "table row has " << row.size() << " cells, expected " << headers.size());
+    for (std::size_t c = 0; c < row.size(); ++c) widths[c] = std::max(widths[c], row[c].size());
+  }
+  std::string out;
+  auto append_row = [&](const std::vector<std::string>& cells) {
+    std::string line;
+    for (std::size_t c = 0; c < cells.size(); ++c) {
+      line += cells[c];
+      if (c + 1 < cells.size()) line += std::string(widths[c] - cells[c].size() + 2, ' ');
+    }
+    out += line + "\n";
+  };
+  append_row(headers);
+  for (const auto& row : rows) append_row(row);
+  return out;
+}
+
+}  // namespace hqsweep
