@@ -1,0 +1,43 @@
+// Gate kernels over one block of a batched state vector: plain functions over raw arrays.
+//
+// Qubit order: qubit 0 is the most significant bit of a basis-state index (PennyLane's order),
+// |q0 q1 ... q_{n-1}> has index sum_q bit_q << (n - 1 - q).
+// Argument order: control first, then target; control = -1 means none.
+// Block layout: W lanes (W independent states, one per sample) stored as re[2^n][W] and im[2^n][W]:
+// real and imaginary parts split, lanes innermost, so that every kernel vectorises across lanes
+// (W = 8) or, for W = 1, along amplitudes.
+// Per-lane coefficients (c, s, ...) are arrays of W values: per-sample angles cost nothing extra.
+#pragma once
+
+#include <cstddef>
+
+namespace hqsweep::kernels {
+
+// The Hermitian generator G of a parametrised gate U(theta) = exp(-i theta/2 G).
+enum class Generator { X, Y, Z, MinusTwoP1 };
+
+// RX(theta) on target: c = cos(theta/2), s = sin(theta/2) per lane.
+template <typename T, int W>
+void apply_rx(T* re, T* im, int qubits, int control, int target, const T* c, const T* s);
+// RY(theta) on target.
+template <typename T, int W>
+void apply_ry(T* re, T* im, int qubits, int control, int target, const T* c, const T* s);
+// diag(d0, d1) on target (RZ, PhaseShift, Z, S, T, CZ), d0 and d1 complex per lane.
+template <typename T, int W>
+void apply_diagonal(T* re, T* im, int qubits, int control, int target, const T* d0_re,
+                    const T* d0_im, const T* d1_re, const T* d1_im);
+// A general 2x2 complex matrix on target; m holds 8 x W values: m00 re, m00 im, m01 re, m01 im,
+// m10 re, m10 im, m11 re, m11 im, each for every lane.
+template <typename T, int W>
+void apply_matrix(T* re, T* im, int qubits, int control, int target, const T* m);
+// X on target (CNOT with a control).
+template <typename T, int W>
+void apply_x(T* re, T* im, int qubits, int control, int target);
+
+// out[l] += Im <lambda_l | G | phi_l> for every lane l: the adjoint method's gradient of a gate
+// whose generator G acts on target (restricted to control = 1), from the states after that gate.
+template <typename T, int W>
+void generator_overlap(const T* lambda_re, const T* lambda_im, const T* phi_re, const T* phi_im,
+                       int qubits, int control, int target, Generator generator, T* out);
+
+}  // namespace hqsweep::kernels

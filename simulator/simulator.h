@@ -1,0 +1,59 @@
+// A batched state-vector simulator: runs one circuit on B states at once (one per sample, with
+// per-sample input angles and shared parameters) and differentiates it by the adjoint method
+// (Jones & Gacon, arXiv:2009.02823) as a vector-Jacobian product.
+#pragma once
+
+#include <complex>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "simulator/circuit.h"
+
+namespace hqsweep {
+
+struct SimulatorOptions {
+  int threads = 1;  // over blocks of the batch
+  int lanes = 0;    // states per block: 1 or 8; 0 chooses by qubit count (see docs/simulator.md)
+};
+
+// The lane count chosen when SimulatorOptions::lanes is 0.
+int default_lanes(int qubits);
+
+template <typename T>
+class BatchedSimulator {
+ public:
+  explicit BatchedSimulator(Circuit circuit, SimulatorOptions options = {});
+  ~BatchedSimulator();
+  BatchedSimulator(BatchedSimulator&&) noexcept;
+  BatchedSimulator& operator=(BatchedSimulator&&) noexcept;
+
+  const Circuit& circuit() const;
+  int lanes() const;
+
+  // inputs: [batch][input_count], params: [parameter_count], outputs: [batch][output_count], all
+  // row-major. Keeps the final states for backward() and sample_outputs().
+  void forward(const T* inputs, std::size_t batch, const T* params, T* outputs);
+
+  // Given dL/d(outputs) of the last forward ([batch][output_count]), writes dL/d(params)
+  // ([parameter_count]) and dL/d(inputs) ([batch][input_count]); either may be null to skip it.
+  // Costs a few forward passes, independent of the number of outputs.
+  void backward(const T* grad_outputs, T* grad_params, T* grad_inputs);
+
+  // The outputs of the last forward estimated from `shots` measurement samples per state,
+  // reproducible from seed.
+  void sample_outputs(std::uint64_t shots, std::uint64_t seed, T* outputs) const;
+
+  // The amplitudes of sample b after the last forward.
+  std::vector<std::complex<T>> state(std::size_t b) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+extern template class BatchedSimulator<float>;
+extern template class BatchedSimulator<double>;
+
+}  // namespace hqsweep

@@ -1,0 +1,438 @@
+// Tests for the batched simulator against a dense-matrix reference written here, finite
+// differences and the parameter-shift rule.
+#include "simulator/simulator.h"
+
+#include <cmath>
+#include <complex>
+#include <random>
+
+#include <gtest/gtest.h>
+
+#include "common/error.h"
+
+namespace hqsweep {
+namespace {
+
+using cd = std::complex<double>;
+using Dense = std::vector<cd>;  // row-major 2^n x 2^n
+
+// The full-register matrix of a 2x2 gate u on target (optionally controlled), qubit 0 = MSB.
+Dense full_matrix(int n, int control, int target, const std::array<cd, 4>& u) {
+  const std::size_t dim = std::size_t{1} << n;
+  Dense m(dim * dim, 0);
+  for (std::size_t col = 0; col < dim; ++col) {
+    const bool control_on = control < 0 || ((col >> (n - 1 - control)) & 1);
+    if (!control_on) {
+      m[col * dim + col] = 1;
+      continue;
+    }
+    const int bit = (col >> (n - 1 - target)) & 1;
+    const std::size_t base = col & ~(std::size_t{1} << (n - 1 - target));
+    const std::size_t row0 = base, row1 = base | (std::size_t{1} << (n - 1 - target));
+    m[row0 * dim + col] += u[0 * 2 + bit];
+    m[row1 * dim + col] += u[1 * 2 + bit];
+  }
+  return m;
+}
+
+std::array<cd, 4> gate_matrix(GateKind kind, double a) {
+  const cd i(0, 1);
+  const double c = std::cos(a / 2), s = std::sin(a / 2), r = 1 / std::sqrt(2.0);
+  switch (kind) {
+    case GateKind::RX:
+    case GateKind::CRX:
+      return {c, -i * s, -i * s, c};
+    case GateKind::RY:
+    case GateKind::CRY:
+      return {c, -s, s, c};
+    case GateKind::RZ:
+    case GateKind::CRZ:
+      return {std::exp(-i * a / 2.0), 0, 0, std::exp(i * a / 2.0)};
+    case GateKind::PhaseShift:
+    case GateKind::CPhase:
+      return {1, 0, 0, std::exp(i * a)};
+    case GateKind::H:
+      return {r, r, r, -r};
+    case GateKind::X:
+    case GateKind::CNOT:
+      return {0, 1, 1, 0};
+    case GateKind::Y:
+      return {0, -i, i, 0};
+    case GateKind::Z:
+    case GateKind::CZ:
+      return {1, 0, 0, -1};
+    case GateKind::S:
+      return {1, 0, 0, i};
+    case GateKind::T:
+      return {1, 0, 0, std::exp(i * M_PI / 4.0)};
+    case GateKind::Matrix:
+      break;
+  }
+  return {};
+}
+
+std::vector<cd> multiply(const Dense& m, const std::vector<cd>& v) {
+  std::vector<cd> out(v.size(), 0);
+  for (std::size_t r = 0; r < v.size(); ++r) {
+    for (std::size_t c = 0; c < v.size(); ++c) out[r] += m[r * v.size() + c] * v[c];
+  }
+  return out;
+}
+
+template <typename T>
+class SimulatorTest : public ::testing::Test {
+ protected:
+  static double tolerance() { return std::is_same_v<T, float> ? 2e-5 : 1e-12; }
+};
+using Precisions = ::testing::Types<float, double>;
+TYPED_TEST_SUITE(SimulatorTest, Precisions);
+
+// A random complex state is made by an amplitude embedding followed by RX/RZ on every qubit.
+TYPED_TEST(SimulatorTest, EveryGateMatchesItsDenseMatrix) {
+  using T = TypeParam;
+  const int n = 3;
+  const std::size_t dim = 8;
+  std::mt19937 rng(1);
+  std::uniform_real_distribution<double> u(-1, 1);
+  const std::vector<GateKind> kinds = {
+      GateKind::RX,     GateKind::RY,    GateKind::RZ,  GateKind::PhaseShift, GateKind::H,
+      GateKind::X,      GateKind::Y,     GateKind::Z,   GateKind::S,          GateKind::T,
+      GateKind::CNOT,   GateKind::CZ,    GateKind::CRX, GateKind::CRY,        GateKind::CRZ,
+      GateKind::CPhase, GateKind::Matrix};
+  for (int lanes : {1, 8}) {
+    for (GateKind kind : kinds) {
+      for (auto [control, target] : {std::pair{0, 2}, std::pair{2, 0}, std::pair{1, 1}}) {
+        const bool controlled = kind == GateKind::CNOT || kind == GateKind::CZ ||
+                                kind == GateKind::CRX || kind == GateKind::CRY ||
+                                kind == GateKind::CRZ || kind == GateKind::CPhase;
+        if (controlled && control == target) continue;
+        if (!controlled) control = -1;
+        Circuit c(n);
+        c.use_amplitude_input();
+        std::vector<double> prep;
+        for (int q = 0; q < n; ++q) {
+          prep.push_back(u(rng) * 3);
+          c.rx(q, Angle::constant(prep.back()));
+          prep.push_back(u(rng) * 3);
+          c.rz(q, Angle::constant(prep.back()));
+        }
+        const double angle = u(rng) * 3;
+        std::array<cd, 4> m = gate_matrix(kind, angle);
+        if (kind == GateKind::Matrix) {
+          // A random unitary: RZ RY RZ with a global phase.
+          const cd i(0, 1);
+          double a = u(rng), b = u(rng), g = u(rng), ph = u(rng);
+          m = {std::exp(i * (ph - a / 2 - g / 2)) * std::cos(b / 2),
+               -std::exp(i * (ph - a / 2 + g / 2)) * std::sin(b / 2),
+               std::exp(i * (ph + a / 2 - g / 2)) * std::sin(b / 2),
+               std::exp(i * (ph + a / 2 + g / 2)) * std::cos(b / 2)};
+          c.matrix(target, m);
+        } else {
+          c.add({kind, control, target, Angle::constant(angle), {}});
+        }
+        std::vector<T> x(dim);
+        for (auto& v : x) v = T(u(rng));
+        BatchedSimulator<T> sim(c, {1, lanes});
+        std::vector<T> out(c.output_count());
+        sim.forward(x.data(), 1, nullptr, out.data());
+
+        double norm = 0;
+        for (T v : x) norm += double(v) * v;
+        std::vector<cd> expected(dim);
+        for (std::size_t k = 0; k < dim; ++k) expected[k] = double(x[k]) / std::sqrt(norm);
+        for (int q = 0; q < n; ++q) {
+          expected =
+              multiply(full_matrix(n, -1, q, gate_matrix(GateKind::RX, prep[2 * q])), expected);
+          expected =
+              multiply(full_matrix(n, -1, q, gate_matrix(GateKind::RZ, prep[2 * q + 1])), expected);
+        }
+        expected = multiply(full_matrix(n, control, target, m), expected);
+        std::vector<std::complex<T>> got = sim.state(0);
+        for (std::size_t k = 0; k < dim; ++k) {
+          EXPECT_NEAR(got[k].real(), expected[k].real(), this->tolerance() * 10)
+              << "gate " << int(kind) << " control " << control << " target " << target << " lanes "
+              << lanes;
+          EXPECT_NEAR(got[k].imag(), expected[k].imag(), this->tolerance() * 10);
+        }
+      }
+    }
+  }
+}
+
+TYPED_TEST(SimulatorTest, BellStateAndQubitOrder) {
+  using T = TypeParam;
+  Circuit bell(2);
+  bell.h(0);
+  bell.cnot(0, 1);
+  bell.set_measurement(Measurement::Probabilities);
+  BatchedSimulator<T> sim(bell);
+  std::vector<T> out(4);
+  sim.forward(nullptr, 1, nullptr, out.data());
+  EXPECT_NEAR(out[0], 0.5, this->tolerance());
+  EXPECT_NEAR(out[3], 0.5, this->tolerance());
+  // X on qubit 0 of 3 flips the most significant bit: |100> = index 4.
+  Circuit flip(3);
+  flip.x(0);
+  flip.set_measurement(Measurement::Probabilities);
+  BatchedSimulator<T> flip_sim(flip);
+  std::vector<T> probabilities(8);
+  flip_sim.forward(nullptr, 1, nullptr, probabilities.data());
+  EXPECT_NEAR(probabilities[4], 1, this->tolerance());
+}
+
+TYPED_TEST(SimulatorTest, ExpectationOfZAfterRyIsCosine) {
+  using T = TypeParam;
+  Circuit c(1);
+  c.ry(0, Angle::input(0));
+  for (int lanes : {1, 8}) {
+    BatchedSimulator<T> sim(c, {1, lanes});
+    std::vector<T> angles = {T(0),    T(0.3), T(1.2), T(M_PI / 2), T(2.5),
+                             T(-0.7), T(3.0), T(1.0), T(0.1),      T(-2.0)};
+    std::vector<T> out(angles.size());
+    sim.forward(angles.data(), angles.size(), nullptr, out.data());
+    for (std::size_t b = 0; b < angles.size(); ++b)
+      EXPECT_NEAR(out[b], std::cos(angles[b]), this->tolerance());
+  }
+}
+
+// A random circuit with every differentiable gate kind, inputs, products and parameters.
+Circuit random_circuit(int n, std::mt19937& rng) {
+  Circuit c(n);
+  std::uniform_int_distribution<int> wire(0, n - 1);
+  std::uniform_real_distribution<double> scale(0.5, 1.5);
+  for (int q = 0; q < n; ++q) c.ry(q, Angle::input(q, scale(rng)));
+  if (n > 1) c.rz(1, Angle::input_product(0, 1, 0.3));
+  const GateKind kinds[] = {GateKind::RX,   GateKind::RY,  GateKind::RZ,  GateKind::PhaseShift,
+                            GateKind::CRX,  GateKind::CRY, GateKind::CRZ, GateKind::CPhase,
+                            GateKind::CNOT, GateKind::H,   GateKind::S};
+  for (int g = 0; g < 6 * n; ++g) {
+    GateKind kind = kinds[rng() % (n > 1 ? 11 : 4)];
+    if (kind == GateKind::H || kind == GateKind::S) kind = rng() % 2 ? GateKind::H : GateKind::S;
+    int target = wire(rng), control = -1;
+    const bool controlled = kind == GateKind::CRX || kind == GateKind::CRY ||
+                            kind == GateKind::CRZ || kind == GateKind::CPhase ||
+                            kind == GateKind::CNOT;
+    if (controlled) {
+      do control = wire(rng);
+      while (control == target);
+    }
+    Angle angle = rng() % 4 == 0 ? Angle::input(rng() % n, scale(rng))
+                                 : Angle::parameter(c.add_parameter(), scale(rng));
+    c.add({kind, control, target, angle, {}});
+  }
+  c.set_measurement(n > 1 ? Measurement::ZAndNeighbourZZ : Measurement::Z);
+  return c;
+}
+
+TYPED_TEST(SimulatorTest, AdjointGradientsMatchFiniteDifferences) {
+  using T = TypeParam;
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<double> u(-1.5, 1.5);
+  const double step = std::is_same_v<T, float> ? 1e-2 : 1e-6;
+  const double tolerance = std::is_same_v<T, float> ? 5e-3 : 1e-7;
+  for (int n = 1; n <= 8; ++n) {
+    Circuit c = random_circuit(n, rng);
+    const std::size_t batch = 3;
+    std::vector<double> x(batch * c.input_count()), p(c.parameter_count()),
+        g(batch * c.output_count());
+    for (auto& v : x) v = u(rng);
+    for (auto& v : p) v = u(rng);
+    for (auto& v : g) v = u(rng);
+    for (int lanes : {1, 8}) {
+      BatchedSimulator<T> sim(c, {1, lanes});
+      auto loss = [&](const std::vector<double>& xs, const std::vector<double>& ps) {
+        std::vector<T> xt(xs.begin(), xs.end()), pt(ps.begin(), ps.end()), out(g.size());
+        sim.forward(xt.data(), batch, pt.data(), out.data());
+        double total = 0;
+        for (std::size_t k = 0; k < g.size(); ++k) total += g[k] * out[k];
+        return total;
+      };
+      loss(x, p);
+      std::vector<T> gt(g.begin(), g.end()), grad_p(p.size()), grad_x(x.size());
+      sim.backward(gt.data(), grad_p.data(), grad_x.data());
+      for (std::size_t k = 0; k < p.size(); ++k) {
+        auto plus = p, minus = p;
+        plus[k] += step;
+        minus[k] -= step;
+        EXPECT_NEAR(grad_p[k], (loss(x, plus) - loss(x, minus)) / (2 * step), tolerance)
+            << "n=" << n << " lanes=" << lanes << " parameter " << k;
+      }
+      for (std::size_t k = 0; k < x.size(); ++k) {
+        auto plus = x, minus = x;
+        plus[k] += step;
+        minus[k] -= step;
+        EXPECT_NEAR(grad_x[k], (loss(plus, p) - loss(minus, p)) / (2 * step), tolerance)
+            << "n=" << n << " lanes=" << lanes << " input " << k;
+      }
+    }
+  }
+}
+
+TYPED_TEST(SimulatorTest, AdjointGradientsMatchTheParameterShiftRule) {
+  using T = TypeParam;
+  for (const char* ansatz : {"hardware_efficient", "basic_entangler", "strongly_entangling"}) {
+    Circuit c = build_circuit({5, 3, ansatz, "angle_rx", true, "z"});
+    std::mt19937 rng(3);
+    std::uniform_real_distribution<double> u(-2, 2);
+    std::vector<T> x(c.input_count()), p(c.parameter_count()), out(c.output_count()),
+        g(c.output_count());
+    for (auto& v : x) v = T(u(rng));
+    for (auto& v : p) v = T(u(rng));
+    for (auto& v : g) v = T(u(rng));
+    BatchedSimulator<T> sim(c);
+    auto loss = [&](const std::vector<T>& ps) {
+      sim.forward(x.data(), 1, ps.data(), out.data());
+      double total = 0;
+      for (std::size_t k = 0; k < g.size(); ++k) total += double(g[k]) * out[k];
+      return total;
+    };
+    loss(p);
+    std::vector<T> grad(p.size());
+    sim.backward(g.data(), grad.data(), nullptr);
+    for (std::size_t k = 0; k < p.size(); ++k) {
+      auto plus = p, minus = p;
+      plus[k] += T(M_PI / 2);
+      minus[k] -= T(M_PI / 2);
+      EXPECT_NEAR(grad[k], (loss(plus) - loss(minus)) / 2, this->tolerance() * 50)
+          << ansatz << " parameter " << k;
+    }
+  }
+}
+
+TYPED_TEST(SimulatorTest, AmplitudeEmbeddingGradientMatchesFiniteDifferences) {
+  using T = TypeParam;
+  Circuit c = build_circuit({3, 2, "hardware_efficient", "amplitude", false, "z_zz"});
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<double> u(-1, 1);
+  std::vector<double> x(2 * c.input_count()), p(c.parameter_count()), g(2 * c.output_count());
+  for (auto& v : x) v = u(rng);
+  for (auto& v : p) v = u(rng);
+  for (auto& v : g) v = u(rng);
+  BatchedSimulator<T> sim(c);
+  auto loss = [&](const std::vector<double>& xs) {
+    std::vector<T> xt(xs.begin(), xs.end()), pt(p.begin(), p.end()), out(g.size());
+    sim.forward(xt.data(), 2, pt.data(), out.data());
+    double total = 0;
+    for (std::size_t k = 0; k < g.size(); ++k) total += g[k] * out[k];
+    return total;
+  };
+  loss(x);
+  std::vector<T> gt(g.begin(), g.end()), grad_x(x.size());
+  sim.backward(gt.data(), nullptr, grad_x.data());
+  const double step = std::is_same_v<T, float> ? 1e-2 : 1e-6;
+  for (std::size_t k = 0; k < x.size(); ++k) {
+    auto plus = x, minus = x;
+    plus[k] += step;
+    minus[k] -= step;
+    EXPECT_NEAR(grad_x[k], (loss(plus) - loss(minus)) / (2 * step),
+                (std::is_same_v<T, float> ? 5e-3 : 1e-7));
+  }
+}
+
+TYPED_TEST(SimulatorTest, BatchResultsEqualPerSampleResultsForAnyLanesAndThreads) {
+  using T = TypeParam;
+  Circuit c = build_circuit({6, 2, "strongly_entangling", "angle_ry", false, "z_zz"});
+  const std::size_t batch = 13;  // not a multiple of 8: the last block is partly empty
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<double> u(-2, 2);
+  std::vector<T> x(batch * c.input_count()), p(c.parameter_count()), g(batch * c.output_count());
+  for (auto& v : x) v = T(u(rng));
+  for (auto& v : p) v = T(u(rng));
+  for (auto& v : g) v = T(u(rng));
+  std::vector<T> single(batch * c.output_count());
+  std::vector<T> single_grad_x(x.size()), single_grad_p(p.size(), T(0));
+  BatchedSimulator<T> one(c, {1, 1});
+  for (std::size_t b = 0; b < batch; ++b) {
+    one.forward(x.data() + b * c.input_count(), 1, p.data(), single.data() + b * c.output_count());
+    std::vector<T> gp(p.size());
+    one.backward(g.data() + b * c.output_count(), gp.data(),
+                 single_grad_x.data() + b * c.input_count());
+    for (std::size_t k = 0; k < p.size(); ++k) single_grad_p[k] += gp[k];
+  }
+  for (int lanes : {1, 8}) {
+    for (int threads : {1, 2}) {
+      BatchedSimulator<T> sim(c, {threads, lanes});
+      std::vector<T> out(single.size()), grad_x(x.size()), grad_p(p.size());
+      sim.forward(x.data(), batch, p.data(), out.data());
+      sim.backward(g.data(), grad_p.data(), grad_x.data());
+      for (std::size_t k = 0; k < out.size(); ++k)
+        EXPECT_NEAR(out[k], single[k], this->tolerance());
+      for (std::size_t k = 0; k < grad_x.size(); ++k)
+        EXPECT_NEAR(grad_x[k], single_grad_x[k], this->tolerance() * 10);
+      for (std::size_t k = 0; k < grad_p.size(); ++k)
+        EXPECT_NEAR(grad_p[k], single_grad_p[k], this->tolerance() * 50);
+    }
+  }
+}
+
+TYPED_TEST(SimulatorTest, ShotEstimatesConvergeToExactValues) {
+  using T = TypeParam;
+  Circuit c = build_circuit({4, 2, "hardware_efficient", "angle_ry", false, "z_zz"});
+  std::vector<T> x = {T(0.3), T(1.1), T(-0.4), T(2.0)}, p(c.parameter_count(), T(0.7)),
+                 exact(c.output_count());
+  BatchedSimulator<T> sim(c);
+  sim.forward(x.data(), 1, p.data(), exact.data());
+  double previous_error = 1e9;
+  for (std::uint64_t shots : {100, 10000, 1000000}) {
+    std::vector<T> estimate(c.output_count());
+    sim.sample_outputs(shots, 42, estimate.data());
+    double error = 0;
+    for (std::size_t k = 0; k < exact.size(); ++k)
+      error = std::max(error, std::fabs(double(estimate[k]) - exact[k]));
+    EXPECT_LT(error, 5 / std::sqrt(double(shots))) << shots << " shots";
+    EXPECT_LT(error, previous_error * 1.5);
+    previous_error = error;
+  }
+  std::vector<T> a(c.output_count()), b(c.output_count());
+  sim.sample_outputs(500, 9, a.data());
+  sim.sample_outputs(500, 9, b.data());
+  EXPECT_EQ(a, b) << "the same seed draws the same shots";
+}
+
+TEST(CircuitTest, TemplatesHaveTheirParameterCounts) {
+  EXPECT_EQ(build_circuit({4, 3, "hardware_efficient", "angle_ry", false, "z"}).parameter_count(),
+            24);
+  EXPECT_EQ(build_circuit({4, 3, "strongly_entangling", "angle_ry", false, "z"}).parameter_count(),
+            36);
+  EXPECT_EQ(build_circuit({4, 2, "basic_entangler", "angle_rx", false, "z"}).parameter_count(), 8);
+  EXPECT_EQ(build_circuit({4, 2, "qft", "angle_ry", false, "z"}).parameter_count(), 8);
+  EXPECT_EQ(build_circuit({4, 2, "basic_entangler", "angle_rx", false, "z"}).input_count(), 4);
+  EXPECT_EQ(build_circuit({3, 1, "basic_entangler", "amplitude", false, "z"}).input_count(), 8);
+  EXPECT_EQ(
+      build_circuit({5, 1, "basic_entangler", "zz_feature_map", false, "z_zz"}).output_count(), 9);
+}
+
+TEST(CircuitTest, BadDescriptionsAreRefusedWithTheReason) {
+  auto message = [](auto&& make) {
+    try {
+      make();
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("(no error)");
+  };
+  EXPECT_EQ(message([] { Circuit(21); }), "circuit: 21 qubits is out of range 1..20");
+  EXPECT_EQ(message([] {
+              build_circuit({4, 1, "ring", "angle_ry", false, "z"});
+            }),
+            "circuit: unknown ansatz \"ring\"; use hardware_efficient, strongly_entangling, "
+            "basic_entangler or qft");
+  EXPECT_EQ(message([] {
+              build_circuit({4, 1, "qft", "angle_xy", false, "z"});
+            }),
+            "circuit: unknown embedding \"angle_xy\"; use angle_rx, angle_ry, angle_rz, amplitude "
+            "or zz_feature_map");
+  EXPECT_EQ(message([] {
+              Circuit c(2);
+              c.cnot(1, 1);
+            }),
+            "circuit: control and target are the same qubit");
+  EXPECT_EQ(message([] {
+              Circuit c(2);
+              c.x(2);
+            }),
+            "circuit: target qubit 2 is outside 0..1");
+}
+
+}  // namespace
+}  // namespace hqsweep
