@@ -31,6 +31,22 @@ inline std::size_t stride_of(int qubits, int target) {
   return std::size_t{1} << (qubits - 1 - target);
 }
 
+
+// Calls f(j, l) for the element j = k * W + l of every amplitude k < count and lane l < W,
+// vectorising along amplitudes for one lane and across lanes otherwise.
+template <int W, typename F>
+inline void for_elements(std::size_t count, F&& f) {
+  if constexpr (W == 1) {
+#pragma omp simd
+    for (std::size_t k = 0; k < count; ++k) f(k, 0);
+  } else {
+    for (std::size_t k = 0; k < count; ++k) {
+#pragma omp simd
+      for (int l = 0; l < W; ++l) f(k * W + l, l);
+    }
+  }
+}
+
 }  // namespace
 
 template <typename T, int W>
@@ -41,18 +57,14 @@ void apply_rx(T* re, T* im, int qubits, int control, int target, const T* c, con
     T* __restrict ai = im + i0 * W;
     T* __restrict br = ar + off;
     T* __restrict bi = ai + off;
-    for (std::size_t k = 0; k < count; ++k) {
-#pragma omp simd
-      for (int l = 0; l < W; ++l) {
-        const std::size_t j = k * W + l;
-        const T xr = ar[j], xi = ai[j], yr = br[j], yi = bi[j];
-        // [c, -is; -is, c]
-        ar[j] = c[l] * xr + s[l] * yi;
-        ai[j] = c[l] * xi - s[l] * yr;
-        br[j] = c[l] * yr + s[l] * xi;
-        bi[j] = c[l] * yi - s[l] * xr;
-      }
-    }
+    for_elements<W>(count, [&](std::size_t j, int l) {
+      const T xr = ar[j], xi = ai[j], yr = br[j], yi = bi[j];
+      // [c, -is; -is, c]
+      ar[j] = c[l] * xr + s[l] * yi;
+      ai[j] = c[l] * xi - s[l] * yr;
+      br[j] = c[l] * yr + s[l] * xi;
+      bi[j] = c[l] * yi - s[l] * xr;
+    });
   });
 }
 
@@ -64,18 +76,14 @@ void apply_ry(T* re, T* im, int qubits, int control, int target, const T* c, con
     T* __restrict ai = im + i0 * W;
     T* __restrict br = ar + off;
     T* __restrict bi = ai + off;
-    for (std::size_t k = 0; k < count; ++k) {
-#pragma omp simd
-      for (int l = 0; l < W; ++l) {
-        const std::size_t j = k * W + l;
-        const T xr = ar[j], xi = ai[j], yr = br[j], yi = bi[j];
-        // [c, -s; s, c]
-        ar[j] = c[l] * xr - s[l] * yr;
-        ai[j] = c[l] * xi - s[l] * yi;
-        br[j] = s[l] * xr + c[l] * yr;
-        bi[j] = s[l] * xi + c[l] * yi;
-      }
-    }
+    for_elements<W>(count, [&](std::size_t j, int l) {
+      const T xr = ar[j], xi = ai[j], yr = br[j], yi = bi[j];
+      // [c, -s; s, c]
+      ar[j] = c[l] * xr - s[l] * yr;
+      ai[j] = c[l] * xi - s[l] * yi;
+      br[j] = s[l] * xr + c[l] * yr;
+      bi[j] = s[l] * xi + c[l] * yi;
+    });
   });
 }
 
@@ -88,17 +96,13 @@ void apply_diagonal(T* re, T* im, int qubits, int control, int target, const T* 
     T* __restrict ai = im + i0 * W;
     T* __restrict br = ar + off;
     T* __restrict bi = ai + off;
-    for (std::size_t k = 0; k < count; ++k) {
-#pragma omp simd
-      for (int l = 0; l < W; ++l) {
-        const std::size_t j = k * W + l;
-        const T xr = ar[j], xi = ai[j], yr = br[j], yi = bi[j];
-        ar[j] = d0_re[l] * xr - d0_im[l] * xi;
-        ai[j] = d0_re[l] * xi + d0_im[l] * xr;
-        br[j] = d1_re[l] * yr - d1_im[l] * yi;
-        bi[j] = d1_re[l] * yi + d1_im[l] * yr;
-      }
-    }
+    for_elements<W>(count, [&](std::size_t j, int l) {
+      const T xr = ar[j], xi = ai[j], yr = br[j], yi = bi[j];
+      ar[j] = d0_re[l] * xr - d0_im[l] * xi;
+      ai[j] = d0_re[l] * xi + d0_im[l] * xr;
+      br[j] = d1_re[l] * yr - d1_im[l] * yi;
+      bi[j] = d1_re[l] * yi + d1_im[l] * yr;
+    });
   });
 }
 
@@ -118,17 +122,13 @@ void apply_matrix(T* re, T* im, int qubits, int control, int target, const T* m)
     T* __restrict ai = im + i0 * W;
     T* __restrict br = ar + off;
     T* __restrict bi = ai + off;
-    for (std::size_t k = 0; k < count; ++k) {
-#pragma omp simd
-      for (int l = 0; l < W; ++l) {
-        const std::size_t j = k * W + l;
-        const T xr = ar[j], xi = ai[j], yr = br[j], yi = bi[j];
-        ar[j] = m00r[l] * xr - m00i[l] * xi + m01r[l] * yr - m01i[l] * yi;
-        ai[j] = m00r[l] * xi + m00i[l] * xr + m01r[l] * yi + m01i[l] * yr;
-        br[j] = m10r[l] * xr - m10i[l] * xi + m11r[l] * yr - m11i[l] * yi;
-        bi[j] = m10r[l] * xi + m10i[l] * xr + m11r[l] * yi + m11i[l] * yr;
-      }
-    }
+    for_elements<W>(count, [&](std::size_t j, int l) {
+      const T xr = ar[j], xi = ai[j], yr = br[j], yi = bi[j];
+      ar[j] = m00r[l] * xr - m00i[l] * xi + m01r[l] * yr - m01i[l] * yi;
+      ai[j] = m00r[l] * xi + m00i[l] * xr + m01r[l] * yi + m01i[l] * yr;
+      br[j] = m10r[l] * xr - m10i[l] * xi + m11r[l] * yr - m11i[l] * yi;
+      bi[j] = m10r[l] * xi + m10i[l] * xr + m11r[l] * yi + m11i[l] * yr;
+    });
   });
 }
 

@@ -68,13 +68,24 @@ kernels::Generator generator_of(GateKind kind) {
   }
 }
 
-// Applies gate (or its inverse) with per-lane angles to one block.
+// Whether a gate's angle is the same for every sample (a constant or a circuit parameter).
+bool shared_angle(const Gate& gate) {
+  return gate.angle.source == Angle::Source::Constant || gate.angle.source == Angle::Source::Parameter;
+}
+
+// Applies gate (or its inverse) with per-lane angles to one block. Trigonometry is computed once
+// when the angle is shared by all lanes: at small n it costs more than the gate itself.
 template <typename T, int W>
 void apply_gate(T* re, T* im, int qubits, const Gate& gate, const T* angles, bool inverse) {
+  const int distinct = shared_angle(gate) ? 1 : W;
   Coefficients<T> k;
   const T sign = inverse ? T(-1) : T(1);
   auto diagonal = [&](auto phase0, auto phase1) {  // diag(e^{i phase0}, e^{i phase1}) per lane
     for (int l = 0; l < W; ++l) {
+      if (l >= distinct) {
+        for (int r = 0; r < 4; ++r) k.a[r * W + l] = k.a[r * W];
+        continue;
+      }
       const double p0 = sign * phase0(l), p1 = sign * phase1(l);
       k.a[l] = T(std::cos(p0));
       k.a[W + l] = T(std::sin(p0));
@@ -86,8 +97,9 @@ void apply_gate(T* re, T* im, int qubits, const Gate& gate, const T* angles, boo
   };
   auto half_angles = [&]() {
     for (int l = 0; l < W; ++l) {
-      k.a[l] = std::cos(angles[l] / 2);
-      k.a[W + l] = sign * std::sin(angles[l] / 2);
+      const int from = l < distinct ? l : 0;
+      k.a[l] = l < distinct ? std::cos(angles[l] / 2) : k.a[from];
+      k.a[W + l] = l < distinct ? sign * std::sin(angles[l] / 2) : k.a[W + from];
     }
   };
   auto matrix = [&](const std::array<std::complex<double>, 4>& m) {
