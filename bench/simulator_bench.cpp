@@ -65,10 +65,12 @@ struct Problem {
   }
 };
 
-// Arguments: qubits, lanes (1 or 8).
+// Arguments: qubits, lanes (1 or 8), fusion (0 never, 1 always).
 void BM_SimulatorForward(benchmark::State& state) {
   Problem p(static_cast<int>(state.range(0)));
-  BatchedSimulator<float> sim(p.circuit, {1, static_cast<int>(state.range(1))});
+  using Fusion = hqsweep::SimulatorOptions::Fusion;
+  BatchedSimulator<float> sim(p.circuit, {1, static_cast<int>(state.range(1)),
+                                          state.range(2) ? Fusion::Always : Fusion::Never});
   for (auto _ : state) {
     sim.forward(p.inputs.data(), kBatch, p.params.data(), p.outputs.data());
     benchmark::DoNotOptimize(p.outputs.data());
@@ -166,19 +168,19 @@ void BM_TorchOpsForwardBackward(benchmark::State& state) {
 // Peak probe: 12 independent chains of dependent FMAs (acc = acc * m + a), enough to cover the
 // FMA latency on both ports; 2 flops per lane per FMA.
 #define HQSWEEP_PEAK_PROBE(NAME, VEC, SET1, FMA, LANES)                                           \
-  void NAME(benchmark::State& state) {                                                          \
-    VEC acc[12];                                                                                \
-    for (int i = 0; i < 12; ++i) acc[i] = SET1(1.0 + i * 1e-3);                                 \
-    const VEC m = SET1(0.9999999), a = SET1(1e-7);                                              \
-    for (auto _ : state) {                                                                      \
-      for (int rep = 0; rep < 1000; ++rep) {                                                    \
-        for (int i = 0; i < 12; ++i) acc[i] = FMA(acc[i], m, a);                                \
-      }                                                                                         \
-      benchmark::DoNotOptimize(acc);                                                            \
-    }                                                                                           \
-    state.counters["GFLOPS"] =                                                                  \
-        benchmark::Counter(12.0 * 1000 * LANES * 2 * 1e-9, benchmark::Counter::kIsIterationInvariantRate); \
-  }                                                                                             \
+  void NAME(benchmark::State& state) {                                                            \
+    VEC acc[12];                                                                                  \
+    for (int i = 0; i < 12; ++i) acc[i] = SET1(1.0 + i * 1e-3);                                   \
+    const VEC m = SET1(0.9999999), a = SET1(1e-7);                                                \
+    for (auto _ : state) {                                                                        \
+      for (int rep = 0; rep < 1000; ++rep) {                                                      \
+        for (int i = 0; i < 12; ++i) acc[i] = FMA(acc[i], m, a);                                  \
+      }                                                                                           \
+      benchmark::DoNotOptimize(acc);                                                              \
+    }                                                                                             \
+    state.counters["GFLOPS"] = benchmark::Counter(12.0 * 1000 * LANES * 2 * 1e-9,                 \
+                                                  benchmark::Counter::kIsIterationInvariantRate); \
+  }                                                                                               \
   BENCHMARK(NAME);
 
 #if defined(__FMA__)
@@ -193,10 +195,10 @@ HQSWEEP_PEAK_PROBE(BM_PeakFmaDouble512, __m512d, _mm512_set1_pd, _mm512_fmadd_pd
 }  // namespace
 
 BENCHMARK(BM_SimulatorForward)
-    ->ArgsProduct({{4, 8, 12, 16}, {1, 8}})
+    ->ArgsProduct({{4, 8, 10, 12, 16}, {1, 8}, {0, 1}})
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_SimulatorForwardBackward)
-    ->ArgsProduct({{4, 8, 12, 16}, {1, 8}})
+    ->ArgsProduct({{4, 8, 10, 12, 16}, {1, 8}})
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_TorchOpsForwardBackward)->Arg(4)->Arg(8)->Arg(12)->Unit(benchmark::kMillisecond);
 // One iteration at 16 qubits: about 40 s and several GB of autograd intermediates.

@@ -31,7 +31,6 @@ inline std::size_t stride_of(int qubits, int target) {
   return std::size_t{1} << (qubits - 1 - target);
 }
 
-
 // Calls f(j, l) for the element j = k * W + l of every amplitude k < count and lane l < W,
 // vectorising along amplitudes for one lane and across lanes otherwise.
 template <int W, typename F>

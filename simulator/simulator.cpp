@@ -2,6 +2,7 @@
 #include "simulator/simulator.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -70,7 +71,8 @@ kernels::Generator generator_of(GateKind kind) {
 
 // Whether a gate's angle is the same for every sample (a constant or a circuit parameter).
 bool shared_angle(const Gate& gate) {
-  return gate.angle.source == Angle::Source::Constant || gate.angle.source == Angle::Source::Parameter;
+  return gate.angle.source == Angle::Source::Constant ||
+         gate.angle.source == Angle::Source::Parameter;
 }
 
 // Applies gate (or its inverse) with per-lane angles to one block. Trigonometry is computed once
@@ -194,6 +196,50 @@ void add_on_runs(T* w, std::size_t amplitudes, std::size_t start, std::size_t le
   }
 }
 
+// The 2x2 matrix of a one-qubit gate at angle a.
+std::array<std::complex<double>, 4> one_qubit_matrix(const Gate& gate, double a) {
+  const std::complex<double> i(0, 1);
+  const double c = std::cos(a / 2), s = std::sin(a / 2), r = 1 / std::sqrt(2.0);
+  switch (gate.kind) {
+    case GateKind::RX:
+      return {c, -i * s, -i * s, c};
+    case GateKind::RY:
+      return {c, -s, s, c};
+    case GateKind::RZ:
+      return {std::exp(-i * a / 2.0), 0, 0, std::exp(i * a / 2.0)};
+    case GateKind::PhaseShift:
+      return {1, 0, 0, std::exp(i * a)};
+    case GateKind::H:
+      return {r, r, r, -r};
+    case GateKind::X:
+      return {0, 1, 1, 0};
+    case GateKind::Y:
+      return {0, -i, i, 0};
+    case GateKind::Z:
+      return {1, 0, 0, -1};
+    case GateKind::S:
+      return {1, 0, 0, i};
+    case GateKind::T:
+      return {1, 0, 0, std::exp(i * M_PI / 4.0)};
+    case GateKind::Matrix:
+      return gate.matrix;
+    default:
+      break;
+  }
+  HQSWEEP_CHECK(false, "simulator: gate kind " << int(gate.kind) << " is not a one-qubit gate");
+  return {};
+}
+
+// Gates waiting on one wire to be applied as one pass (forward fusion).
+template <typename T>
+struct PendingWire {
+  int count = 0;
+  bool shared = true;  // every waiting gate has the same angle in all lanes
+  const Gate* first = nullptr;
+  T first_angles[kMaxLanes];
+  std::array<std::complex<double>, 4> product[kMaxLanes];  // per lane, the later gates on the left
+};
+
 }  // namespace
 
 int default_lanes(int qubits) {
@@ -265,10 +311,68 @@ void BatchedSimulator<T>::Impl::forward_block(std::size_t block, T* outputs,
     for (int l = 0; l < W; ++l) re[l] = 1;
   }
   alignas(64) T angles[kMaxLanes];
+  const bool fuse = options.fusion == SimulatorOptions::Fusion::Always ||
+                    (options.fusion == SimulatorOptions::Fusion::Auto && n >= kSmallestFusedQubits);
+  if (!fuse) {
+    for (const Gate& gate : circuit.gates()) {
+      gate_angles(gate, inputs.data(), input_count, first, batch, W, params.data(), angles);
+      apply_gate<T, W>(re, im, n, gate, angles, /*inverse=*/false);
+    }
+    measure_block<W>(re, im, block, outputs, scratch);
+    return;
+  }
+  // One pass per run of one-qubit gates on a wire: a lone gate keeps its own kernel, two or more
+  // become one 2x2 matrix per lane. Gates on other wires commute with the waiting ones.
+  std::array<PendingWire<T>, 20> pending;  // at most 20 qubits
+  auto flush = [&](int wire) {
+    PendingWire<T>& p = pending[wire];
+    if (p.count == 1) {
+      apply_gate<T, W>(re, im, n, *p.first, p.first_angles, /*inverse=*/false);
+    } else if (p.count > 1) {
+      alignas(64) T m[8 * kMaxLanes];
+      for (int l = 0; l < W; ++l) {
+        for (int e = 0; e < 4; ++e) {
+          m[(2 * e) * W + l] = T(p.product[l][e].real());
+          m[(2 * e + 1) * W + l] = T(p.product[l][e].imag());
+        }
+      }
+      kernels::apply_matrix<T, W>(re, im, n, -1, wire, m);
+    }
+    p.count = 0;
+  };
+  auto multiply = [](const std::array<std::complex<double>, 4>& a,
+                     const std::array<std::complex<double>, 4>& b) {
+    return std::array<std::complex<double>, 4>{a[0] * b[0] + a[1] * b[2], a[0] * b[1] + a[1] * b[3],
+                                               a[2] * b[0] + a[3] * b[2],
+                                               a[2] * b[1] + a[3] * b[3]};
+  };
   for (const Gate& gate : circuit.gates()) {
     gate_angles(gate, inputs.data(), input_count, first, batch, W, params.data(), angles);
-    apply_gate<T, W>(re, im, n, gate, angles, /*inverse=*/false);
+    if (gate.control >= 0) {
+      flush(gate.control);
+      flush(gate.target);
+      apply_gate<T, W>(re, im, n, gate, angles, /*inverse=*/false);
+      continue;
+    }
+    PendingWire<T>& p = pending[gate.target];
+    if (p.count == 0) {
+      p.first = &gate;
+      p.shared = shared_angle(gate);
+      std::copy(angles, angles + W, p.first_angles);
+    } else {
+      const bool was_shared = p.shared;
+      p.shared = p.shared && shared_angle(gate);
+      for (int l = 0; l < W; ++l) {
+        if (p.count == 1)
+          p.product[l] = one_qubit_matrix(*p.first, p.first_angles[was_shared ? 0 : l]);
+        p.product[l] = p.shared && l > 0
+                           ? p.product[0]
+                           : multiply(one_qubit_matrix(gate, angles[l]), p.product[l]);
+      }
+    }
+    ++p.count;
   }
+  for (int wire = 0; wire < n; ++wire) flush(wire);
   measure_block<W>(re, im, block, outputs, scratch);
 }
 

@@ -16,7 +16,14 @@ namespace hqsweep {
 struct SimulatorOptions {
   int threads = 1;  // over blocks of the batch
   int lanes = 0;    // states per block: 1 or 8; 0 chooses by qubit count (see docs/simulator.md)
+  // Forward pass: apply consecutive one-qubit gates on a wire as one 2x2 matrix. Auto fuses where
+  // it pays (from kSmallestFusedQubits qubits: below, building per-lane matrices costs more than
+  // the passes it saves; docs/benchmarks.md).
+  enum class Fusion { Auto, Always, Never };
+  Fusion fusion = Fusion::Auto;
 };
+
+constexpr int kSmallestFusedQubits = 10;
 
 // The lane count chosen when SimulatorOptions::lanes is 0.
 int default_lanes(int qubits);

@@ -365,6 +365,32 @@ TYPED_TEST(SimulatorTest, BatchResultsEqualPerSampleResultsForAnyLanesAndThreads
   }
 }
 
+TYPED_TEST(SimulatorTest, FusedAndUnfusedForwardPassesAgree) {
+  using T = TypeParam;
+  for (const char* ansatz : {"hardware_efficient", "strongly_entangling", "qft"}) {
+    Circuit c = build_circuit({5, 3, ansatz, "angle_ry", true, "z_zz"});
+    c.h(2);  // a run of constant, per-sample and shared gates on one wire
+    c.ry(2, Angle::input(1));
+    c.rz(2, Angle::parameter(0));
+    c.set_measurement(Measurement::ZAndNeighbourZZ);
+    const std::size_t batch = 11;
+    std::mt19937 rng(2);
+    std::uniform_real_distribution<double> u(-2, 2);
+    std::vector<T> x(batch * c.input_count()), p(c.parameter_count());
+    for (auto& v : x) v = T(u(rng));
+    for (auto& v : p) v = T(u(rng));
+    for (int lanes : {1, 8}) {
+      std::vector<T> fused(batch * c.output_count()), plain(fused.size());
+      BatchedSimulator<T> a(c, {1, lanes, SimulatorOptions::Fusion::Always}),
+          b(c, {1, lanes, SimulatorOptions::Fusion::Never});
+      a.forward(x.data(), batch, p.data(), fused.data());
+      b.forward(x.data(), batch, p.data(), plain.data());
+      for (std::size_t k = 0; k < fused.size(); ++k)
+        EXPECT_NEAR(fused[k], plain[k], this->tolerance() * 10) << ansatz;
+    }
+  }
+}
+
 TYPED_TEST(SimulatorTest, ShotEstimatesConvergeToExactValues) {
   using T = TypeParam;
   Circuit c = build_circuit({4, 2, "hardware_efficient", "angle_ry", false, "z_zz"});
