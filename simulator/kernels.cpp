@@ -1,7 +1,9 @@
 // Gate kernels, instantiated for float and double and for W = 1 and W = 8 lanes.
 #include "simulator/kernels.h"
 
+#include <algorithm>
 #include <cstdint>
+#include <utility>
 
 namespace hqsweep::kernels {
 
@@ -48,8 +50,41 @@ inline void for_elements(std::size_t count, F&& f) {
 
 }  // namespace
 
-template <typename T, int W>
-void apply_rx(T* re, T* im, int qubits, int control, int target, const T* c, const T* s) {
+namespace {
+
+// A gate's action on one pair of amplitudes (x: target bit 0, y: target bit 1) in lane l.
+template <PairOp Op, typename T, int W>
+inline void pair_apply(T& xr, T& xi, T& yr, T& yi, const T* k, int l) {
+  if constexpr (Op == PairOp::RX) {  // [c, -is; -is, c]
+    const T c = k[l], s = k[W + l];
+    const T ar = c * xr + s * yi, ai = c * xi - s * yr, br = c * yr + s * xi, bi = c * yi - s * xr;
+    xr = ar, xi = ai, yr = br, yi = bi;
+  } else if constexpr (Op == PairOp::RY) {  // [c, -s; s, c]
+    const T c = k[l], s = k[W + l];
+    const T ar = c * xr - s * yr, ai = c * xi - s * yi, br = s * xr + c * yr, bi = s * xi + c * yi;
+    xr = ar, xi = ai, yr = br, yi = bi;
+  } else if constexpr (Op == PairOp::Diagonal) {
+    const T d0r = k[l], d0i = k[W + l], d1r = k[2 * W + l], d1i = k[3 * W + l];
+    const T ar = d0r * xr - d0i * xi, ai = d0r * xi + d0i * xr;
+    const T br = d1r * yr - d1i * yi, bi = d1r * yi + d1i * yr;
+    xr = ar, xi = ai, yr = br, yi = bi;
+  } else if constexpr (Op == PairOp::Matrix) {
+    const T m00r = k[l], m00i = k[W + l], m01r = k[2 * W + l], m01i = k[3 * W + l];
+    const T m10r = k[4 * W + l], m10i = k[5 * W + l], m11r = k[6 * W + l], m11i = k[7 * W + l];
+    const T ar = m00r * xr - m00i * xi + m01r * yr - m01i * yi;
+    const T ai = m00r * xi + m00i * xr + m01r * yi + m01i * yr;
+    const T br = m10r * xr - m10i * xi + m11r * yr - m11i * yi;
+    const T bi = m10r * xi + m10i * xr + m11r * yi + m11i * yr;
+    xr = ar, xi = ai, yr = br, yi = bi;
+  } else {  // X
+    (void)k, (void)l;
+    std::swap(xr, yr);
+    std::swap(xi, yi);
+  }
+}
+
+template <PairOp Op, typename T, int W>
+void apply_pairs(T* re, T* im, int qubits, int control, int target, const T* k) {
   const std::size_t off = stride_of(qubits, target) * W;
   for_each_pair(qubits, control, target, [&](std::size_t i0, std::size_t count) {
     T* __restrict ar = re + i0 * W;
@@ -57,97 +92,66 @@ void apply_rx(T* re, T* im, int qubits, int control, int target, const T* c, con
     T* __restrict br = ar + off;
     T* __restrict bi = ai + off;
     for_elements<W>(count, [&](std::size_t j, int l) {
-      const T xr = ar[j], xi = ai[j], yr = br[j], yi = bi[j];
-      // [c, -is; -is, c]
-      ar[j] = c[l] * xr + s[l] * yi;
-      ai[j] = c[l] * xi - s[l] * yr;
-      br[j] = c[l] * yr + s[l] * xi;
-      bi[j] = c[l] * yi - s[l] * xr;
+      T xr = ar[j], xi = ai[j], yr = br[j], yi = bi[j];
+      pair_apply<Op, T, W>(xr, xi, yr, yi, k, l);
+      ar[j] = xr, ai[j] = xi, br[j] = yr, bi[j] = yi;
     });
   });
 }
 
+}  // namespace
+
+template <typename T, int W>
+void apply_rx(T* re, T* im, int qubits, int control, int target, const T* c, const T* s) {
+  alignas(64) T k[2 * W];
+  std::copy(c, c + W, k);
+  std::copy(s, s + W, k + W);
+  apply_pairs<PairOp::RX, T, W>(re, im, qubits, control, target, k);
+}
+
 template <typename T, int W>
 void apply_ry(T* re, T* im, int qubits, int control, int target, const T* c, const T* s) {
-  const std::size_t off = stride_of(qubits, target) * W;
-  for_each_pair(qubits, control, target, [&](std::size_t i0, std::size_t count) {
-    T* __restrict ar = re + i0 * W;
-    T* __restrict ai = im + i0 * W;
-    T* __restrict br = ar + off;
-    T* __restrict bi = ai + off;
-    for_elements<W>(count, [&](std::size_t j, int l) {
-      const T xr = ar[j], xi = ai[j], yr = br[j], yi = bi[j];
-      // [c, -s; s, c]
-      ar[j] = c[l] * xr - s[l] * yr;
-      ai[j] = c[l] * xi - s[l] * yi;
-      br[j] = s[l] * xr + c[l] * yr;
-      bi[j] = s[l] * xi + c[l] * yi;
-    });
-  });
+  alignas(64) T k[2 * W];
+  std::copy(c, c + W, k);
+  std::copy(s, s + W, k + W);
+  apply_pairs<PairOp::RY, T, W>(re, im, qubits, control, target, k);
 }
 
 template <typename T, int W>
 void apply_diagonal(T* re, T* im, int qubits, int control, int target, const T* d0_re,
                     const T* d0_im, const T* d1_re, const T* d1_im) {
-  const std::size_t off = stride_of(qubits, target) * W;
-  for_each_pair(qubits, control, target, [&](std::size_t i0, std::size_t count) {
-    T* __restrict ar = re + i0 * W;
-    T* __restrict ai = im + i0 * W;
-    T* __restrict br = ar + off;
-    T* __restrict bi = ai + off;
-    for_elements<W>(count, [&](std::size_t j, int l) {
-      const T xr = ar[j], xi = ai[j], yr = br[j], yi = bi[j];
-      ar[j] = d0_re[l] * xr - d0_im[l] * xi;
-      ai[j] = d0_re[l] * xi + d0_im[l] * xr;
-      br[j] = d1_re[l] * yr - d1_im[l] * yi;
-      bi[j] = d1_re[l] * yi + d1_im[l] * yr;
-    });
-  });
+  alignas(64) T k[4 * W];
+  std::copy(d0_re, d0_re + W, k);
+  std::copy(d0_im, d0_im + W, k + W);
+  std::copy(d1_re, d1_re + W, k + 2 * W);
+  std::copy(d1_im, d1_im + W, k + 3 * W);
+  apply_pairs<PairOp::Diagonal, T, W>(re, im, qubits, control, target, k);
 }
 
 template <typename T, int W>
 void apply_matrix(T* re, T* im, int qubits, int control, int target, const T* m) {
-  const std::size_t off = stride_of(qubits, target) * W;
-  const T* m00r = m;
-  const T* m00i = m + W;
-  const T* m01r = m + 2 * W;
-  const T* m01i = m + 3 * W;
-  const T* m10r = m + 4 * W;
-  const T* m10i = m + 5 * W;
-  const T* m11r = m + 6 * W;
-  const T* m11i = m + 7 * W;
-  for_each_pair(qubits, control, target, [&](std::size_t i0, std::size_t count) {
-    T* __restrict ar = re + i0 * W;
-    T* __restrict ai = im + i0 * W;
-    T* __restrict br = ar + off;
-    T* __restrict bi = ai + off;
-    for_elements<W>(count, [&](std::size_t j, int l) {
-      const T xr = ar[j], xi = ai[j], yr = br[j], yi = bi[j];
-      ar[j] = m00r[l] * xr - m00i[l] * xi + m01r[l] * yr - m01i[l] * yi;
-      ai[j] = m00r[l] * xi + m00i[l] * xr + m01r[l] * yi + m01i[l] * yr;
-      br[j] = m10r[l] * xr - m10i[l] * xi + m11r[l] * yr - m11i[l] * yi;
-      bi[j] = m10r[l] * xi + m10i[l] * xr + m11r[l] * yi + m11i[l] * yr;
-    });
-  });
+  apply_pairs<PairOp::Matrix, T, W>(re, im, qubits, control, target, m);
 }
 
 template <typename T, int W>
 void apply_x(T* re, T* im, int qubits, int control, int target) {
-  const std::size_t off = stride_of(qubits, target) * W;
-  for_each_pair(qubits, control, target, [&](std::size_t i0, std::size_t count) {
-    T* __restrict ar = re + i0 * W;
-    T* __restrict ai = im + i0 * W;
-    T* __restrict br = ar + off;
-    T* __restrict bi = ai + off;
-#pragma omp simd
-    for (std::size_t j = 0; j < count * W; ++j) {
-      const T xr = ar[j], xi = ai[j];
-      ar[j] = br[j];
-      ai[j] = bi[j];
-      br[j] = xr;
-      bi[j] = xi;
-    }
-  });
+  apply_pairs<PairOp::X, T, W>(re, im, qubits, control, target, nullptr);
+}
+
+template <typename T, int W>
+void apply_pair_op(T* re, T* im, int qubits, int control, int target, PairOp op, const T* k) {
+  switch (op) {
+    case PairOp::RX:
+      return apply_pairs<PairOp::RX, T, W>(re, im, qubits, control, target, k);
+    case PairOp::RY:
+      return apply_pairs<PairOp::RY, T, W>(re, im, qubits, control, target, k);
+    case PairOp::Diagonal:
+      return apply_pairs<PairOp::Diagonal, T, W>(re, im, qubits, control, target, k);
+    case PairOp::Matrix:
+      return apply_pairs<PairOp::Matrix, T, W>(re, im, qubits, control, target, k);
+    case PairOp::X:
+      return apply_pairs<PairOp::X, T, W>(re, im, qubits, control, target, k);
+  }
 }
 
 namespace {
@@ -223,6 +227,104 @@ void generator_overlap(const T* lambda_re, const T* lambda_im, const T* phi_re, 
   }
 }
 
+namespace {
+
+// Generator index None (4) means "no gradient for this gate, only undo it".
+template <PairOp Op, int G, typename T, int W>
+void adjoint_step_impl(T* phi_re, T* phi_im, T* lambda_re, T* lambda_im, int qubits, int control,
+                       int target, const T* k, T* out) {
+  const std::size_t off = stride_of(qubits, target) * W;
+  T acc[W] = {};
+  for_each_pair(qubits, control, target, [&](std::size_t i0, std::size_t count) {
+    T* __restrict par = phi_re + i0 * W;
+    T* __restrict pai = phi_im + i0 * W;
+    T* __restrict pbr = par + off;
+    T* __restrict pbi = pai + off;
+    T* __restrict lar = lambda_re + i0 * W;
+    T* __restrict lai = lambda_im + i0 * W;
+    T* __restrict lbr = lar + off;
+    T* __restrict lbi = lai + off;
+    auto step = [&](std::size_t j, int l) -> T {
+      T xr = par[j], xi = pai[j], yr = pbr[j], yi = pbi[j];
+      T ur = lar[j], ui = lai[j], vr = lbr[j], vi = lbi[j];
+      T overlap = 0;
+      if constexpr (G < 4)
+        overlap = pair_overlap<static_cast<Generator>(G)>(ur, ui, vr, vi, xr, xi, yr, yi);
+      pair_apply<Op, T, W>(xr, xi, yr, yi, k, l);
+      pair_apply<Op, T, W>(ur, ui, vr, vi, k, l);
+      par[j] = xr, pai[j] = xi, pbr[j] = yr, pbi[j] = yi;
+      lar[j] = ur, lai[j] = ui, lbr[j] = vr, lbi[j] = vi;
+      return overlap;
+    };
+    if constexpr (W == 1) {
+      T sum = 0;
+#pragma omp simd reduction(+ : sum)
+      for (std::size_t k2 = 0; k2 < count; ++k2) sum += step(k2, 0);
+      acc[0] += sum;
+    } else {
+      for (std::size_t k2 = 0; k2 < count; ++k2) {
+#pragma omp simd
+        for (int l = 0; l < W; ++l) acc[l] += step(k2 * W + l, l);
+      }
+    }
+  });
+  if constexpr (G < 4) {
+    for (int l = 0; l < W; ++l) out[l] += acc[l];
+  } else {
+    (void)out;
+  }
+}
+
+template <PairOp Op, typename T, int W>
+void adjoint_step_for_op(T* phi_re, T* phi_im, T* lambda_re, T* lambda_im, int qubits, int control,
+                         int target, const T* k, const Generator* generator, T* out) {
+  const int g = generator ? static_cast<int>(*generator) : 4;
+  switch (g) {
+    case 0:
+      return adjoint_step_impl<Op, 0, T, W>(phi_re, phi_im, lambda_re, lambda_im, qubits, control,
+                                            target, k, out);
+    case 1:
+      return adjoint_step_impl<Op, 1, T, W>(phi_re, phi_im, lambda_re, lambda_im, qubits, control,
+                                            target, k, out);
+    case 2:
+      return adjoint_step_impl<Op, 2, T, W>(phi_re, phi_im, lambda_re, lambda_im, qubits, control,
+                                            target, k, out);
+    case 3:
+      return adjoint_step_impl<Op, 3, T, W>(phi_re, phi_im, lambda_re, lambda_im, qubits, control,
+                                            target, k, out);
+    default:
+      return adjoint_step_impl<Op, 4, T, W>(phi_re, phi_im, lambda_re, lambda_im, qubits, control,
+                                            target, k, out);
+  }
+}
+
+}  // namespace
+
+template <typename T, int W>
+void adjoint_step(T* phi_re, T* phi_im, T* lambda_re, T* lambda_im, int qubits, int control,
+                  int target, PairOp op, const T* coefficients, const Generator* generator,
+                  T* out) {
+  switch (op) {
+    case PairOp::RX:
+      return adjoint_step_for_op<PairOp::RX, T, W>(phi_re, phi_im, lambda_re, lambda_im, qubits,
+                                                   control, target, coefficients, generator, out);
+    case PairOp::RY:
+      return adjoint_step_for_op<PairOp::RY, T, W>(phi_re, phi_im, lambda_re, lambda_im, qubits,
+                                                   control, target, coefficients, generator, out);
+    case PairOp::Diagonal:
+      return adjoint_step_for_op<PairOp::Diagonal, T, W>(phi_re, phi_im, lambda_re, lambda_im,
+                                                         qubits, control, target, coefficients,
+                                                         generator, out);
+    case PairOp::Matrix:
+      return adjoint_step_for_op<PairOp::Matrix, T, W>(phi_re, phi_im, lambda_re, lambda_im, qubits,
+                                                       control, target, coefficients, generator,
+                                                       out);
+    case PairOp::X:
+      return adjoint_step_for_op<PairOp::X, T, W>(phi_re, phi_im, lambda_re, lambda_im, qubits,
+                                                  control, target, coefficients, generator, out);
+  }
+}
+
 #define HQSWEEP_INSTANTIATE_KERNELS(T, W)                                                      \
   template void apply_rx<T, W>(T*, T*, int, int, int, const T*, const T*);                     \
   template void apply_ry<T, W>(T*, T*, int, int, int, const T*, const T*);                     \
@@ -230,8 +332,11 @@ void generator_overlap(const T* lambda_re, const T* lambda_im, const T* phi_re, 
                                      const T*);                                                \
   template void apply_matrix<T, W>(T*, T*, int, int, int, const T*);                           \
   template void apply_x<T, W>(T*, T*, int, int, int);                                          \
+  template void apply_pair_op<T, W>(T*, T*, int, int, int, PairOp, const T*);                  \
   template void generator_overlap<T, W>(const T*, const T*, const T*, const T*, int, int, int, \
-                                        Generator, T*);
+                                        Generator, T*);                                        \
+  template void adjoint_step<T, W>(T*, T*, T*, T*, int, int, int, PairOp, const T*,            \
+                                   const Generator*, T*);
 
 HQSWEEP_INSTANTIATE_KERNELS(float, 1)
 HQSWEEP_INSTANTIATE_KERNELS(float, 8)

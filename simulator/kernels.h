@@ -16,6 +16,11 @@ namespace hqsweep::kernels {
 // The Hermitian generator G of a parametrised gate U(theta) = exp(-i theta/2 G).
 enum class Generator { X, Y, Z, MinusTwoP1 };
 
+// How a gate maps a pair of amplitudes (target bit 0 and 1), with the coefficient layout it reads
+// (W values each): RX and RY: c, s; Diagonal: d0 re, d0 im, d1 re, d1 im; Matrix: as apply_matrix;
+// X: none.
+enum class PairOp { RX, RY, Diagonal, Matrix, X };
+
 // RX(theta) on target: c = cos(theta/2), s = sin(theta/2) per lane.
 template <typename T, int W>
 void apply_rx(T* re, T* im, int qubits, int control, int target, const T* c, const T* s);
@@ -33,11 +38,21 @@ void apply_matrix(T* re, T* im, int qubits, int control, int target, const T* m)
 // X on target (CNOT with a control).
 template <typename T, int W>
 void apply_x(T* re, T* im, int qubits, int control, int target);
+// Any of the above, chosen by op, with coefficients laid out as PairOp says.
+template <typename T, int W>
+void apply_pair_op(T* re, T* im, int qubits, int control, int target, PairOp op,
+                   const T* coefficients);
 
 // out[l] += Im <lambda_l | G | phi_l> for every lane l: the adjoint method's gradient of a gate
 // whose generator G acts on target (restricted to control = 1), from the states after that gate.
 template <typename T, int W>
 void generator_overlap(const T* lambda_re, const T* lambda_im, const T* phi_re, const T* phi_im,
                        int qubits, int control, int target, Generator generator, T* out);
+
+// One step of the adjoint pass in a single sweep: when generator is non-null, adds the overlap
+// above to out; then applies op (the inverse of the gate) to both phi and lambda.
+template <typename T, int W>
+void adjoint_step(T* phi_re, T* phi_im, T* lambda_re, T* lambda_im, int qubits, int control,
+                  int target, PairOp op, const T* coefficients, const Generator* generator, T* out);
 
 }  // namespace hqsweep::kernels

@@ -15,9 +15,9 @@ namespace hqsweep {
 namespace {
 
 constexpr int kMaxLanes = 8;
-// Up to this many qubits a block of 8 lanes (2^n x 8 amplitudes) stays in the L2 cache;
-// beyond it one state per block keeps the working set small. Measured in docs/benchmarks.md.
-constexpr int kLargestEightLaneQubits = 12;
+// With fused forward runs and one-sweep adjoint steps, 8 lanes beat 1 lane at every size measured
+// (4..16 qubits, docs/benchmarks.md); 1 lane remains for small batches and for comparison.
+constexpr int kLargestEightLaneQubits = 20;
 
 template <typename T>
 struct Coefficients {
@@ -75,12 +75,13 @@ bool shared_angle(const Gate& gate) {
          gate.angle.source == Angle::Source::Parameter;
 }
 
-// Applies gate (or its inverse) with per-lane angles to one block. Trigonometry is computed once
-// when the angle is shared by all lanes: at small n it costs more than the gate itself.
+// The pair operation of gate (or its inverse) for one block and its per-lane coefficients (in k,
+// laid out as kernels::PairOp says). Trigonometry is computed once when the angle is shared by all
+// lanes: at small n it costs more than the gate itself.
 template <typename T, int W>
-void apply_gate(T* re, T* im, int qubits, const Gate& gate, const T* angles, bool inverse) {
+kernels::PairOp gate_coefficients(const Gate& gate, const T* angles, bool inverse,
+                                  Coefficients<T>& k) {
   const int distinct = shared_angle(gate) ? 1 : W;
-  Coefficients<T> k;
   const T sign = inverse ? T(-1) : T(1);
   auto diagonal = [&](auto phase0, auto phase1) {  // diag(e^{i phase0}, e^{i phase1}) per lane
     for (int l = 0; l < W; ++l) {
@@ -94,8 +95,7 @@ void apply_gate(T* re, T* im, int qubits, const Gate& gate, const T* angles, boo
       k.a[2 * W + l] = T(std::cos(p1));
       k.a[3 * W + l] = T(std::sin(p1));
     }
-    kernels::apply_diagonal<T, W>(re, im, qubits, gate.control, gate.target, k.a, k.a + W,
-                                  k.a + 2 * W, k.a + 3 * W);
+    return kernels::PairOp::Diagonal;
   };
   auto half_angles = [&]() {
     for (int l = 0; l < W; ++l) {
@@ -113,53 +113,53 @@ void apply_gate(T* re, T* im, int qubits, const Gate& gate, const T* angles, boo
         k.a[(2 * e + 1) * W + l] = T(u[e].imag());
       }
     }
-    kernels::apply_matrix<T, W>(re, im, qubits, gate.control, gate.target, k.a);
+    return kernels::PairOp::Matrix;
   };
   switch (gate.kind) {
     case GateKind::RX:
     case GateKind::CRX:
       half_angles();
-      kernels::apply_rx<T, W>(re, im, qubits, gate.control, gate.target, k.a, k.a + W);
-      break;
+      return kernels::PairOp::RX;
     case GateKind::RY:
     case GateKind::CRY:
       half_angles();
-      kernels::apply_ry<T, W>(re, im, qubits, gate.control, gate.target, k.a, k.a + W);
-      break;
+      return kernels::PairOp::RY;
     case GateKind::RZ:
     case GateKind::CRZ:
-      diagonal([&](int l) { return -0.5 * angles[l]; }, [&](int l) { return 0.5 * angles[l]; });
-      break;
+      return diagonal([&](int l) { return -0.5 * angles[l]; },
+                      [&](int l) { return 0.5 * angles[l]; });
     case GateKind::PhaseShift:
     case GateKind::CPhase:
-      diagonal([](int) { return 0.0; }, [&](int l) { return double(angles[l]); });
-      break;
+      return diagonal([](int) { return 0.0; }, [&](int l) { return double(angles[l]); });
     case GateKind::Z:
     case GateKind::CZ:
-      diagonal([](int) { return 0.0; }, [](int) { return M_PI; });
-      break;
+      return diagonal([](int) { return 0.0; }, [](int) { return M_PI; });
     case GateKind::S:
-      diagonal([](int) { return 0.0; }, [](int) { return M_PI / 2; });
-      break;
+      return diagonal([](int) { return 0.0; }, [](int) { return M_PI / 2; });
     case GateKind::T:
-      diagonal([](int) { return 0.0; }, [](int) { return M_PI / 4; });
-      break;
+      return diagonal([](int) { return 0.0; }, [](int) { return M_PI / 4; });
     case GateKind::X:
     case GateKind::CNOT:
-      kernels::apply_x<T, W>(re, im, qubits, gate.control, gate.target);
-      break;
+      return kernels::PairOp::X;
     case GateKind::H: {
       const double r = 1 / std::sqrt(2.0);
-      matrix({r, r, r, -r});
-      break;
+      return matrix({r, r, r, -r});
     }
     case GateKind::Y:
-      matrix({0, std::complex<double>(0, -1), std::complex<double>(0, 1), 0});
-      break;
+      return matrix({0, std::complex<double>(0, -1), std::complex<double>(0, 1), 0});
     case GateKind::Matrix:
-      matrix(gate.matrix);
-      break;
+      return matrix(gate.matrix);
   }
+  HQSWEEP_CHECK(false, "simulator: unknown gate kind " << int(gate.kind));
+  return kernels::PairOp::X;
+}
+
+// Applies gate (or its inverse) with per-lane angles to one block.
+template <typename T, int W>
+void apply_gate(T* re, T* im, int qubits, const Gate& gate, const T* angles, bool inverse) {
+  Coefficients<T> k;
+  const kernels::PairOp op = gate_coefficients<T, W>(gate, angles, inverse, k);
+  kernels::apply_pair_op<T, W>(re, im, qubits, gate.control, gate.target, op, k.a);
 }
 
 // Per-lane sums of p over the amplitude runs [hi + start, hi + start + length) for hi = 0, period,
@@ -491,46 +491,53 @@ void BatchedSimulator<T>::Impl::backward_block(std::size_t block, const T* grad_
     }
   }
   alignas(64) T angles[kMaxLanes];
+  const bool walk_to_start = circuit.amplitude_input() && grad_inputs;
   for (std::ptrdiff_t gi = static_cast<std::ptrdiff_t>(gates.size()) - 1; gi >= 0 && gi >= stop;
        --gi) {
     const Gate& gate = gates[gi];
-    if (is_differentiable(gate)) {
-      const Angle& a = gate.angle;
-      const bool wanted = (a.source == Angle::Source::Parameter && grad_params) ||
-                          (a.source != Angle::Source::Parameter && grad_inputs);
+    const Angle& a = gate.angle;
+    const bool wanted =
+        is_differentiable(gate) && ((a.source == Angle::Source::Parameter && grad_params) ||
+                                    (a.source != Angle::Source::Parameter && grad_inputs));
+    T d_angle[kMaxLanes] = {};
+    const kernels::Generator generator = generator_of(gate.kind);
+    if (gi == stop && !walk_to_start) {
+      // The last step: only the gradient, nothing earlier needs the states.
       if (wanted) {
-        T d_angle[kMaxLanes] = {};
         kernels::generator_overlap<T, W>(lambda_re, lambda_im, phi_re, phi_im, n, gate.control,
-                                         gate.target, generator_of(gate.kind), d_angle);
-        for (int l = 0; l < W; ++l) {
-          const std::size_t b = first + l;
-          if (b >= batch) continue;
-          switch (a.source) {
-            case Angle::Source::Parameter:
-              grad_params[a.index] += T(a.scale) * d_angle[l];
-              break;
-            case Angle::Source::Input:
-              grad_inputs[b * input_count + a.index] += T(a.scale) * d_angle[l];
-              break;
-            case Angle::Source::InputProduct: {
-              const T* x = inputs.data() + b * input_count;
-              grad_inputs[b * input_count + a.index] -=
-                  T(a.scale) * (T(M_PI) - x[a.index2]) * d_angle[l];
-              grad_inputs[b * input_count + a.index2] -=
-                  T(a.scale) * (T(M_PI) - x[a.index]) * d_angle[l];
-              break;
-            }
-            case Angle::Source::Constant:
-              break;
-          }
+                                         gate.target, generator, d_angle);
+      }
+    } else {
+      // Gradient and undo of the gate on both states in one sweep.
+      gate_angles(gate, inputs.data(), input_count, first, batch, W, params.data(), angles);
+      Coefficients<T> k;
+      const kernels::PairOp op = gate_coefficients<T, W>(gate, angles, /*inverse=*/true, k);
+      kernels::adjoint_step<T, W>(phi_re, phi_im, lambda_re, lambda_im, n, gate.control,
+                                  gate.target, op, k.a, wanted ? &generator : nullptr, d_angle);
+    }
+    if (!wanted) continue;
+    for (int l = 0; l < W; ++l) {
+      const std::size_t b = first + l;
+      if (b >= batch) continue;
+      switch (a.source) {
+        case Angle::Source::Parameter:
+          grad_params[a.index] += T(a.scale) * d_angle[l];
+          break;
+        case Angle::Source::Input:
+          grad_inputs[b * input_count + a.index] += T(a.scale) * d_angle[l];
+          break;
+        case Angle::Source::InputProduct: {
+          const T* x = inputs.data() + b * input_count;
+          grad_inputs[b * input_count + a.index] -=
+              T(a.scale) * (T(M_PI) - x[a.index2]) * d_angle[l];
+          grad_inputs[b * input_count + a.index2] -=
+              T(a.scale) * (T(M_PI) - x[a.index]) * d_angle[l];
+          break;
         }
+        case Angle::Source::Constant:
+          break;
       }
     }
-    if (gi == stop && !(circuit.amplitude_input() && grad_inputs))
-      break;  // nothing earlier needs it
-    gate_angles(gate, inputs.data(), input_count, first, batch, W, params.data(), angles);
-    apply_gate<T, W>(phi_re, phi_im, n, gate, angles, /*inverse=*/true);
-    apply_gate<T, W>(lambda_re, lambda_im, n, gate, angles, /*inverse=*/true);
   }
 
   if (circuit.amplitude_input() && grad_inputs) {
