@@ -102,43 +102,6 @@ void apply_pairs(T* re, T* im, int qubits, int control, int target, const T* k) 
 }  // namespace
 
 template <typename T, int W>
-void apply_rx(T* re, T* im, int qubits, int control, int target, const T* c, const T* s) {
-  alignas(64) T k[2 * W];
-  std::copy(c, c + W, k);
-  std::copy(s, s + W, k + W);
-  apply_pairs<PairOp::RX, T, W>(re, im, qubits, control, target, k);
-}
-
-template <typename T, int W>
-void apply_ry(T* re, T* im, int qubits, int control, int target, const T* c, const T* s) {
-  alignas(64) T k[2 * W];
-  std::copy(c, c + W, k);
-  std::copy(s, s + W, k + W);
-  apply_pairs<PairOp::RY, T, W>(re, im, qubits, control, target, k);
-}
-
-template <typename T, int W>
-void apply_diagonal(T* re, T* im, int qubits, int control, int target, const T* d0_re,
-                    const T* d0_im, const T* d1_re, const T* d1_im) {
-  alignas(64) T k[4 * W];
-  std::copy(d0_re, d0_re + W, k);
-  std::copy(d0_im, d0_im + W, k + W);
-  std::copy(d1_re, d1_re + W, k + 2 * W);
-  std::copy(d1_im, d1_im + W, k + 3 * W);
-  apply_pairs<PairOp::Diagonal, T, W>(re, im, qubits, control, target, k);
-}
-
-template <typename T, int W>
-void apply_matrix(T* re, T* im, int qubits, int control, int target, const T* m) {
-  apply_pairs<PairOp::Matrix, T, W>(re, im, qubits, control, target, m);
-}
-
-template <typename T, int W>
-void apply_x(T* re, T* im, int qubits, int control, int target) {
-  apply_pairs<PairOp::X, T, W>(re, im, qubits, control, target, nullptr);
-}
-
-template <typename T, int W>
 void apply_pair_op(T* re, T* im, int qubits, int control, int target, PairOp op, const T* k) {
   switch (op) {
     case PairOp::RX:
@@ -326,12 +289,6 @@ void adjoint_step(T* phi_re, T* phi_im, T* lambda_re, T* lambda_im, int qubits, 
 }
 
 #define HQSWEEP_INSTANTIATE_KERNELS(T, W)                                                      \
-  template void apply_rx<T, W>(T*, T*, int, int, int, const T*, const T*);                     \
-  template void apply_ry<T, W>(T*, T*, int, int, int, const T*, const T*);                     \
-  template void apply_diagonal<T, W>(T*, T*, int, int, int, const T*, const T*, const T*,      \
-                                     const T*);                                                \
-  template void apply_matrix<T, W>(T*, T*, int, int, int, const T*);                           \
-  template void apply_x<T, W>(T*, T*, int, int, int);                                          \
   template void apply_pair_op<T, W>(T*, T*, int, int, int, PairOp, const T*);                  \
   template void generator_overlap<T, W>(const T*, const T*, const T*, const T*, int, int, int, \
                                         Generator, T*);                                        \

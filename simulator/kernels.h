@@ -16,29 +16,13 @@ namespace hqsweep::kernels {
 // The Hermitian generator G of a parametrised gate U(theta) = exp(-i theta/2 G).
 enum class Generator { X, Y, Z, MinusTwoP1 };
 
-// How a gate maps a pair of amplitudes (target bit 0 and 1), with the coefficient layout it reads
-// (W values each): RX and RY: c, s; Diagonal: d0 re, d0 im, d1 re, d1 im; Matrix: as apply_matrix;
-// X: none.
+// How a gate maps a pair of amplitudes (target bit 0 and 1), with the coefficients it reads, W
+// values each: RX [c, -is; -is, c] and RY [c, -s; s, c] read c, s; Diagonal reads d0 re, d0 im,
+// d1 re, d1 im; Matrix reads m00 re, m00 im, m01 re, m01 im, m10 re, m10 im, m11 re, m11 im; X
+// none.
 enum class PairOp { RX, RY, Diagonal, Matrix, X };
 
-// RX(theta) on target: c = cos(theta/2), s = sin(theta/2) per lane.
-template <typename T, int W>
-void apply_rx(T* re, T* im, int qubits, int control, int target, const T* c, const T* s);
-// RY(theta) on target.
-template <typename T, int W>
-void apply_ry(T* re, T* im, int qubits, int control, int target, const T* c, const T* s);
-// diag(d0, d1) on target (RZ, PhaseShift, Z, S, T, CZ), d0 and d1 complex per lane.
-template <typename T, int W>
-void apply_diagonal(T* re, T* im, int qubits, int control, int target, const T* d0_re,
-                    const T* d0_im, const T* d1_re, const T* d1_im);
-// A general 2x2 complex matrix on target; m holds 8 x W values: m00 re, m00 im, m01 re, m01 im,
-// m10 re, m10 im, m11 re, m11 im, each for every lane.
-template <typename T, int W>
-void apply_matrix(T* re, T* im, int qubits, int control, int target, const T* m);
-// X on target (CNOT with a control).
-template <typename T, int W>
-void apply_x(T* re, T* im, int qubits, int control, int target);
-// Any of the above, chosen by op, with coefficients laid out as PairOp says.
+// Applies op to every amplitude pair of target (where control, if any, is 1).
 template <typename T, int W>
 void apply_pair_op(T* re, T* im, int qubits, int control, int target, PairOp op,
                    const T* coefficients);

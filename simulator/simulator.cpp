@@ -336,7 +336,7 @@ void BatchedSimulator<T>::Impl::forward_block(std::size_t block, T* outputs,
           m[(2 * e + 1) * W + l] = T(p.product[l][e].imag());
         }
       }
-      kernels::apply_matrix<T, W>(re, im, n, -1, wire, m);
+      kernels::apply_pair_op<T, W>(re, im, n, -1, wire, kernels::PairOp::Matrix, m);
     }
     p.count = 0;
   };
