@@ -167,12 +167,14 @@ class SweepParser {
   MatchRule parse_match(const ojson& object, const JsonPath& path) const;
   std::vector<Conditional> parse_conditionals(const ojson& list, const JsonPath& path) const;
   Option parse_override(const std::string& text) const;
-  void check_limit(double count, const std::string& stage) const {
+  // at_least: the count is a partial one (expansion stopped as soon as it passed the limit).
+  void check_limit(double count, const std::string& stage, bool at_least = false) const {
     if (count > static_cast<double>(options_.max_runs)) {
       char buffer[64];
       std::snprintf(buffer, sizeof buffer, "%.0f", count);
-      throw Error(source_.name() + ": " + stage + " gives " + buffer + " runs, over the limit of " +
-                  std::to_string(options_.max_runs) + "; raise it with --max-runs if you mean it");
+      throw Error(source_.name() + ": " + stage + (at_least ? " at least " : " ") + buffer +
+                  " runs, over the limit of " + std::to_string(options_.max_runs) +
+                  "; raise it with --max-runs if you mean it");
     }
   }
 
@@ -262,7 +264,7 @@ Dimension SweepParser::parse_random(const ojson& random, const JsonPath& path) c
     params.push_back(std::move(param));
   }
   const std::int64_t count = samples.get<std::int64_t>();
-  check_limit(static_cast<double>(count), "random.samples");
+  check_limit(static_cast<double>(count), "random.samples gives");
   std::mt19937_64 rng(seed);
   Dimension dim;
   for (std::int64_t s = 0; s < count; ++s) {
@@ -316,7 +318,7 @@ std::vector<std::int64_t> SweepParser::parse_seeds(const ojson& seeds, const Jso
       count = seeds.get<std::int64_t>();
     }
     if (count < 1) fail(path, "seed count must be at least 1, found " + std::to_string(count));
-    check_limit(static_cast<double>(count), "seeds");
+    check_limit(static_cast<double>(count), "seeds gives");
     for (std::int64_t i = 0; i < count; ++i) add(ojson(start + i), path);
   } else {
     fail(path, "expected a list of seeds, a count, or {\"count\": N, \"start\": S}");
@@ -484,7 +486,7 @@ Sweep SweepParser::parse_and_expand() {
 
   double product = 1;
   for (const Dimension& d : dims) product *= static_cast<double>(d.size());
-  check_limit(product, "the grid");
+  check_limit(product, "the grid gives");
 
   std::vector<Point> points = cross(std::vector<Point>{base}, dims);
 
@@ -511,7 +513,8 @@ Sweep SweepParser::parse_and_expand() {
         }
         assign_option(rule.set, p);
         for (Point& q : cross(std::vector<Point>{p}, rule.grid)) next.push_back(std::move(q));
-        check_limit(static_cast<double>(next.size()), "the conditional rules");
+        check_limit(static_cast<double>(next.size()), "the conditional rules give",
+                    /*at_least=*/true);
       }
       points = std::move(next);
     }
@@ -521,7 +524,7 @@ Sweep SweepParser::parse_and_expand() {
   if (root.contains("seeds")) seeds = parse_seeds(root["seeds"], top.child("seeds"));
   check_limit(static_cast<double>(points.size()) *
                   static_cast<double>(std::max<std::size_t>(1, seeds.size())),
-              "crossing with the seeds");
+              "crossing with the seeds gives");
   if (!seeds.empty()) {
     Dimension seed_dim;
     for (std::int64_t s : seeds) seed_dim.push_back({{"seed", s}});

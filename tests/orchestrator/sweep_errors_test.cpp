@@ -65,6 +65,36 @@ TEST(SweepErrorsTest, EachBadFileGetsItsMessage) {
       {"{\"base\": {\"dataset.name\": \"wdbc\", \"model.backbone\": \"mlp\"},"
        " \"grid\": {\"seed\": [1, 2]}, \"exclude\": [{\"dataset.name\": \"wdbc\"}]}",
        "bad.json: the sweep expands to no runs (exclude rules drop all 2)"},
+      {"{\"zip\": {\"seed\": [1]},\n \"linked\": {\"seed\": [2]}}",
+       "bad.json:2: linked: give zip or linked (the same thing), not both"},
+      {"{\"zip\": 3}",
+       "bad.json:1: zip: expected an object of linked lists, or a list of such objects"},
+      {"{\"zip\": [{}]}", "zip[0]: empty group; give keys with lists of equal length"},
+      {"{\"name\": 7}", "bad.json:1: name: expected a string"},
+      {"{\"description\": []}", "bad.json:1: description: expected a string"},
+      {"{\"include\": {}}", "bad.json:1: include: expected a list of partial configs"},
+      {"{\"exclude\": 1}", "bad.json:1: exclude: expected a list of partial configs to drop"},
+      {"{\"base\": [1]}", "bad.json:1: base: expected an object of config keys, found [1]"},
+      {"{\"seeds\": {\"count\": 2, \"first\": 1}}",
+       "seeds.first: unknown key; seeds takes count and start"},
+      {"{\"seeds\": {\"start\": 1}}", "bad.json:1: seeds: count is required"},
+      {"{\"seeds\": 0}", "bad.json:1: seeds: seed count must be at least 1, found 0"},
+      {"{\"seeds\": \"all\"}",
+       "seeds: expected a list of seeds, a count, or {\"count\": N, \"start\": S}"},
+      {"{\"seeds\": 200000}", "bad.json: seeds gives 200000 runs, over the limit of 100000"},
+      {"{\"conditional\": {}}",
+       "conditional: expected a list of {\"when\": ..., \"set\": ..., \"grid\": ...}"},
+      {"{\"conditional\": [{\"when\": {\"seed\": 1}, \"then\": {}}]}",
+       "conditional[0].then: unknown key; a conditional rule takes when, set and grid"},
+      {"{\"conditional\": [{\"when\": {\"seed\": 1}}]}", "conditional[0]: give set, grid or both"},
+      {"{\"random\": {\"samples\": 2, \"seed\": -1, \"params\": {\"seed\": {\"int\": [0, 9]}}}}",
+       "random.seed: expected a non-negative integer, found -1"},
+      {"{\"random\": {\"samples\": 2, \"draws\": 1}}",
+       "random.draws: unknown key; random takes samples, seed and params"},
+      {"{\"random\": {\"samples\": 2, \"params\": {\"train.lr\": {\"uniform\": [1, 0.1]}}}}",
+       "low must not exceed high, found [1,0.1]"},
+      {"{\"random\": {\"samples\": 2, \"params\": {\"train.lr\": [0.1, 0.2]}}}",
+       "random.params.\"train.lr\": expected one distribution"},
       {"{\"grid\": {\"seed\": [1,2,3,4,5,6,7,8,9,10,11], \"train.lr\": "
        "[0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9,1],"
        " \"train.epochs\": [1,2,3,4,5,6,7,8,9,10], \"train.batch_size\": [1,2,3,4,5,6,7,8,9,10],"
@@ -92,6 +122,26 @@ TEST(SweepErrorsTest, HugeGridIsRefusedUnlessTheLimitIsRaised) {
   SweepOptions raised;
   raised.max_runs = 220;
   EXPECT_EQ(expand_sweep(JsonSource::from_text(huge, "ok.json"), raised).runs.size(), 220u);
+}
+
+TEST(SweepErrorsTest, ConditionalGridsAndSeedsCountTowardsTheLimit) {
+  SweepOptions ten;
+  ten.max_runs = 10;
+  const std::string conditional =
+      "{\"base\": {\"model.backbone\": \"probe\"}, \"grid\": {\"seed\": [1, 2, 3]},"
+      " \"conditional\": [{\"when\": {\"seed\": [1, 2, 3]}, \"grid\": {\"probe.duration_ms\": [1, "
+      "2, 3, 4, 5]}}]}";
+  EXPECT_NE(
+      error_of(conditional, ten)
+          .find("bad.json: the conditional rules give at least 15 runs, over the limit of 10"),
+      std::string::npos)
+      << error_of(conditional, ten);
+  const std::string seeded =
+      "{\"base\": {\"model.backbone\": \"probe\"}, \"grid\": {\"seed\": [1, 2, 3]}, \"seeds\": 4}";
+  EXPECT_NE(error_of(seeded, ten)
+                .find("bad.json: crossing with the seeds gives 12 runs, over the limit of 10"),
+            std::string::npos)
+      << error_of(seeded, ten);
 }
 
 TEST(SweepErrorsTest, BadOverridesAreNamed) {
