@@ -1,0 +1,116 @@
+// Kills a process that appends results with SIGKILL at random moments (during recovery, journal
+// appends and HDF5 updates alike) and checks, after every kill, that the store opens, holds every
+// acknowledged run exactly once and accepts new appends. HQSWEEP_STORE_KILLS sets the number of
+// kills (ctest: 12; scripts/store-kill-test.sh: 60).
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <random>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "store/hdf5.h"
+#include "store/result_store.h"
+#include "tests/store/store_test_util.h"
+
+namespace hqsweep {
+namespace {
+
+struct KilledWriter {
+  std::vector<std::string> acknowledged;
+  bool killed = false;
+  bool opened = false;
+};
+
+// Starts the writer, kills it after `delay`, and returns what it acknowledged before dying.
+KilledWriter run_and_kill(const std::string& path, const std::string& prefix,
+                          std::chrono::microseconds delay) {
+  int out[2];
+  EXPECT_EQ(::pipe(out), 0);
+  pid_t child = ::fork();
+  if (child == 0) {
+    ::dup2(out[1], 1);
+    ::close(out[0]);
+    ::close(out[1]);
+    ::execl(HQSWEEP_CRASH_WRITER, HQSWEEP_CRASH_WRITER, path.c_str(), prefix.c_str(), "100000",
+            static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ::close(out[1]);
+  std::this_thread::sleep_for(delay);
+  ::kill(child, SIGKILL);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  std::string text;
+  char buffer[4096];
+  for (ssize_t got; (got = ::read(out[0], buffer, sizeof(buffer))) > 0;) text.append(buffer, got);
+  ::close(out[0]);
+  KilledWriter result;
+  result.killed = WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
+  // Only whole lines count: a line cut by the kill was not acknowledged.
+  std::size_t start = 0;
+  for (std::size_t end; (end = text.find('\n', start)) != std::string::npos; start = end + 1) {
+    std::string line = text.substr(start, end - start);
+    if (line == "open") {
+      result.opened = true;
+    } else {
+      result.acknowledged.push_back(line);
+    }
+  }
+  return result;
+}
+
+TEST(StoreCrashTest, EveryAcknowledgedRunSurvivesRandomKills) {
+  int kills = 12;
+  if (const char* value = std::getenv("HQSWEEP_STORE_KILLS")) kills = std::atoi(value);
+  testing::TemporaryDirectory dir;
+  const std::string path = dir.file("results.h5");
+  std::mt19937 random(20261121);
+  std::uniform_int_distribution<int> delay_us(2000, 120000);
+  std::set<std::string> acknowledged;
+  int killed_while_appending = 0;
+  int killed_in_hdf5_update = 0;
+  for (int kill = 0; kill < kills; ++kill) {
+    SCOPED_TRACE("kill " + std::to_string(kill));
+    KilledWriter writer =
+        run_and_kill(path, "k" + std::to_string(kill), std::chrono::microseconds(delay_us(random)));
+    ASSERT_TRUE(writer.killed) << "the writer ended before it was killed";
+    if (writer.opened) ++killed_while_appending;
+    if (std::filesystem::exists(path + ".writing")) ++killed_in_hdf5_update;
+    acknowledged.insert(writer.acknowledged.begin(), writer.acknowledged.end());
+
+    std::size_t stored = 0;
+    {
+      ResultStore store = ResultStore::open_for_writing(path);
+      std::vector<RunSummary> runs = store.list();
+      std::set<std::string> unique;
+      for (const RunSummary& run : runs) unique.insert(run.run_id);
+      ASSERT_EQ(unique.size(), runs.size()) << "a run is stored twice";
+      for (const std::string& id : acknowledged) ASSERT_TRUE(unique.count(id)) << "lost " << id;
+      std::string probe = "probe-" + std::to_string(kill);
+      store.append(testing::make_result(probe, kill));
+      acknowledged.insert(probe);
+      stored = runs.size() + 1;
+    }
+    // With no writer the reader uses the HDF5 file itself: it must hold the same runs.
+    ResultStore reader = ResultStore::open_for_reading(path);
+    ASSERT_EQ(reader.list().size(), stored);
+    hdf5::Handle file = hdf5::open_file(path, hdf5::Access::read_only);
+    ASSERT_EQ(hdf5::table_rows(file, "index"), stored);
+    ASSERT_EQ(hdf5::list_links(hdf5::open_group(file, "runs")).size(), stored);
+  }
+  std::cout << kills << " kills, " << killed_while_appending << " after the store had opened, "
+            << killed_in_hdf5_update << " in the middle of an HDF5 update, " << acknowledged.size()
+            << " acknowledged runs, all present once\n";
+  EXPECT_GT(killed_while_appending, kills / 2) << "most kills should land during appends";
+}
+
+}  // namespace
+}  // namespace hqsweep
