@@ -37,7 +37,8 @@ std::string write_temp(const std::string& name, const std::string& text) {
 TEST(CliTest, HelpListsEveryCommand) {
   Outcome out = run_hqsweep("--help");
   EXPECT_EQ(out.exit_code, 0);
-  for (const char* command : {"run", "validate", "train", "report", "submit", "describe", "ls"}) {
+  for (const char* command :
+       {"run", "validate", "train", "report", "submit", "describe", "ls", "cache"}) {
     EXPECT_NE(out.output.find(std::string("  ") + command + " "), std::string::npos) << command;
   }
   EXPECT_EQ(run_hqsweep("validate --help").exit_code, 0);
@@ -62,7 +63,7 @@ TEST(CliTest, UsageErrorsExitWithTwo) {
 }
 
 TEST(CliTest, CommandsNotAvailableYetSaySoWithExitTwo) {
-  for (const char* command : {"run", "train", "report", "submit", "describe", "ls"}) {
+  for (const char* command : {"run", "train", "report", "submit", "describe"}) {
     Outcome out = run_hqsweep(command);
     EXPECT_EQ(out.exit_code, 2) << command;
     EXPECT_NE(out.output.find("not available yet"), std::string::npos) << command;
@@ -100,4 +101,89 @@ TEST(CliTest, ValidateOfBadFileExitsOneNamingFileAndLine) {
       << out.output;
 }
 
+// A results file and cache directory written by the C++ store (tests/store/make_results_fixture).
+struct Fixture {
+  std::string dir = (std::filesystem::temp_directory_path() / "hqsweep_cli_store").string();
+  std::string results = dir + "/results.h5";
+  std::string caches = dir + "/caches";
+  Fixture() {
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    std::string command = std::string(HQSWEEP_RESULTS_FIXTURE) + " " + results + " " + dir +
+                          "/expected.json " + caches;
+    EXPECT_EQ(std::system(command.c_str()), 0);
+  }
+  ~Fixture() { std::filesystem::remove_all(dir); }
+};
+
+TEST(CliTest, LsListsRunsWithStatusMetricsAndVaryingKeys) {
+  Fixture fixture;
+  Outcome out = run_hqsweep("ls " + fixture.results);
+  EXPECT_EQ(out.exit_code, 0) << out.output;
+  EXPECT_NE(out.output.find("model.fusion"), std::string::npos) << out.output;
+  EXPECT_NE(out.output.find("run3    done    1    dhf"), std::string::npos) << out.output;
+  EXPECT_NE(out.output.find("5 runs (4 done, 1 failed)"), std::string::npos) << out.output;
+  EXPECT_EQ(out.output.find("Segmentation fault"), std::string::npos) << "errors only on request";
+}
+
+TEST(CliTest, LsStatusFailedShowsTheErrors) {
+  Fixture fixture;
+  Outcome out = run_hqsweep("ls " + fixture.results + " --status failed");
+  EXPECT_EQ(out.exit_code, 0) << out.output;
+  EXPECT_NE(out.output.find("1 shown"), std::string::npos) << out.output;
+  EXPECT_NE(out.output.find("  task killed by signal 11 (Segmentation fault)\n  stderr tail: boom"),
+            std::string::npos)
+      << out.output;
+  EXPECT_EQ(out.output.find("run0"), std::string::npos);
+  Outcome bad = run_hqsweep("ls " + fixture.results + " --status broken");
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.output.find("unknown run status 'broken'"), std::string::npos) << bad.output;
+}
+
+TEST(CliTest, LsJsonHasEveryRun) {
+  Fixture fixture;
+  Outcome out = run_hqsweep("ls " + fixture.results + " --json 2>/dev/null");
+  ASSERT_EQ(out.exit_code, 0) << out.output;
+  nlohmann::json runs = nlohmann::json::parse(out.output);
+  ASSERT_EQ(runs.size(), 5u);
+  EXPECT_EQ(runs[1]["cache_key"], "keep1");
+  EXPECT_EQ(runs[4]["status"], "failed");
+  EXPECT_EQ(runs[0]["config"]["model"]["backbone"], "hqcnn");
+}
+
+TEST(CliTest, LsRefusesFilesThatAreNotResults) {
+  std::string text = write_temp("hqsweep_cli_not_results.h5", "hello");
+  Outcome out = run_hqsweep("ls " + text);
+  EXPECT_EQ(out.exit_code, 1);
+  EXPECT_NE(out.output.find("is not an HDF5 file"), std::string::npos) << out.output;
+  Outcome missing = run_hqsweep("ls /nonexistent/results.h5");
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.output.find("no results file /nonexistent/results.h5"), std::string::npos);
+}
+
+TEST(CliTest, CacheLsRmAndGcKeepWhatResultsReferTo) {
+  Fixture fixture;
+  Outcome listed = run_hqsweep("cache ls " + fixture.caches);
+  EXPECT_EQ(listed.exit_code, 0) << listed.output;
+  EXPECT_NE(listed.output.find("keep1"), std::string::npos);
+  EXPECT_NE(listed.output.find("breastmnist resnet18"), std::string::npos) << listed.output;
+  EXPECT_NE(listed.output.find("2 caches"), std::string::npos) << listed.output;
+
+  Outcome refused = run_hqsweep("cache gc " + fixture.caches);
+  EXPECT_EQ(refused.exit_code, 2) << "gc without results files would remove everything";
+  Outcome dry = run_hqsweep("cache gc " + fixture.caches + " " + fixture.results + " --dry-run");
+  EXPECT_EQ(dry.exit_code, 0) << dry.output;
+  EXPECT_NE(dry.output.find("would remove " + fixture.caches + "/orphan.h5"), std::string::npos);
+  EXPECT_TRUE(std::filesystem::exists(fixture.caches + "/orphan.h5"));
+  Outcome gc = run_hqsweep("cache gc " + fixture.caches + " " + fixture.results);
+  EXPECT_EQ(gc.exit_code, 0) << gc.output;
+  EXPECT_FALSE(std::filesystem::exists(fixture.caches + "/orphan.h5"));
+  EXPECT_TRUE(std::filesystem::exists(fixture.caches + "/keep1.h5"));
+
+  EXPECT_EQ(run_hqsweep("cache rm " + fixture.caches + " keep1").exit_code, 0);
+  Outcome again = run_hqsweep("cache rm " + fixture.caches + " keep1");
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_NE(again.output.find("cannot remove feature cache"), std::string::npos) << again.output;
+  EXPECT_EQ(run_hqsweep("cache frob " + fixture.caches).exit_code, 2);
+}
 }  // namespace
