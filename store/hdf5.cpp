@@ -429,16 +429,20 @@ template std::vector<int64_t> read_dataset<int64_t>(const Handle&, const std::st
                                                     std::vector<hsize_t>*);
 
 void create_table(const Handle& parent, const std::string& name, const std::vector<Column>& columns,
-                  const std::vector<TableRow>& rows) {
+                  const std::vector<TableRow>& rows, bool extendable) {
   Handle file_row = compound_type(columns, false);
   Handle memory_row = compound_type(columns, true);
   hsize_t length = rows.size();
   hsize_t unlimited = H5S_UNLIMITED;
-  Handle space = simple_space({length}, &unlimited);
+  Handle space = simple_space({length}, extendable ? &unlimited : nullptr);
   Handle properties =
       checked(H5Pcreate(H5P_DATASET_CREATE), H5Pclose, "cannot create dataset properties");
-  hsize_t chunk = 256;
-  check(H5Pset_chunk(properties.id(), 1, &chunk), "cannot set chunk size of '" + name + "'");
+  if (extendable) {
+    // Only extendable tables are chunked: a chunk is allocated whole, which would make a
+    // one-row table cost the space of 256 rows.
+    hsize_t chunk = 256;
+    check(H5Pset_chunk(properties.id(), 1, &chunk), "cannot set chunk size of '" + name + "'");
+  }
   Handle dataset = checked(H5Dcreate2(parent.id(), name.c_str(), file_row.id(), space.id(),
                                       H5P_DEFAULT, properties.id(), H5P_DEFAULT),
                            H5Dclose, "cannot create table '" + name + "'");

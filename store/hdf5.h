@@ -83,7 +83,8 @@ std::vector<T> read_dataset(const Handle& parent, const std::string& name,
                             std::vector<hsize_t>* shape = nullptr);
 
 // A table: a one-dimensional compound dataset whose fields are float64, int64 or variable-length
-// UTF-8 strings, so h5py and pandas read it in one call. Rows can be appended and overwritten.
+// UTF-8 strings, so h5py and pandas read it in one call. Rows of an extendable table can be
+// appended; any row can be overwritten.
 struct Column {
   enum class Type { number, integer, text };
   std::string name;
@@ -93,7 +94,7 @@ struct Column {
 using Cell = std::variant<double, int64_t, std::string>;
 using TableRow = std::vector<Cell>;
 void create_table(const Handle& parent, const std::string& name, const std::vector<Column>& columns,
-                  const std::vector<TableRow>& rows);
+                  const std::vector<TableRow>& rows, bool extendable = false);
 // Writes `row` at index `row_index`, extending the table when row_index == its row count.
 void write_table_row(const Handle& parent, const std::string& name,
                      const std::vector<Column>& columns, hsize_t row_index, const TableRow& row);

@@ -332,7 +332,7 @@ void write_index(const Handle& file, const std::vector<Column>& columns,
   std::vector<hdf5::TableRow> rows;
   rows.reserve(runs.size());
   for (const RunSummary& run : runs) rows.push_back(index_row(columns, run));
-  hdf5::create_table(file, "index", columns, rows);
+  hdf5::create_table(file, "index", columns, rows, /*extendable=*/true);
 }
 
 void write_index_row(const Handle& file, const std::vector<Column>& columns, std::size_t row,
