@@ -1,0 +1,34 @@
+// Builds the model a run config describes, for the data it will see.
+#pragma once
+
+#include <cstdint>
+
+#include <nlohmann/json.hpp>
+
+#include "models/hybrid_model.h"
+
+namespace hqsweep {
+
+// What the data looks like: images (channels x image_size x image_size) or tabular rows
+// (features > 0), and the number of classes.
+struct InputShape {
+  int64_t channels = 0;
+  int64_t image_size = 0;
+  int64_t features = 0;
+  int64_t classes = 2;
+  bool tabular() const { return features > 0; }
+};
+
+struct BuiltModel {
+  HybridModel model{nullptr};
+  ModelSummary summary;
+};
+
+// Validates the model part of `config` (any config the schema accepts; it is canonicalised
+// first) against the input, with errors naming the key: an unknown backbone, an image backbone
+// on tabular data, shf with a trainable circuit, a checkpoint that does not fit, ...
+HybridModelOptions model_options(const nlohmann::json& config, const InputShape& input);
+// model_options, then the module (with model.weights loaded) and its summary.
+BuiltModel build_model(const nlohmann::json& config, const InputShape& input);
+
+}  // namespace hqsweep
