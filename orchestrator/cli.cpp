@@ -12,6 +12,7 @@
 
 #include "common/config_schema.h"
 #include "common/error.h"
+#include "orchestrator/model_commands.h"
 #include "orchestrator/store_commands.h"
 #include "orchestrator/sweep.h"
 #include "orchestrator/text_table.h"
@@ -126,7 +127,7 @@ const std::vector<Command>& commands() {
       {"train", "Run one resolved config and print its metrics as JSON", nullptr},
       {"report", "Tables of metrics per group, with comparisons, from results files", nullptr},
       {"submit", "Write and submit a Slurm batch job for a sweep", nullptr},
-      {"describe", "Show a model's architecture and parameter counts", nullptr},
+      {"describe", "Show a model's architecture and parameter counts", describe_command},
       {"ls", "List the runs of a results file with status and metrics", ls_command},
       {"cache", "List, remove and garbage-collect SHF feature caches", cache_command},
   };

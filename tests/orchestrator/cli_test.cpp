@@ -63,7 +63,7 @@ TEST(CliTest, UsageErrorsExitWithTwo) {
 }
 
 TEST(CliTest, CommandsNotAvailableYetSaySoWithExitTwo) {
-  for (const char* command : {"run", "train", "report", "submit", "describe"}) {
+  for (const char* command : {"run", "train", "report", "submit"}) {
     Outcome out = run_hqsweep(command);
     EXPECT_EQ(out.exit_code, 2) << command;
     EXPECT_NE(out.output.find("not available yet"), std::string::npos) << command;
@@ -186,4 +186,44 @@ TEST(CliTest, CacheLsRmAndGcKeepWhatResultsReferTo) {
   EXPECT_NE(again.output.find("cannot remove feature cache"), std::string::npos) << again.output;
   EXPECT_EQ(run_hqsweep("cache frob " + fixture.caches).exit_code, 2);
 }
+TEST(CliTest, DescribeShowsTheModelOfOneConfigByPart) {
+  std::string path = write_temp("hqsweep_cli_config.json", R"({
+    "dataset": {"name": "breastmnist"},
+    "model": {"backbone": "hqcnn", "fusion": "tshf"}, "seed": 1})");
+  Outcome out = run_hqsweep("describe " + path);
+  EXPECT_EQ(out.exit_code, 0) << out.output;
+  EXPECT_NE(out.output.find("1x28x28 images, 2 classes"), std::string::npos) << out.output;
+  EXPECT_NE(out.output.find("backbone: Hqcnn  105216 parameters"), std::string::npos) << out.output;
+  EXPECT_NE(out.output.find("classical (backbone)            105216"), std::string::npos)
+      << out.output;
+}
+
+TEST(CliTest, DescribeSweepListsEachDistinctModelOnce) {
+  Outcome out = run_hqsweep("describe " + std::string(HQSWEEP_SOURCE_DIR) +
+                            "/sweeps/tabular-fusion-quick.json");
+  EXPECT_EQ(out.exit_code, 0) << out.output;
+  EXPECT_NE(out.output.find("8 runs, 4 distinct models"), std::string::npos) << out.output;
+  EXPECT_NE(out.output.find("wine     mlp       dhf        4"), std::string::npos) << out.output;
+}
+
+TEST(CliTest, DescribeRefusesImpossibleModelsAndUnknownShapes) {
+  std::string shf = write_temp("hqsweep_cli_shf.json", R"({
+    "dataset": {"name": "wdbc"}, "model": {"backbone": "mlp", "fusion": "shf"},
+    "quantum": {"trainable": true}})");
+  Outcome out = run_hqsweep("describe " + shf);
+  EXPECT_EQ(out.exit_code, 1);
+  EXPECT_NE(out.output.find("set quantum.trainable to false"), std::string::npos) << out.output;
+  std::string csv = write_temp("hqsweep_cli_csv.json", R"({
+    "dataset": {"name": "csv", "path": "x.csv"}, "model": {"backbone": "mlp"}})");
+  out = run_hqsweep("describe " + csv);
+  EXPECT_EQ(out.exit_code, 1);
+  EXPECT_NE(out.output.find("give --features N and --classes K"), std::string::npos) << out.output;
+  EXPECT_EQ(run_hqsweep("describe " + csv + " --features 7 --classes 3").exit_code, 0);
+  std::string bad = write_temp("hqsweep_cli_badkey.json", R"({
+    "dataset": {"name": "wdbc"}, "model": {"backbone": "mlp", "fusoin": "dhf"}})");
+  out = run_hqsweep("describe " + bad);
+  EXPECT_EQ(out.exit_code, 1);
+  EXPECT_NE(out.output.find("fusoin"), std::string::npos) << out.output;
+}
+
 }  // namespace
