@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <stdlib.h>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -102,13 +103,16 @@ TEST(CliTest, ValidateOfBadFileExitsOneNamingFileAndLine) {
 }
 
 // A results file and cache directory written by the C++ store (tests/store/make_results_fixture).
+// Each in its own directory: ctest runs tests in parallel processes.
 struct Fixture {
-  std::string dir = (std::filesystem::temp_directory_path() / "hqsweep_cli_store").string();
+  std::string dir = make_directory();
   std::string results = dir + "/results.h5";
   std::string caches = dir + "/caches";
+  static std::string make_directory() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "hqsweep-cli-XXXXXX").string();
+    return ::mkdtemp(pattern.data());
+  }
   Fixture() {
-    std::filesystem::remove_all(dir);
-    std::filesystem::create_directories(dir);
     std::string command = std::string(HQSWEEP_RESULTS_FIXTURE) + " " + results + " " + dir +
                           "/expected.json " + caches;
     EXPECT_EQ(std::system(command.c_str()), 0);
