@@ -12,6 +12,7 @@
 
 #include "common/config_schema.h"
 #include "common/error.h"
+#include "orchestrator/command_options.h"
 #include "orchestrator/model_commands.h"
 #include "orchestrator/store_commands.h"
 #include "orchestrator/sweep.h"
@@ -37,20 +38,6 @@ struct Command {
   // Null for commands that are not available yet.
   int (*handler)(const std::string& name, const std::vector<std::string>& args);
 };
-
-// Parses a command's arguments; returns false after printing help (when asked for).
-bool parse_arguments(const std::string& command, const std::string& usage,
-                     const po::options_description& options,
-                     const po::positional_options_description& positional,
-                     const std::vector<std::string>& args, po::variables_map& vm) {
-  po::store(po::command_line_parser(args).options(options).positional(positional).run(), vm);
-  if (vm.count("help")) {
-    std::cout << "Usage: hqsweep " << command << " " << usage << "\n\n" << options;
-    return false;
-  }
-  po::notify(vm);
-  return true;
-}
 
 int validate_command(const std::string& name, const std::vector<std::string>& args) {
   po::options_description options(
@@ -153,6 +140,19 @@ void print_help(std::ostream& out) {
 }
 
 }  // namespace
+
+bool parse_arguments(const std::string& command, const std::string& usage,
+                     const po::options_description& options,
+                     const po::positional_options_description& positional,
+                     const std::vector<std::string>& args, po::variables_map& vm) {
+  po::store(po::command_line_parser(args).options(options).positional(positional).run(), vm);
+  if (vm.count("help")) {
+    std::cout << "Usage: hqsweep " << command << " " << usage << "\n\n" << options;
+    return false;
+  }
+  po::notify(vm);
+  return true;
+}
 
 int run_cli(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);

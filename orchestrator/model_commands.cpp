@@ -10,6 +10,7 @@
 #include "common/config_schema.h"
 #include "common/error.h"
 #include "common/json_source.h"
+#include "orchestrator/command_options.h"
 #include "orchestrator/sweep.h"
 #include "orchestrator/text_table.h"
 
@@ -120,14 +121,9 @@ int describe_command(const std::string& name, const std::vector<std::string>& ar
   po::positional_options_description positional;
   positional.add("file", 1);
   po::variables_map vm;
-  po::store(po::command_line_parser(args).options(options).positional(positional).run(), vm);
-  if (vm.count("help")) {
-    std::cout << "Usage: hqsweep " << name
-              << " CONFIG_OR_SWEEP [--run N] [--classes K] [--features N]\n\n"
-              << options;
+  if (!parse_arguments(name, "CONFIG_OR_SWEEP [--run N] [--classes K] [--features N]", options,
+                       positional, args, vm))
     return 0;
-  }
-  po::notify(vm);
 
   std::vector<nlohmann::json> configs = configs_in(path);
   if (run > configs.size()) {

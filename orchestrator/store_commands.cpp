@@ -13,6 +13,7 @@
 
 #include "common/config_schema.h"
 #include "common/error.h"
+#include "orchestrator/command_options.h"
 #include "orchestrator/text_table.h"
 #include "store/feature_cache.h"
 #include "store/result_store.h"
@@ -22,19 +23,6 @@ namespace hqsweep {
 namespace {
 
 namespace po = boost::program_options;
-
-bool parse(const std::string& command, const std::string& usage,
-           const po::options_description& options,
-           const po::positional_options_description& positional,
-           const std::vector<std::string>& args, po::variables_map& vm) {
-  po::store(po::command_line_parser(args).options(options).positional(positional).run(), vm);
-  if (vm.count("help")) {
-    std::cout << "Usage: hqsweep " << command << " " << usage << "\n\n" << options;
-    return false;
-  }
-  po::notify(vm);
-  return true;
-}
 
 std::string format_metric(const std::map<std::string, double>& metrics, const std::string& name) {
   auto it = metrics.find(name);
@@ -85,7 +73,8 @@ int ls_command(const std::string& name, const std::vector<std::string>& args) {
   po::positional_options_description positional;
   positional.add("results", 1);
   po::variables_map vm;
-  if (!parse(name, "RESULTS.h5 [--status STATUS] [--json]", options, positional, args, vm))
+  if (!parse_arguments(name, "RESULTS.h5 [--status STATUS] [--json]", options, positional, args,
+                       vm))
     return 0;
 
   std::optional<RunStatus> wanted;
@@ -165,7 +154,8 @@ int cache_command(const std::string& name, const std::vector<std::string>& args)
   po::positional_options_description positional;
   positional.add("action", 1).add("operands", -1);
   po::variables_map vm;
-  if (!parse(name, "ls|rm|gc DIR [KEY...|RESULTS.h5...]", options, positional, args, vm)) return 0;
+  if (!parse_arguments(name, "ls|rm|gc DIR [KEY...|RESULTS.h5...]", options, positional, args, vm))
+    return 0;
   if (operands.empty()) throw po::error("cache " + action + " needs the cache directory DIR");
   FeatureCache cache(operands[0]);
   std::vector<std::string> rest(operands.begin() + 1, operands.end());

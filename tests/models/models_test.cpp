@@ -7,6 +7,7 @@
 
 #include "common/error.h"
 #include "models/model_factory.h"
+#include "tests/error_text.h"
 
 namespace hqsweep {
 namespace {
@@ -29,15 +30,7 @@ nlohmann::json config_for(const std::string& backbone, const std::string& fusion
   return config;
 }
 
-template <typename F>
-std::string error_of(F action) {
-  try {
-    action();
-  } catch (const Error& error) {
-    return error.what();
-  }
-  return "(no error)";
-}
+using testing::error_of;
 
 TEST(BackboneTest, ParameterCountsMatchTorchvision) {
   // torchvision's published totals minus its 1000-class classifier (fc / classifier[1]).

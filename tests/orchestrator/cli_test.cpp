@@ -1,9 +1,9 @@
 // Runs the hqsweep executable as a user would: help, exit codes, validate.
+#include <stdlib.h>
 #include <array>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <stdlib.h>
 #include <string>
 
 #include <gtest/gtest.h>

@@ -12,6 +12,7 @@
 #include "common/error.h"
 #include "store/hdf5.h"
 #include "store/journal.h"
+#include "tests/error_text.h"
 #include "tests/store/store_test_util.h"
 
 namespace hqsweep {
@@ -42,15 +43,7 @@ void expect_same_result(RunResult actual, RunResult expected) {
   EXPECT_EQ(to_json(actual), to_json(expected));
 }
 
-template <typename F>
-std::string error_of(F action) {
-  try {
-    action();
-  } catch (const Error& error) {
-    return error.what();
-  }
-  return "(no error)";
-}
+using testing::error_of;
 
 TEST(ResultStoreTest, AppendedRunReadsBackWhole) {
   TemporaryDirectory dir;

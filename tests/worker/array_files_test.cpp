@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "common/error.h"
+#include "tests/error_text.h"
 
 namespace hqsweep {
 namespace {
@@ -41,15 +42,7 @@ std::string temp_path(const std::string& name) {
   return (fs::temp_directory_path() / ("hqsweep_arrays_" + name)).string();
 }
 
-template <typename F>
-std::string error_of(F action) {
-  try {
-    action();
-  } catch (const Error& error) {
-    return error.what();
-  }
-  return "(no error)";
-}
+using testing::error_of;
 
 TEST(NpyTest, ReadsCOrderAndConvertsFortranOrder) {
   NumericArray c =
