@@ -62,8 +62,13 @@ void remove_store(const std::string& path) {
 void BM_AppendCrashSafe(benchmark::State& state) {
   const std::string path = scratch("append.h5");
   ResultStore store = ResultStore::open_for_writing(path);
-  store.record_sweep({"bench", "bench.json", "{}", 0, "store_bench",
-                      {"model.fusion", "quantum.qubits", "seed"}, 1.7e9});
+  store.record_sweep({"bench",
+                      "bench.json",
+                      "{}",
+                      0,
+                      "store_bench",
+                      {"model.fusion", "quantum.qubits", "seed"},
+                      1.7e9});
   int index = 0;
   for (auto _ : state) store.append(make_run(index++));
   state.counters["appends_per_s"] = benchmark::Counter(index, benchmark::Counter::kIsRate);
@@ -97,8 +102,13 @@ const std::string& large_file() {
     std::string file = scratch("large.h5");
     auto start = std::chrono::steady_clock::now();
     ResultStore store = ResultStore::open_for_writing(file);
-    store.record_sweep({"bench", "bench.json", "{}", kLargeFile, "store_bench",
-                        {"model.fusion", "quantum.qubits", "seed"}, 1.7e9});
+    store.record_sweep({"bench",
+                        "bench.json",
+                        "{}",
+                        kLargeFile,
+                        "store_bench",
+                        {"model.fusion", "quantum.qubits", "seed"},
+                        1.7e9});
     for (int i = 0; i < kLargeFile; ++i) store.append(make_run(i));
     seconds_to_make_large_file =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
