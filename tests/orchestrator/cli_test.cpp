@@ -223,6 +223,18 @@ TEST(CliTest, DescribeRefusesImpossibleModelsAndUnknownShapes) {
   EXPECT_EQ(out.exit_code, 1);
   EXPECT_NE(out.output.find("give --features N and --classes K"), std::string::npos) << out.output;
   EXPECT_EQ(run_hqsweep("describe " + csv + " --features 7 --classes 3").exit_code, 0);
+  std::string folder = write_temp("hqsweep_cli_folder.json", R"({
+    "dataset": {"name": "image_folder", "path": "breakhis"}, "model": {"backbone": "hqcnn"}})");
+  out = run_hqsweep("describe " + folder);
+  EXPECT_EQ(out.exit_code, 1);
+  EXPECT_NE(out.output.find("dataset image_folder: its class count comes from the file; give "
+                            "--classes K"),
+            std::string::npos)
+      << out.output;
+  out = run_hqsweep("describe " + std::string(HQSWEEP_SOURCE_DIR) +
+                    "/sweeps/tabular-fusion-quick.json --run 9");
+  EXPECT_EQ(out.exit_code, 1);
+  EXPECT_NE(out.output.find("has 8 runs; --run 9 does not exist"), std::string::npos) << out.output;
   std::string bad = write_temp("hqsweep_cli_badkey.json", R"({
     "dataset": {"name": "wdbc"}, "model": {"backbone": "mlp", "fusoin": "dhf"}})");
   out = run_hqsweep("describe " + bad);
