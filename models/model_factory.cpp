@@ -66,11 +66,6 @@ HybridModelOptions model_options(const nlohmann::json& config, const InputShape&
     options.quantum.trainable = value_or<bool>(flat, "quantum.trainable", true);
     options.quantum.seed = value_or<uint64_t>(flat, "seed", 0);
     options.scaling = value_or<std::string>(flat, "quantum.scaling", "pi_tanh");
-    if (options.fusion == "shf" && options.quantum.trainable) {
-      throw Error(
-          "model.fusion shf caches the circuit's outputs before the head is trained, so the "
-          "circuit cannot be trained: set quantum.trainable to false");
-    }
   }
   return options;
 }

@@ -26,9 +26,11 @@ struct BuiltModel {
 
 // Validates the model part of `config` (any config the schema accepts; it is canonicalised
 // first) against the input, with errors naming the key: an unknown backbone, an image backbone
-// on tabular data, shf with a trainable circuit, a checkpoint that does not fit, ...
+// on tabular data, mlp on images, fewer than two classes, ...
 HybridModelOptions model_options(const nlohmann::json& config, const InputShape& input);
-// model_options, then the module (with model.weights loaded) and its summary.
+// model_options, then the module (which refuses shf with a trainable circuit and images it
+// cannot take) with model.weights loaded (a checkpoint that does not fit is refused), and its
+// summary.
 BuiltModel build_model(const nlohmann::json& config, const InputShape& input);
 
 }  // namespace hqsweep

@@ -61,6 +61,12 @@ void remove_marker(const std::string& path) {
   ::unlink(marker_path(path).c_str());
 }
 
+// A writer died while changing the HDF5 file: whatever the file looks like now (even missing its
+// /meta), it is ours and the journal rebuilds it.
+bool died_mid_update(const std::string& path, bool have_journal) {
+  return have_journal && exists(marker_path(path));
+}
+
 void sync_file(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0 || ::fsync(fd) != 0) {
@@ -157,11 +163,13 @@ struct ResultStore::State {
       results_file::initialise(fresh, fresh_meta);
       for (std::size_t i = 0; i < sweep_records.size(); ++i)
         results_file::write_sweep(fresh, sweep_records[i], i + 1);
-      for (std::size_t i = 0; i < runs.size(); ++i) {
-        nlohmann::json json =
-            decode(Journal::read_at(journal->path(), record_offsets[i]), journal->path());
-        results_file::write_run(fresh, run_result_from_json(json));
-      }
+      // One pass over the journal, writing each run's latest record only.
+      Journal::scan(journal->path(), [&](const JournalRecord& record) {
+        if (record.type != JournalRecordType::run) return;
+        RunResult result = run_result_from_json(decode(record, journal->path()));
+        if (record_offsets[position.at(result.run_id)] == record.offset)
+          results_file::write_run(fresh, result);
+      });
       results_file::write_index(fresh, columns, runs);
       fresh.close("rebuilt results file " + temporary);
       meta = fresh_meta;
@@ -210,7 +218,7 @@ struct ResultStore::State {
     results_file::write_index(file, columns, runs);
     meta.journal_bytes = journal->size();
     meta.updated = results_file::iso_time(now());
-    results_file::write_meta(file, meta);
+    results_file::write_progress(file, meta);
     hdf5::flush_file(file, path);
   }
 
@@ -223,7 +231,7 @@ struct ResultStore::State {
       change();
       meta.journal_bytes = journal->size();
       meta.updated = results_file::iso_time(now());
-      results_file::write_meta(file, meta);
+      results_file::write_progress(file, meta);
       hdf5::flush_file(file, path);
       remove_marker(path);
     } catch (const Error& error) {
@@ -245,9 +253,10 @@ ResultStore ResultStore::open_for_writing(const std::string& path) {
   state->writable = true;
   results_file::Inspection inspection = results_file::inspect(path);
   using InspectionState = results_file::Inspection::State;
-  if (inspection.state == InspectionState::foreign || inspection.state == InspectionState::newer)
-    throw Error(inspection.problem);
   const bool have_journal = exists(journal_path(path));
+  if (inspection.state == InspectionState::newer ||
+      (inspection.state == InspectionState::foreign && !died_mid_update(path, have_journal)))
+    throw Error(inspection.problem);
   if (!have_journal && inspection.state == InspectionState::unreadable) {
     throw Error(inspection.problem + "; it is not an hqsweep results file (and has no journal " +
                 journal_path(path) + " to rebuild it from); nothing was changed");
@@ -281,10 +290,11 @@ ResultStore ResultStore::open_for_reading(const std::string& path) {
   state->path = path;
   results_file::Inspection inspection = results_file::inspect(path);
   using InspectionState = results_file::Inspection::State;
-  if (inspection.state == InspectionState::foreign || inspection.state == InspectionState::newer)
-    throw Error(inspection.problem);
   const std::string journal = journal_path(path);
   const bool have_journal = exists(journal);
+  if (inspection.state == InspectionState::newer ||
+      (inspection.state == InspectionState::foreign && !died_mid_update(path, have_journal)))
+    throw Error(inspection.problem);
   if (!have_journal) {
     if (inspection.state == InspectionState::missing) throw Error("no results file " + path);
     if (inspection.state == InspectionState::unreadable)

@@ -9,6 +9,7 @@
 
 #include "common/config_schema.h"
 #include "common/error.h"
+#include "store/result_store.h"
 
 namespace hqsweep::results_file {
 
@@ -151,12 +152,12 @@ Inspection inspect(const std::string& path) {
     inspection.problem = error.what();
     return inspection;
   }
-  if (inspection.meta.schema_version > 1) {
+  if (inspection.meta.schema_version > ResultStore::kSchemaVersion) {
     inspection.state = Inspection::State::newer;
     inspection.problem = fmt::format(
-        "{} has results schema version {}; this hqsweep knows up to version 1 (use a newer "
+        "{} has results schema version {}; this hqsweep knows up to version {} (use a newer "
         "hqsweep); nothing was changed",
-        path, inspection.meta.schema_version);
+        path, inspection.meta.schema_version, ResultStore::kSchemaVersion);
     return inspection;
   }
   inspection.state = Inspection::State::ok;
@@ -179,6 +180,12 @@ void write_meta(const Handle& file, const Meta& meta) {
   hdf5::write_attribute(group, "updated", meta.updated);
   // Stored as text: HDF5 attributes are signed and the identity uses all 64 bits.
   hdf5::write_attribute(group, "journal_identity", fmt::format("{:016x}", meta.journal_identity));
+  hdf5::write_attribute(group, "journal_bytes", static_cast<int64_t>(meta.journal_bytes));
+}
+
+void write_progress(const Handle& file, const Meta& meta) {
+  Handle group = hdf5::open_group(file, "meta");
+  hdf5::write_attribute(group, "updated", meta.updated);
   hdf5::write_attribute(group, "journal_bytes", static_cast<int64_t>(meta.journal_bytes));
 }
 

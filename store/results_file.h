@@ -31,6 +31,8 @@ Inspection inspect(const std::string& path);
 // Creates the groups and /meta of a new file.
 void initialise(const hdf5::Handle& file, const Meta& meta);
 void write_meta(const hdf5::Handle& file, const Meta& meta);
+// Only what changes with every append: updated and journal_bytes.
+void write_progress(const hdf5::Handle& file, const Meta& meta);
 Meta read_meta(const hdf5::Handle& file);
 
 // /sweep holds the latest record; /sweep/history/<n> every record in order.

@@ -182,6 +182,21 @@ TEST(ResultStoreTest, HalfWrittenHdf5FileIsRebuiltFromTheJournal) {
   EXPECT_EQ(ids(reader.list()), (std::vector<std::string>{"a", "b"}));
 }
 
+TEST(ResultStoreTest, FileLeftWithoutItsMetaByAKilledWriterIsRebuilt) {
+  TemporaryDirectory dir;
+  const std::string path = dir.file("results.h5");
+  { ResultStore::open_for_writing(path).append(make_result("a", 1)); }
+  // Killed while /meta was being rewritten: the file looks foreign, but the marker says it is ours.
+  {
+    hdf5::Handle file = hdf5::create_file(path);
+    hdf5::create_group(file, "meta");
+  }
+  write_bytes(path + ".writing", "");
+  EXPECT_EQ(ids(ResultStore::open_for_reading(path).list()), (std::vector<std::string>{"a"}));
+  ResultStore::open_for_writing(path).append(make_result("b", 2));
+  EXPECT_EQ(ids(ResultStore::open_for_reading(path).list()), (std::vector<std::string>{"a", "b"}));
+}
+
 TEST(ResultStoreTest, StaleHdf5FileGetsTheJournalsLaterRecords) {
   TemporaryDirectory dir;
   const std::string path = dir.file("results.h5");
