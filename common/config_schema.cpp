@@ -81,8 +81,8 @@ bool is_cross_attention(const FlatConfig& c) {
 bool is_sgd(const FlatConfig& c) {
   return not_probe(c) && equals(c, "train.optimizer", "sgd");
 }
-bool is_step_schedule(const FlatConfig& c) {
-  return not_probe(c) && equals(c, "train.schedule", "step");
+bool is_shf(const FlatConfig& c) {
+  return not_probe(c) && equals(c, "model.fusion", "shf");
 }
 bool has_decay_schedule(const FlatConfig& c) {
   return not_probe(c) &&
@@ -108,7 +108,7 @@ const Condition kMlp{is_mlp, "backbone is mlp"};
 const Condition kUsesWeights{uses_weights, "a backbone that is not probe"};
 const Condition kCrossAttention{is_cross_attention, "fusion is cross_attention"};
 const Condition kSgd{is_sgd, "optimizer is sgd"};
-const Condition kStepSchedule{is_step_schedule, "schedule is step"};
+const Condition kShf{is_shf, "fusion is shf"};
 const Condition kDecaySchedule{has_decay_schedule, "schedule is step or plateau"};
 const Condition kProbe{is_probe, "backbone is probe"};
 
@@ -238,8 +238,9 @@ std::vector<ConfigKey> build_keys() {
       ranged(key("train.weight_decay", K::Number, 0.0, "weight decay", kNotProbe), 0, 1),
       choice("train.schedule", {"none", "cosine", "step", "plateau"}, "none",
              "learning-rate schedule", kNotProbe),
-      ranged(key("train.step_size", K::Integer, 10, "epochs between steps of the step schedule",
-                 kStepSchedule),
+      ranged(key("train.step_size", K::Integer, 10,
+                 "step: epochs between decays; plateau: epochs without improvement before one",
+                 kDecaySchedule),
              1, 100000),
       ranged(key("train.gamma", K::Number, 0.1, "decay factor of step and plateau schedules",
                  kDecaySchedule),
@@ -260,6 +261,16 @@ std::vector<ConfigKey> build_keys() {
              "validation metric for early stopping and best-epoch restore", kNotProbe),
       choice("train.threshold", {"f1", "youden"}, "f1",
              "how the binary decision threshold is tuned on validation", kNotProbe),
+
+      ranged(key("extract.epochs", K::Integer, 10,
+                 "SHF: epochs of the classical model whose backbone gives the cached features; "
+                 "0 = the backbone as loaded (model.weights) or initialised",
+                 kShf),
+             0, 100000),
+      ranged(key("extract.lr", K::Number, 1e-3, "SHF: learning rate (Adam) of that model", kShf), 0,
+             10, true),
+      ranged(key("extract.batch_size", K::Integer, 32, "SHF: batch size of that model", kShf), 1,
+             65536),
 
       ranged(key("probe.duration_ms", K::Number, 0.0, "how long the probe task runs", kProbe), 0,
              1e8),

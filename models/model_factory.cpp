@@ -65,13 +65,15 @@ HybridModelOptions model_options(const nlohmann::json& config, const InputShape&
     circuit.measure = value_or<std::string>(flat, "quantum.measure", "z");
     options.quantum.trainable = value_or<bool>(flat, "quantum.trainable", true);
     options.quantum.seed = value_or<uint64_t>(flat, "seed", 0);
+    options.quantum.shots = value_or<int64_t>(flat, "quantum.shots", 0);
     options.scaling = value_or<std::string>(flat, "quantum.scaling", "pi_tanh");
   }
   return options;
 }
 
-BuiltModel build_model(const nlohmann::json& config, const InputShape& input) {
+BuiltModel build_model(const nlohmann::json& config, const InputShape& input, int threads) {
   HybridModelOptions options = model_options(config, input);
+  options.quantum.threads = threads;
   BuiltModel built;
   built.model = HybridModel(options);
   const FlatConfig flat = flatten_config(canonical_config(config));

@@ -30,7 +30,7 @@ struct BuiltModel {
 HybridModelOptions model_options(const nlohmann::json& config, const InputShape& input);
 // model_options, then the module (which refuses shf with a trainable circuit and images it
 // cannot take) with model.weights loaded (a checkpoint that does not fit is refused), and its
-// summary.
-BuiltModel build_model(const nlohmann::json& config, const InputShape& input);
+// summary. `threads`: the simulator's threads over a batch.
+BuiltModel build_model(const nlohmann::json& config, const InputShape& input, int threads = 1);
 
 }  // namespace hqsweep

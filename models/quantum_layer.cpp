@@ -106,8 +106,15 @@ torch::Tensor QuantumLayerImpl::forward(const torch::Tensor& angles) {
   if (angles.scalar_type() != torch::kFloat32 && angles.scalar_type() != torch::kFloat64) {
     throw Error("quantum layer: angles must be float32 or float64");
   }
-  return QuantumFunction::apply(angles, weights_, &circuit_,
-                                static_cast<std::int64_t>(options_.threads));
+  torch::Tensor exact = QuantumFunction::apply(angles, weights_, &circuit_,
+                                               static_cast<std::int64_t>(options_.threads));
+  if (options_.shots == 0 || is_training()) return exact;
+  // k of S shots give +1 with probability (1 + <O>) / 2; the estimate is 2 k / S - 1.
+  torch::NoGradGuard no_gradient;
+  const double shots = static_cast<double>(options_.shots);
+  torch::Tensor p = ((exact.detach() + 1) / 2).clamp(0, 1);
+  torch::Tensor k = torch::binomial(torch::full_like(p, shots), p);
+  return 2 * k / shots - 1;
 }
 
 }  // namespace hqsweep

@@ -16,6 +16,9 @@ struct QuantumLayerOptions {
   bool trainable = true;   // false: a fixed circuit whose angles are drawn from seed
   std::uint64_t seed = 0;  // initial (or fixed) circuit parameters, uniform in [0, 2 pi)
   int threads = 1;         // simulator threads over the batch
+  // > 0: outside training each measured observable (+-1 valued) is estimated from this many
+  // shots instead of exactly, as hardware would; training stays exact (adjoint gradients).
+  std::int64_t shots = 0;
 };
 
 class QuantumLayerImpl : public torch::nn::Module {

@@ -20,30 +20,10 @@ namespace {
 
 namespace po = boost::program_options;
 
-const std::set<std::string>& sweep_sections() {
-  static const std::set<std::string> sections = {"name",    "description", "base",        "grid",
-                                                 "zip",     "linked",      "random",      "seeds",
-                                                 "include", "exclude",     "conditional", "slurm"};
-  return sections;
-}
-
 // The runs of a sweep file, or the one run a config file describes.
 std::vector<nlohmann::json> configs_in(const std::string& path) {
-  JsonSource source = JsonSource::from_file(path);
-  bool is_sweep = false;
-  if (source.root().is_object())
-    for (const auto& item : source.root().items())
-      is_sweep = is_sweep || sweep_sections().count(item.key()) > 0;
   std::vector<nlohmann::json> configs;
-  if (is_sweep) {
-    for (const RunSpec& run : expand_sweep(source).runs) configs.push_back(run.config);
-  } else {
-    try {
-      configs.push_back(canonical_config(nlohmann::json(source.root())));
-    } catch (const Error& error) {
-      throw Error(path + ": " + error.what());
-    }
-  }
+  for (const RunSpec& run : read_runs(path)) configs.push_back(run.config);
   return configs;
 }
 

@@ -594,4 +594,17 @@ Sweep expand_sweep_file(const std::string& path, const SweepOptions& options) {
   return expand_sweep(JsonSource::from_file(path), options);
 }
 
+std::vector<RunSpec> read_runs(const std::string& path, const SweepOptions& options) {
+  JsonSource source = JsonSource::from_file(path);
+  bool is_sweep = !source.root().is_object();
+  for (const auto& item : source.root().items()) {
+    is_sweep = is_sweep || kSweepSections.count(item.key()) > 0;
+  }
+  if (is_sweep) return expand_sweep(source, options).runs;
+  // A config is a sweep of its base alone.
+  const JsonSource wrapped =
+      JsonSource::from_text(ojson{{"base", source.root()}}.dump(), source.name());
+  return expand_sweep(wrapped, options).runs;
+}
+
 }  // namespace hqsweep

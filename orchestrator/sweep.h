@@ -33,5 +33,8 @@ struct Sweep {
 // Throws Error naming the file, line and JSON path of what is wrong, and what is allowed.
 Sweep expand_sweep(const JsonSource& source, const SweepOptions& options = {});
 Sweep expand_sweep_file(const std::string& path, const SweepOptions& options = {});
+// The runs of a sweep file, or the one run of a config file (a JSON object without sweep
+// sections), with the overrides applied to each.
+std::vector<RunSpec> read_runs(const std::string& path, const SweepOptions& options = {});
 
 }  // namespace hqsweep

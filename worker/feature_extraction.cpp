@@ -1,0 +1,177 @@
+// SHF feature extraction through the feature cache.
+#include "worker/feature_extraction.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+
+#include <torch/torch.h>
+
+#include "common/config_schema.h"
+#include "common/error.h"
+#include "models/model_factory.h"
+#include "worker/training.h"
+
+namespace hqsweep {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+InputShape input_shape_of(const Dataset& data) {
+  InputShape shape;
+  shape.classes = data.classes();
+  if (data.tabular()) {
+    shape.features = data.sample_shape[0];
+  } else {
+    shape.channels = data.sample_shape[0];
+    shape.image_size = data.sample_shape[1];
+  }
+  return shape;
+}
+
+// The classical model that the extraction trains: the run's data set, backbone and seed, with
+// the default head and extract.* as its training settings.
+json classical_config(const json& config) {
+  const json canonical = canonical_config(config);
+  json classical = json::object();
+  classical["seed"] = canonical.at("seed");
+  classical["dataset"] = canonical.at("dataset");
+  for (const char* key : {"backbone", "width", "small_input", "hidden", "weights"}) {
+    if (canonical.at("model").contains(key)) classical["model"][key] = canonical["model"][key];
+  }
+  classical["model"]["fusion"] = "classical";
+  const json extract = canonical.value("extract", json::object());
+  classical["train"]["epochs"] = std::max<int64_t>(1, extract.value("epochs", 10));
+  classical["train"]["lr"] = extract.value("lr", 1e-3);
+  classical["train"]["batch_size"] = extract.value("batch_size", 32);
+  return canonical_config(classical);
+}
+
+FeatureSplit extract_split(HybridModel& model, const DataSplit& split,
+                           const std::vector<int64_t>& sample_shape, int64_t classical_width) {
+  torch::NoGradGuard no_gradient;
+  model->eval();
+  std::vector<int64_t> shape{split.rows()};
+  shape.insert(shape.end(), sample_shape.begin(), sample_shape.end());
+  torch::Tensor samples =
+      torch::from_blob(const_cast<float*>(split.values.data()), shape, torch::kFloat32);
+  FeatureSplit out;
+  out.rows = split.rows();
+  out.labels = split.labels;
+  for (int64_t start = 0; start < split.rows(); start += 256) {
+    torch::Tensor z = model->extract_features(samples.slice(0, start, start + 256)).contiguous();
+    out.classical_width = classical_width;
+    out.quantum_width = z.size(1) - classical_width;
+    torch::Tensor f = z.slice(1, 0, classical_width).contiguous();
+    torch::Tensor q = z.slice(1, classical_width).contiguous();
+    out.classical.insert(out.classical.end(), f.data_ptr<float>(), f.data_ptr<float>() + f.numel());
+    out.quantum.insert(out.quantum.end(), q.data_ptr<float>(), q.data_ptr<float>() + q.numel());
+  }
+  return out;
+}
+
+}  // namespace
+
+json extraction_config(const json& config) {
+  const json canonical = canonical_config(config);
+  if (canonical.value("model", json::object()).value("fusion", "") != "shf") {
+    throw Error("model.fusion: feature caches are for shf runs, not \"" +
+                canonical.value("model", json::object()).value("fusion", "") + "\"");
+  }
+  json quantum = canonical.at("quantum");
+  quantum.erase("lr");
+  json key = json::object();
+  key["classical"] = classical_config(canonical);
+  key["classical"]["train"]["epochs"] = canonical.at("extract").at("epochs");
+  key["quantum"] = quantum;
+  return key;
+}
+
+std::string feature_cache_key(const json& config) {
+  return "shf-" + run_id(extraction_config(config));
+}
+
+ExtractionOutcome cached_features(const json& config, const Dataset& data,
+                                  const FeatureCache& cache, int threads,
+                                  const std::function<void(const std::string&)>& log) {
+  const json canonical = canonical_config(config);
+  const std::string key = feature_cache_key(canonical);
+  ExtractionOutcome outcome;
+  if (std::optional<CachedFeatures> found = cache.read(key)) {
+    outcome.features = std::move(*found);
+    outcome.reused = true;
+    if (log) log("SHF features from cache " + cache.path_for(key));
+    return outcome;
+  }
+
+  const uint64_t seed = canonical.at("seed");
+  const json classical = classical_config(canonical);
+  const InputShape input = input_shape_of(data);
+  torch::manual_seed(seed);
+  BuiltModel backbone_model = build_model(classical, input, threads);
+  json extraction_metrics = json::object();
+  if (canonical.at("extract").at("epochs").get<int64_t>() > 0) {
+    if (log) log("SHF extraction: training the classical model (" + key + ")");
+    TrainingResult trained =
+        train_and_evaluate(backbone_model.model, classical, data, ModelInput::samples, log);
+    if (trained.status != RunStatus::done) {
+      throw Error("SHF extraction: the classical model diverged: " + trained.error);
+    }
+    for (const auto& [name, value] : trained.metrics) extraction_metrics[name] = value;
+  }
+
+  // The SHF model takes the trained backbone; its projection and circuit come from the seed.
+  torch::manual_seed(seed);
+  BuiltModel shf = build_model(canonical, input, threads);
+  fs::create_directories(cache.directory());
+  const std::string checkpoint = (fs::path(cache.directory()) /
+                                  (".backbone-" + key + "-" + std::to_string(::getpid()) + ".pt"))
+                                     .string();
+  save_model(backbone_model.model, checkpoint);
+  try {
+    load_backbone_weights(shf.model, checkpoint);
+  } catch (...) {
+    fs::remove(checkpoint);
+    throw;
+  }
+  fs::remove(checkpoint);
+
+  const int64_t width = shf.summary.backbone_features;
+  CachedFeatures& features = outcome.features;
+  features.config = extraction_config(canonical);
+  features.config["extraction_metrics"] = extraction_metrics;
+  features.train = extract_split(shf.model, data.train, data.sample_shape, width);
+  features.val = extract_split(shf.model, data.val, data.sample_shape, width);
+  features.test = extract_split(shf.model, data.test, data.sample_shape, width);
+  cache.write(key, features);
+  if (log) log("SHF features written to " + cache.path_for(key));
+  return outcome;
+}
+
+Dataset features_dataset(const CachedFeatures& features, const Dataset& data) {
+  Dataset out;
+  out.source = data.source;
+  out.class_names = data.class_names;
+  const int64_t width = features.train.classical_width + features.train.quantum_width;
+  out.sample_shape = {width};
+  const std::pair<const FeatureSplit*, DataSplit*> splits[] = {
+      {&features.train, &out.train}, {&features.val, &out.val}, {&features.test, &out.test}};
+  for (const auto& [from, to] : splits) {
+    if (from->classical_width + from->quantum_width != width) {
+      throw Error("feature cache: splits differ in width");
+    }
+    to->labels = from->labels;
+    to->values.reserve(static_cast<std::size_t>(from->rows * width));
+    for (int64_t r = 0; r < from->rows; ++r) {
+      to->values.insert(to->values.end(), from->classical.begin() + r * from->classical_width,
+                        from->classical.begin() + (r + 1) * from->classical_width);
+      to->values.insert(to->values.end(), from->quantum.begin() + r * from->quantum_width,
+                        from->quantum.begin() + (r + 1) * from->quantum_width);
+    }
+  }
+  return out;
+}
+
+}  // namespace hqsweep

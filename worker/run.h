@@ -1,0 +1,27 @@
+// One run end to end: a config in, a RunResult out (data set, model, training or SHF extraction
+// and head, metrics). What `hqsweep train` and the orchestrator's workers call.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "store/run_result.h"
+
+namespace hqsweep {
+
+struct WorkerOptions {
+  std::string data_directory = "data";          // where dataset.path is looked up
+  std::string cache_directory = "cache";        // SHF feature caches
+  int threads = 1;                              // torch and simulator threads
+  int rank = 0;                                 // recorded in the result
+  std::function<void(const std::string&)> log;  // progress lines; may be empty
+};
+
+// Runs a config (canonicalised first). Returns status done or diverged; throws hqsweep::Error
+// when the config or its data cannot be run (the caller records the run as failed).
+// `model.backbone: probe` runs the scheduler probe task instead (probe.duration_ms, probe.failure).
+RunResult execute_run(const nlohmann::json& config, const WorkerOptions& options);
+
+}  // namespace hqsweep

@@ -1,0 +1,424 @@
+// The training loop and evaluation.
+#include "worker/training.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <random>
+#include <set>
+
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include "common/error.h"
+#include "worker/metrics.h"
+
+namespace hqsweep {
+
+namespace {
+
+using nlohmann::json;
+namespace F = torch::nn::functional;
+
+struct Settings {
+  uint64_t seed = 0;
+  int epochs = 10;
+  int64_t batch_size = 32;
+  double lr = 1e-3;
+  double quantum_lr = 0;  // 0: lr
+  std::string optimizer = "adam";
+  double momentum = 0.9;
+  bool nesterov = false;
+  double weight_decay = 0;
+  std::string schedule = "none";
+  int step_size = 10;
+  double gamma = 0.1;
+  int warmup_epochs = 0;
+  double grad_clip = 0;
+  bool balanced_weights = false;
+  bool balanced_sampler = false;
+  int patience = 0;
+  std::string monitor = "val_auc";
+  ThresholdRule threshold = ThresholdRule::max_f1;
+  bool augment = false;
+};
+
+Settings read_settings(const json& config) {
+  Settings s;
+  const json train = config.value("train", json::object());
+  const json quantum = config.value("quantum", json::object());
+  s.seed = config.value("seed", 0);
+  s.epochs = train.value("epochs", 10);
+  s.batch_size = train.value("batch_size", 32);
+  s.lr = train.value("lr", 1e-3);
+  s.quantum_lr = quantum.value("lr", 0.0);
+  s.optimizer = train.value("optimizer", "adam");
+  s.momentum = train.value("momentum", 0.9);
+  s.nesterov = train.value("nesterov", false);
+  s.weight_decay = train.value("weight_decay", 0.0);
+  s.schedule = train.value("schedule", "none");
+  s.step_size = train.value("step_size", 10);
+  s.gamma = train.value("gamma", 0.1);
+  s.warmup_epochs = train.value("warmup_epochs", 0);
+  s.grad_clip = train.value("grad_clip", 0.0);
+  s.balanced_weights = train.value("class_weighting", "none") == "balanced";
+  s.balanced_sampler = train.value("sampler", "uniform") == "balanced";
+  s.patience = train.value("patience", 0);
+  s.monitor = train.value("monitor", "val_auc");
+  s.threshold =
+      train.value("threshold", "f1") == "youden" ? ThresholdRule::youden : ThresholdRule::max_f1;
+  s.augment = config.value("dataset", json::object()).value("augment", false);
+  return s;
+}
+
+// A view of a split's samples as [rows, ...sample_shape] (no copy; the split outlives it).
+torch::Tensor samples_of(const DataSplit& split, const std::vector<int64_t>& sample_shape) {
+  std::vector<int64_t> shape{split.rows()};
+  shape.insert(shape.end(), sample_shape.begin(), sample_shape.end());
+  return torch::from_blob(const_cast<float*>(split.values.data()), shape, torch::kFloat32);
+}
+
+torch::Tensor labels_of(const DataSplit& split) {
+  return torch::from_blob(const_cast<int64_t*>(split.labels.data()), {split.rows()}, torch::kInt64);
+}
+
+torch::Tensor run_model(HybridModel& model, const torch::Tensor& x, ModelInput input) {
+  return input == ModelInput::samples ? model->forward(x) : model->head_forward(x);
+}
+
+// Random horizontal flip, rotation within +-10 degrees and a shift of up to an eighth of the
+// image (a padded crop), as one affine resampling per image; the padding is 0, the training mean
+// after normalisation.
+torch::Tensor augment(const torch::Tensor& images, std::mt19937_64& random) {
+  const int64_t batch = images.size(0), size = images.size(3);
+  const int64_t pad = std::max<int64_t>(1, std::llround(size / 8.0));
+  std::uniform_real_distribution<double> angle(-10.0, 10.0);
+  std::uniform_int_distribution<int64_t> shift(-pad, pad);
+  std::bernoulli_distribution flip(0.5);
+  std::vector<float> theta(static_cast<std::size_t>(batch * 6));
+  for (int64_t n = 0; n < batch; ++n) {
+    const double a = angle(random) * M_PI / 180.0;
+    const double sign = flip(random) ? -1.0 : 1.0;
+    const double dx = 2.0 * shift(random) / size, dy = 2.0 * shift(random) / size;
+    float* t = theta.data() + n * 6;
+    t[0] = static_cast<float>(sign * std::cos(a));
+    t[1] = static_cast<float>(-std::sin(a));
+    t[2] = static_cast<float>(dx);
+    t[3] = static_cast<float>(sign * std::sin(a));
+    t[4] = static_cast<float>(std::cos(a));
+    t[5] = static_cast<float>(dy);
+  }
+  torch::Tensor grid = F::affine_grid(torch::tensor(theta).view({batch, 2, 3}), images.sizes(),
+                                      /*align_corners=*/false);
+  return F::grid_sample(images, grid,
+                        F::GridSampleFuncOptions()
+                            .mode(torch::kBilinear)
+                            .padding_mode(torch::kZeros)
+                            .align_corners(false));
+}
+
+// The sample order of one epoch: a permutation, or a class-balanced draw with replacement.
+std::vector<int64_t> epoch_order(const std::vector<int64_t>& labels, bool balanced,
+                                 std::mt19937_64& random) {
+  std::vector<int64_t> order(labels.size());
+  if (!balanced) {
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int64_t>(i);
+    std::shuffle(order.begin(), order.end(), random);
+    return order;
+  }
+  std::map<int64_t, double> counts;
+  for (int64_t label : labels) counts[label] += 1;
+  std::vector<double> weights;
+  for (int64_t label : labels) weights.push_back(1.0 / counts[label]);
+  std::discrete_distribution<int64_t> draw(weights.begin(), weights.end());
+  for (int64_t& i : order) i = draw(random);
+  return order;
+}
+
+// The learning-rate factor of an epoch (0-based), before the plateau schedule's own decays.
+double schedule_factor(const Settings& s, int epoch) {
+  if (epoch < s.warmup_epochs) return static_cast<double>(epoch + 1) / (s.warmup_epochs + 1);
+  const int t = epoch - s.warmup_epochs;
+  if (s.schedule == "cosine") {
+    const int span = std::max(1, s.epochs - s.warmup_epochs);
+    return 0.5 * (1 + std::cos(M_PI * t / span));
+  }
+  if (s.schedule == "step") return std::pow(s.gamma, t / s.step_size);
+  return 1.0;
+}
+
+struct Optimizer {
+  std::unique_ptr<torch::optim::Optimizer> optimizer;
+  std::vector<double> base_lr;  // per parameter group
+};
+
+Optimizer make_optimizer(HybridModel& model, const Settings& s) {
+  // Circuit angles get their own learning rate and no weight decay (they are periodic).
+  const std::vector<torch::Tensor> circuit = model->circuit_parameters();
+  std::set<const void*> circuit_ids;
+  for (const auto& p : circuit) circuit_ids.insert(p.unsafeGetTensorImpl());
+  std::vector<torch::Tensor> classical;
+  for (const auto& p : model->parameters()) {
+    if (p.requires_grad() && !circuit_ids.count(p.unsafeGetTensorImpl())) classical.push_back(p);
+  }
+  const double quantum_lr = s.quantum_lr > 0 ? s.quantum_lr : s.lr;
+  struct Group {
+    std::vector<torch::Tensor> parameters;
+    double lr, decay;
+  };
+  std::vector<Group> groups;
+  if (!classical.empty()) groups.push_back({classical, s.lr, s.weight_decay});
+  if (!circuit.empty()) groups.push_back({circuit, quantum_lr, 0.0});
+  if (groups.empty()) throw Error("the model has no trainable parameters");
+
+  Optimizer out;
+  std::vector<torch::optim::OptimizerParamGroup> param_groups;
+  for (const Group& g : groups) {
+    std::unique_ptr<torch::optim::OptimizerOptions> options;
+    if (s.optimizer == "sgd") {
+      options = std::make_unique<torch::optim::SGDOptions>(torch::optim::SGDOptions(g.lr)
+                                                               .momentum(s.momentum)
+                                                               .nesterov(s.nesterov)
+                                                               .weight_decay(g.decay));
+    } else if (s.optimizer == "adamw") {
+      options = std::make_unique<torch::optim::AdamWOptions>(
+          torch::optim::AdamWOptions(g.lr).weight_decay(g.decay));
+    } else {
+      options = std::make_unique<torch::optim::AdamOptions>(
+          torch::optim::AdamOptions(g.lr).weight_decay(g.decay));
+    }
+    param_groups.emplace_back(g.parameters, std::move(options));
+    out.base_lr.push_back(g.lr);
+  }
+  if (s.optimizer == "sgd") {
+    out.optimizer = std::make_unique<torch::optim::SGD>(
+        param_groups, torch::optim::SGDOptions(s.lr).momentum(s.momentum).nesterov(s.nesterov));
+  } else if (s.optimizer == "adamw") {
+    out.optimizer =
+        std::make_unique<torch::optim::AdamW>(param_groups, torch::optim::AdamWOptions(s.lr));
+  } else {
+    out.optimizer =
+        std::make_unique<torch::optim::Adam>(param_groups, torch::optim::AdamOptions(s.lr));
+  }
+  return out;
+}
+
+// Copies of every parameter and buffer, to restore the best epoch.
+std::vector<torch::Tensor> snapshot(HybridModel& model) {
+  std::vector<torch::Tensor> copies;
+  for (const auto& p : model->parameters()) copies.push_back(p.detach().clone());
+  for (const auto& b : model->buffers()) copies.push_back(b.detach().clone());
+  return copies;
+}
+
+void restore(HybridModel& model, const std::vector<torch::Tensor>& copies) {
+  torch::NoGradGuard no_gradient;
+  std::size_t i = 0;
+  for (auto& p : model->parameters()) p.copy_(copies[i++]);
+  for (auto& b : model->buffers()) b.copy_(copies[i++]);
+}
+
+std::vector<float> probabilities_of(HybridModel& model, const torch::Tensor& samples,
+                                    ModelInput input) {
+  torch::NoGradGuard no_gradient;
+  model->eval();
+  std::vector<float> out;
+  out.reserve(static_cast<std::size_t>(samples.size(0)));
+  const int64_t batch = 256;
+  for (int64_t start = 0; start < samples.size(0); start += batch) {
+    torch::Tensor x = samples.slice(0, start, std::min(samples.size(0), start + batch));
+    torch::Tensor p = torch::softmax(run_model(model, x, input), 1).contiguous();
+    out.insert(out.end(), p.data_ptr<float>(), p.data_ptr<float>() + p.numel());
+  }
+  return out;
+}
+
+void add_metrics(std::map<std::string, double>& metrics, const std::string& prefix,
+                 const std::string& suffix, const ClassificationMetrics& m) {
+  metrics[prefix + "_acc" + suffix] = m.accuracy;
+  metrics[prefix + "_balanced_acc" + suffix] = m.balanced_accuracy;
+  metrics[prefix + "_precision" + suffix] = m.precision;
+  metrics[prefix + "_recall" + suffix] = m.recall;
+  metrics[prefix + "_f1" + suffix] = m.f1;
+  if (suffix.empty()) {
+    metrics[prefix + "_auc"] = m.auc;
+    metrics[prefix + "_loss"] = m.log_loss;
+  }
+}
+
+// The monitored validation value, oriented so that larger is better; NaN never improves.
+double monitored(const std::string& monitor, const ClassificationMetrics& m) {
+  if (monitor == "val_loss") return -m.log_loss;
+  if (monitor == "val_acc") return m.accuracy;
+  if (monitor == "val_f1") return m.f1;
+  return m.auc;
+}
+
+}  // namespace
+
+std::vector<float> predict_probabilities(HybridModel& model, const DataSplit& split,
+                                         const std::vector<int64_t>& sample_shape,
+                                         ModelInput input) {
+  return probabilities_of(model, samples_of(split, sample_shape), input);
+}
+
+TrainingResult train_and_evaluate(HybridModel& model, const json& config, const Dataset& data,
+                                  ModelInput input,
+                                  const std::function<void(const std::string&)>& log) {
+  const Settings s = read_settings(config);
+  const int64_t classes = data.classes();
+  const torch::Tensor train_x = samples_of(data.train, data.sample_shape);
+  const torch::Tensor train_y = labels_of(data.train);
+  const torch::Tensor val_x = samples_of(data.val, data.sample_shape);
+  const bool augment_images =
+      s.augment && input == ModelInput::samples && data.sample_shape.size() == 3;
+
+  torch::Tensor class_weights;
+  if (s.balanced_weights) {
+    std::vector<double> counts(static_cast<std::size_t>(classes));
+    for (int64_t label : data.train.labels) counts[static_cast<std::size_t>(label)] += 1;
+    std::vector<float> weights;
+    for (double count : counts) {
+      weights.push_back(count > 0 ? static_cast<float>(data.train.rows() / (classes * count))
+                                  : 0.0f);
+    }
+    class_weights = torch::tensor(weights);
+  }
+
+  Optimizer optimizer = make_optimizer(model, s);
+  std::mt19937_64 random(s.seed ^ 0x9e3779b97f4a7c15ULL);  // data order and augmentation
+  TrainingResult result;
+  std::vector<torch::Tensor> best_state;
+  double best_value = -std::numeric_limits<double>::infinity();
+  int since_best = 0, since_plateau_best = 0;
+  double plateau_factor = 1.0;
+  double plateau_best = -std::numeric_limits<double>::infinity();
+  double train_seconds = 0;
+  int64_t samples_seen = 0;
+
+  for (int epoch = 0; epoch < s.epochs; ++epoch) {
+    const auto started = std::chrono::steady_clock::now();
+    const double factor = schedule_factor(s, epoch) * plateau_factor;
+    auto& groups = optimizer.optimizer->param_groups();
+    for (std::size_t g = 0; g < groups.size(); ++g) {
+      groups[g].options().set_lr(optimizer.base_lr[g] * factor);
+    }
+
+    model->train();
+    const std::vector<int64_t> order = epoch_order(data.train.labels, s.balanced_sampler, random);
+    double loss_sum = 0;
+    int64_t correct = 0, seen = 0;
+    std::string diverged;
+    for (std::size_t start = 0; start < order.size(); start += s.batch_size) {
+      const std::size_t end = std::min(order.size(), start + s.batch_size);
+      // A last batch of one sample would break batch normalisation; it joins the next epoch.
+      if (end - start == 1 && start > 0) break;
+      torch::Tensor index =
+          torch::tensor(std::vector<int64_t>(order.begin() + start, order.begin() + end));
+      torch::Tensor x = train_x.index_select(0, index);
+      torch::Tensor y = train_y.index_select(0, index);
+      if (augment_images) x = augment(x, random);
+      optimizer.optimizer->zero_grad();
+      torch::Tensor logits = run_model(model, x, input);
+      torch::Tensor loss =
+          class_weights.defined()
+              ? F::cross_entropy(logits, y, F::CrossEntropyFuncOptions().weight(class_weights))
+              : F::cross_entropy(logits, y);
+      const double value = loss.item<double>();
+      if (!std::isfinite(value)) {
+        diverged = fmt::format("training loss became {} at epoch {} (batch {})", value, epoch + 1,
+                               start / s.batch_size + 1);
+        break;
+      }
+      loss.backward();
+      if (s.grad_clip > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), s.grad_clip);
+      optimizer.optimizer->step();
+      loss_sum += value * static_cast<double>(end - start);
+      correct += logits.argmax(1).eq(y).sum().item<int64_t>();
+      seen += static_cast<int64_t>(end - start);
+    }
+    if (!diverged.empty()) {
+      result.status = RunStatus::diverged;
+      result.error = diverged;
+      result.metrics["diverged_epoch"] = epoch + 1;
+      if (log) log(diverged);
+      break;
+    }
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    train_seconds += seconds;
+    samples_seen += seen;
+
+    const std::vector<float> val_probabilities = probabilities_of(model, val_x, input);
+    const ClassificationMetrics val =
+        classification_metrics(val_probabilities, data.val.labels, classes);
+    result.epochs_run = epoch + 1;
+    auto& c = result.curves;
+    c["train_loss"].push_back(loss_sum / std::max<int64_t>(1, seen));
+    c["train_acc"].push_back(static_cast<double>(correct) / std::max<int64_t>(1, seen));
+    c["val_loss"].push_back(val.log_loss);
+    c["val_acc"].push_back(val.accuracy);
+    c["val_auc"].push_back(val.auc);
+    c["val_f1"].push_back(val.f1);
+    c["lr"].push_back(s.lr * factor);
+    c["seconds"].push_back(seconds);
+    if (auto t = model->temperature()) c["temperature"].push_back(*t);
+    if (log) {
+      log(
+          fmt::format("epoch {}/{}: train loss {:.4f} acc {:.4f} | val loss {:.4f} acc {:.4f} "
+                      "auc {:.4f} | lr {:.3g} | {:.1f} s",
+                      epoch + 1, s.epochs, c["train_loss"].back(), c["train_acc"].back(),
+                      val.log_loss, val.accuracy, val.auc, s.lr * factor, seconds));
+    }
+
+    const double value = monitored(s.monitor, val);
+    if (best_state.empty() || value > best_value) {
+      best_value = value;
+      best_state = snapshot(model);
+      result.best_epoch = epoch + 1;
+      since_best = 0;
+    } else {
+      ++since_best;
+    }
+    if (s.schedule == "plateau" && epoch >= s.warmup_epochs) {
+      if (value > plateau_best) {
+        plateau_best = value;
+        since_plateau_best = 0;
+      } else if (++since_plateau_best >= s.step_size) {
+        plateau_factor *= s.gamma;
+        since_plateau_best = 0;
+      }
+    }
+    if (s.patience > 0 && since_best >= s.patience) break;
+  }
+
+  result.metrics["epochs_run"] = result.epochs_run;
+  result.metrics["best_epoch"] = result.best_epoch;
+  result.metrics["train_seconds"] = train_seconds;
+  if (train_seconds > 0) result.metrics["train_samples_per_second"] = samples_seen / train_seconds;
+  if (result.status != RunStatus::done) return result;
+
+  restore(model, best_state);
+  const std::vector<float> val_probabilities = probabilities_of(model, val_x, input);
+  add_metrics(result.metrics, "val", "",
+              classification_metrics(val_probabilities, data.val.labels, classes));
+  result.test_probabilities =
+      probabilities_of(model, samples_of(data.test, data.sample_shape), input);
+  result.test_labels = data.test.labels;
+  const ClassificationMetrics test =
+      classification_metrics(result.test_probabilities, data.test.labels, classes);
+  add_metrics(result.metrics, "test", "", test);
+  result.confusion = test.confusion;
+  if (classes == 2) {
+    const double threshold = tune_threshold(val_probabilities, data.val.labels, s.threshold);
+    result.metrics["threshold"] = threshold;
+    add_metrics(
+        result.metrics, "test", "_tuned",
+        classification_metrics(result.test_probabilities, data.test.labels, classes, threshold));
+  }
+  if (auto t = model->temperature()) result.metrics["temperature"] = *t;
+  return result;
+}
+
+}  // namespace hqsweep
