@@ -364,12 +364,18 @@ RawDataset read_feature_csv(const std::string& path) {
   while (!lines.empty() && lines.back().empty()) lines.pop_back();
   if (lines.size() < 2) throw Error(path + ": fewer than two lines; expected rows of features");
 
-  // The scikit-learn header has fewer fields (2 + classes) than a row (features + 1).
+  // The scikit-learn header names the classes, or has fewer fields (2 + classes) than a row
+  // (features + 1) when the names are numbers.
   std::size_t first_row = 0;
   int64_t declared_samples = -1, declared_features = -1;
   RawDataset data;
   const std::vector<std::string> head = split_fields(lines[0]);
-  if (head.size() < split_fields(lines[1]).size()) {
+  bool has_names = false;
+  for (const std::string& field : head) {
+    double ignored = 0;
+    has_names = has_names || !parse_double(field, &ignored);
+  }
+  if (has_names || head.size() < split_fields(lines[1]).size()) {
     double samples = 0, features = 0;
     if (head.size() < 4 || !parse_double(head[0], &samples) || !parse_double(head[1], &features)) {
       throw Error(path +

@@ -1,0 +1,239 @@
+// Training, SHF extraction and whole runs: determinism, learning, early stopping with restore,
+// schedules, the quantum learning rate, divergence, feature-cache reuse and the probe task.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "common/config_schema.h"
+#include "models/model_factory.h"
+#include "tests/error_text.h"
+#include "tests/worker/worker_test_data.h"
+#include "worker/dataset.h"
+#include "worker/feature_extraction.h"
+#include "worker/run.h"
+#include "worker/training.h"
+
+namespace hqsweep {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using testing::error_of;
+
+class TrainingTest : public testing::TempDirectoryTest {
+ protected:
+  void SetUp() override {
+    TempDirectoryTest::SetUp();
+    testing::write_blobs_csv(dir_ + "/blobs.csv", 2, 60, 4, 1.5);
+  }
+  json config(json patch = json::object()) {
+    json c = {{"dataset", {{"name", "csv"}, {"path", "blobs.csv"}}},
+              {"model", {{"backbone", "mlp"}, {"hidden", {16}}}},
+              {"train", {{"epochs", 8}, {"lr", 0.01}}},
+              {"seed", 3}};
+    c.merge_patch(patch);
+    return canonical_config(c);
+  }
+  WorkerOptions worker() {
+    WorkerOptions options;
+    options.data_directory = dir_;
+    options.cache_directory = dir_ + "/cache";
+    return options;
+  }
+};
+
+TEST_F(TrainingTest, SameConfigAndSeedGiveIdenticalResults) {
+  const json c = config({{"model", {{"fusion", "dhf"}}}, {"quantum", {{"qubits", 3}}}});
+  RunResult a = execute_run(c, worker());
+  RunResult b = execute_run(c, worker());
+  EXPECT_EQ(a.status, RunStatus::done);
+  for (const char* name : {"val_loss", "test_acc", "test_auc", "test_loss"}) {
+    EXPECT_EQ(a.metrics.at(name), b.metrics.at(name)) << name;
+  }
+  EXPECT_EQ(a.curves.at("train_loss"), b.curves.at("train_loss"));
+  EXPECT_EQ(a.test_probabilities, b.test_probabilities);
+  RunResult other = execute_run(config({{"model", {{"fusion", "dhf"}}},
+                                        {"quantum", {{"qubits", 3}}},
+                                        {"seed", 4}}),
+                                worker());
+  EXPECT_NE(other.curves.at("train_loss"), a.curves.at("train_loss"));
+}
+
+TEST_F(TrainingTest, LearnsSeparableDataAndReportsEveryMetric) {
+  RunResult result = execute_run(config(), worker());
+  ASSERT_EQ(result.status, RunStatus::done) << result.error;
+  EXPECT_GT(result.metrics.at("test_acc"), 0.75);  // chance is 0.5, Bayes 0.93
+  EXPECT_GT(result.metrics.at("test_auc"), 0.9);
+  for (const char* name :
+       {"val_acc", "val_balanced_acc", "val_precision", "val_recall", "val_f1", "val_auc",
+        "val_loss", "test_balanced_acc", "test_f1", "threshold", "test_acc_tuned",
+        "test_f1_tuned", "best_epoch", "epochs_run", "train_seconds"}) {
+    EXPECT_TRUE(result.metrics.count(name)) << name;
+  }
+  EXPECT_EQ(result.test_labels.size() * 2, result.test_probabilities.size());
+  EXPECT_EQ(result.confusion_matrix.size(), 4u);
+  int64_t confused = 0;
+  for (int64_t n : result.confusion_matrix) confused += n;
+  EXPECT_EQ(confused, static_cast<int64_t>(result.test_labels.size()));
+  for (const char* curve : {"train_loss", "train_acc", "val_loss", "val_acc", "val_auc", "lr",
+                            "seconds"}) {
+    EXPECT_EQ(result.curves.at(curve).size(), 8u) << curve;
+  }
+}
+
+TEST_F(TrainingTest, EarlyStoppingRestoresTheBestEpoch) {
+  RunResult result = execute_run(
+      config({{"train", {{"epochs", 60}, {"patience", 3}, {"monitor", "val_loss"}}}}), worker());
+  const int best = static_cast<int>(result.metrics.at("best_epoch"));
+  const int run = static_cast<int>(result.metrics.at("epochs_run"));
+  EXPECT_LT(run, 60);
+  EXPECT_EQ(run, best + 3);
+  const auto& val_loss = result.curves.at("val_loss");
+  EXPECT_EQ(*std::min_element(val_loss.begin(), val_loss.end()), val_loss[best - 1]);
+  // The reported validation loss is the restored epoch's, not the last one's.
+  EXPECT_NEAR(result.metrics.at("val_loss"), val_loss[best - 1], 1e-6);
+}
+
+TEST_F(TrainingTest, ScheduleCurvesFollowWarmupCosineAndStep) {
+  auto lr_curve = [&](json train) {
+    train["epochs"] = 4;
+    train["lr"] = 0.1;
+    return execute_run(config({{"train", train}}), worker()).curves.at("lr");
+  };
+  const std::vector<double> cosine = lr_curve({{"schedule", "cosine"}, {"warmup_epochs", 1}});
+  EXPECT_NEAR(cosine[0], 0.05, 1e-12);  // warm-up: (epoch + 1) / (warmup + 1)
+  EXPECT_NEAR(cosine[1], 0.1, 1e-12);
+  EXPECT_NEAR(cosine[2], 0.1 * 0.5 * (1 + std::cos(M_PI / 3)), 1e-12);
+  const std::vector<double> step = lr_curve({{"schedule", "step"}, {"step_size", 2}, {"gamma", 0.5}});
+  EXPECT_EQ(step, (std::vector<double>{0.1, 0.1, 0.05, 0.05}));
+}
+
+TEST_F(TrainingTest, QuantumLearningRateDrivesOnlyTheCircuitParameters) {
+  const json base = config({{"model", {{"fusion", "sequential"}}}, {"quantum", {{"qubits", 3}}}});
+  Dataset data = load_dataset(base, dir_);
+  InputShape input{0, 0, 4, 2};
+  auto circuit_change = [&](double quantum_lr) {
+    json c = base;
+    c["quantum"]["lr"] = quantum_lr;
+    c["train"]["epochs"] = 2;
+    torch::manual_seed(1);
+    BuiltModel built = build_model(c, input);
+    torch::Tensor before = built.model->circuit_parameters()[0].clone();
+    train_and_evaluate(built.model, c, data, ModelInput::samples);
+    return (built.model->circuit_parameters()[0] - before).abs().max().item<double>();
+  };
+  EXPECT_LT(circuit_change(1e-9), 1e-6);
+  EXPECT_GT(circuit_change(0.05), 1e-3);
+}
+
+TEST_F(TrainingTest, NonFiniteLossEndsTheRunAsDivergedWithTheEpoch) {
+  testing::write_blobs_csv(dir_ + "/huge.csv", 2, 30, 4, 1.5, 7, 1e38);
+  RunResult result = execute_run(
+      config({{"dataset", {{"path", "huge.csv"}, {"normalize", false}}}}), worker());
+  EXPECT_EQ(result.status, RunStatus::diverged);
+  EXPECT_EQ(result.metrics.at("diverged_epoch"), 1);
+  EXPECT_NE(result.error.find("training loss became"), std::string::npos) << result.error;
+}
+
+TEST_F(TrainingTest, TshfLogsItsTemperatureEveryEpoch) {
+  RunResult result =
+      execute_run(config({{"model", {{"fusion", "tshf"}}}, {"quantum", {{"qubits", 2}}}}), worker());
+  ASSERT_EQ(result.curves.at("temperature").size(), 8u);
+  EXPECT_NE(result.curves.at("temperature").back(), 1.0);  // it learned
+  EXPECT_TRUE(result.metrics.count("temperature"));
+}
+
+TEST_F(TrainingTest, BalancedWeightingAndSamplingRaiseMinorityRecall) {
+  // 300 rows of class 0 and 30 of class 1 (the positive class), overlapping.
+  {
+    std::mt19937 random(5);
+    std::normal_distribution<double> noise(0, 1);
+    std::ofstream out(dir_ + "/skewed.csv");
+    out << "330,2,common,rare\n";
+    for (int i = 0; i < 330; ++i) {
+      const int label = i % 11 == 10 ? 1 : 0;
+      out << 1.2 * label + noise(random) << "," << 1.2 * label + noise(random) << "," << label
+          << "\n";
+    }
+  }
+  auto recall = [&](json train) {
+    train["epochs"] = 10;
+    return execute_run(config({{"dataset", {{"path", "skewed.csv"}}}, {"train", train}}),
+                       worker())
+        .metrics.at("test_recall");
+  };
+  const double plain = recall(json::object());
+  EXPECT_GT(recall({{"class_weighting", "balanced"}}), plain + 0.2);
+  EXPECT_GT(recall({{"sampler", "balanced"}}), plain + 0.2);
+}
+
+TEST_F(TrainingTest, ShfHeadsShareOneExtractionKeyedByWhatDeterminesIt) {
+  const json shf = config({{"model", {{"fusion", "shf"}}},
+                           {"quantum", {{"qubits", 3}, {"trainable", false}}},
+                           {"extract", {{"epochs", 2}}}});
+  json other_head = shf;
+  other_head["train"]["lr"] = 0.05;
+  other_head["model"]["head_hidden"] = 8;
+  json other_circuit = shf;
+  other_circuit["quantum"]["qubits"] = 4;
+  json other_seed = shf;
+  other_seed["seed"] = 9;
+  EXPECT_EQ(feature_cache_key(shf), feature_cache_key(other_head));
+  EXPECT_NE(feature_cache_key(shf), feature_cache_key(other_circuit));
+  EXPECT_NE(feature_cache_key(shf), feature_cache_key(other_seed));
+
+  Dataset data = load_dataset(shf, dir_);
+  FeatureCache cache(dir_ + "/cache");
+  ExtractionOutcome first = cached_features(shf, data, cache, 1);
+  ExtractionOutcome second = cached_features(other_head, data, cache, 1);
+  EXPECT_FALSE(first.reused);
+  EXPECT_TRUE(second.reused);
+  EXPECT_EQ(first.features.test.quantum, second.features.test.quantum);
+  EXPECT_EQ(first.features.train.rows, data.train.rows());
+  EXPECT_EQ(first.features.train.classical_width, 16);  // the mlp's last hidden layer
+  EXPECT_EQ(first.features.train.quantum_width, 3);
+  EXPECT_EQ(cache.list().size(), 1u);
+
+  RunResult run = execute_run(other_head, worker());
+  EXPECT_EQ(run.status, RunStatus::done);
+  EXPECT_EQ(run.cache_key, feature_cache_key(shf));
+  EXPECT_GT(run.metrics.at("test_acc"), 0.8);
+}
+
+TEST_F(TrainingTest, ProbeTasksEndAsConfigured) {
+  auto probe = [](const char* failure) {
+    return canonical_config(json{{"model", {{"backbone", "probe"}}},
+                                 {"probe", {{"failure", failure}, {"duration_ms", 1}}}});
+  };
+  RunResult done = execute_run(probe("none"), WorkerOptions{});
+  EXPECT_EQ(done.status, RunStatus::done);
+  EXPECT_TRUE(done.metrics.count("probe_value"));
+  EXPECT_EQ(execute_run(probe("diverge"), WorkerOptions{}).status, RunStatus::diverged);
+  EXPECT_NE(error_of([&] { execute_run(probe("error"), WorkerOptions{}); })
+                .find("probe: failed as configured"),
+            std::string::npos);
+}
+
+TEST(RealTrainingTest, HqcnnLearnsBreastMnistAboveTheMajorityClass) {
+  const std::string shared = std::string(HQSWEEP_SOURCE_DIR) + "/../shared/data";
+  if (!fs::exists(shared + "/breastmnist.npz")) {
+    GTEST_SKIP() << shared << "/breastmnist.npz is absent (see ../shared/data/README.md)";
+  }
+  WorkerOptions options;
+  options.data_directory = shared;
+  RunResult result = execute_run(
+      json{{"dataset", {{"name", "breastmnist"}}},
+           {"model", {{"backbone", "hqcnn"}, {"fusion", "classical"}}},
+           {"train", {{"epochs", 6}}},
+           {"seed", 0}},
+      options);
+  ASSERT_EQ(result.status, RunStatus::done) << result.error;
+  EXPECT_GT(result.metrics.at("test_auc"), 0.75);  // the majority class alone gives 0.5
+}
+
+}  // namespace
+}  // namespace hqsweep
