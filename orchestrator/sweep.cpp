@@ -53,7 +53,8 @@ class SweepParser {
   SweepParser(const JsonSource& source, const SweepOptions& options)
       : source_(source), options_(options) {}
 
-  Sweep parse_and_expand();
+  // whole_file_is_base: a config file, the one run of a sweep whose base is the whole file.
+  Sweep parse_and_expand(bool whole_file_is_base = false);
 
  private:
   [[noreturn]] void fail(const JsonPath& path, const std::string& message) const {
@@ -441,11 +442,12 @@ std::string joined(const std::vector<std::string>& parts) {
   return out;
 }
 
-Sweep SweepParser::parse_and_expand() {
+Sweep SweepParser::parse_and_expand(bool whole_file_is_base) {
   const ojson& root = source_.root();
   const JsonPath top;
   if (!root.is_object()) fail(top, "a sweep file holds a JSON object with base, grid, ...");
   for (const auto& [k, v] : root.items()) {
+    if (whole_file_is_base) break;
     if (!kSweepSections.count(k)) {
       std::string hint = find_config_key(k) || closest_config_key(k) != ""
                              ? "; config keys go inside \"base\" or \"grid\""
@@ -470,8 +472,11 @@ Sweep SweepParser::parse_and_expand() {
   }
 
   Point base;
-  if (root.contains("base"))
+  if (whole_file_is_base) {
+    assign_option(parse_assignments(root, top), base);
+  } else if (root.contains("base")) {
     assign_option(parse_assignments(root["base"], top.child("base")), base);
+  }
   base.label.clear();
 
   std::vector<Dimension> dims;
@@ -601,10 +606,8 @@ std::vector<RunSpec> read_runs(const std::string& path, const SweepOptions& opti
     is_sweep = is_sweep || kSweepSections.count(item.key()) > 0;
   }
   if (is_sweep) return expand_sweep(source, options).runs;
-  // A config is a sweep of its base alone.
-  const JsonSource wrapped =
-      JsonSource::from_text(ojson{{"base", source.root()}}.dump(), source.name());
-  return expand_sweep(wrapped, options).runs;
+  // Config keys are not sweep sections, so nothing but the base is expanded.
+  return SweepParser(source, options).parse_and_expand(/*whole_file_is_base=*/true).runs;
 }
 
 }  // namespace hqsweep

@@ -243,3 +243,65 @@ TEST(CliTest, DescribeRefusesImpossibleModelsAndUnknownShapes) {
 }
 
 }  // namespace
+
+TEST(CliTest, TrainPrintsTheResultAndAppendsItOnce) {
+  const std::string dir = Fixture::make_directory();
+  {
+    std::ofstream csv(dir + "/tiny.csv");
+    csv << "40,2,a,b\n";
+    for (int i = 0; i < 40; ++i)
+      csv << (i % 2) * 3 + (i % 7) * 0.1 << "," << i % 5 << "," << i % 2 << "\n";
+  }
+  std::ofstream(dir + "/config.json") << R"({
+    "dataset": {"name": "csv", "path": "tiny.csv"}, "model": {"backbone": "mlp"},
+    "train": {"epochs": 2}})";
+  const std::string args =
+      "train " + dir + "/config.json --data-dir " + dir + " --out " + dir + "/results.h5";
+  Outcome out = run_hqsweep(args + " --quiet");
+  ASSERT_EQ(out.exit_code, 0) << out.output;
+  nlohmann::json result = nlohmann::json::parse(out.output);
+  EXPECT_EQ(result["status"], "done");
+  EXPECT_TRUE(result["metrics"].contains("test_acc"));
+  EXPECT_FALSE(result.contains("curves")) << "curves only with --full";
+  EXPECT_NE(run_hqsweep("ls " + dir + "/results.h5").output.find("1 runs (1 done)"),
+            std::string::npos);
+
+  Outcome again = run_hqsweep(args);
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_NE(again.output.find("is already done there"), std::string::npos) << again.output;
+  Outcome progress = run_hqsweep(args + " --set train.epochs=3");
+  EXPECT_EQ(progress.exit_code, 0) << progress.output;
+  EXPECT_NE(progress.output.find("epoch 3/3"), std::string::npos) << "progress on stderr";
+  std::filesystem::remove_all(dir);
+}
+
+TEST(CliTest, TrainRefusesBadConfigsAndExitsThreeOnDivergence) {
+  std::string bad = write_temp("hqsweep_cli_bad_train.json",
+                               R"({"dataset": {"name": "wdbc"}, "model": {"backbone": "mlp"},
+                                   "train": {"lr": -1}})");
+  Outcome refused = run_hqsweep("train " + bad);
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_NE(refused.output.find("hqsweep_cli_bad_train.json:2: train.lr: -1 is out of range"),
+            std::string::npos)
+      << refused.output;
+  std::string diverge = write_temp("hqsweep_cli_diverge.json",
+                                   R"({"model": {"backbone": "probe"},
+                                       "probe": {"failure": "diverge"}})");
+  Outcome diverged = run_hqsweep("train " + diverge + " -q");
+  EXPECT_EQ(diverged.exit_code, 3) << diverged.output;
+  EXPECT_NE(diverged.output.find("\"status\": \"diverged\""), std::string::npos);
+  std::string sweep = write_temp("hqsweep_cli_train_sweep.json",
+                                 R"({"base": {"model": {"backbone": "probe"}},
+                                     "grid": {"probe.duration_ms": [1, 2]}})");
+  Outcome ambiguous = run_hqsweep("train " + sweep);
+  EXPECT_EQ(ambiguous.exit_code, 1);
+  EXPECT_NE(ambiguous.output.find("is a sweep of 2 runs; choose one with --run N"),
+            std::string::npos);
+  EXPECT_EQ(run_hqsweep("train " + sweep + " --run 2 -q").exit_code, 0);
+  std::string good = write_temp("hqsweep_cli_good_train.json",
+                                R"({"dataset": {"name": "wdbc"}, "model": {"backbone": "mlp"}})");
+  Outcome missing = run_hqsweep("train " + good + " --data-dir /nonexistent");
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.output.find("/nonexistent/breast_cancer.csv: not found"), std::string::npos)
+      << missing.output;
+}

@@ -137,8 +137,8 @@ TEST_F(DataFilesTest, FeatureCsvReadsTheScikitLearnHeaderLayout) {
 
 TEST_F(DataFilesTest, FeatureCsvWithoutHeaderTakesClassesFromLabels) {
   std::string rows;
-  for (int i = 0; i < 6; ++i) rows += std::to_string(i) + "," + std::to_string(i * 2) + "," +
-                                      std::to_string(i % 3) + "\n";
+  for (int i = 0; i < 6; ++i)
+    rows += std::to_string(i) + "," + std::to_string(i * 2) + "," + std::to_string(i % 3) + "\n";
   const std::string path = (fs::path(dir_) / "rows.csv.gz").string();
   write_gz(path, rows);
   RawDataset data = read_feature_csv(path);
@@ -152,11 +152,16 @@ TEST_F(DataFilesTest, FeatureCsvRefusalsNameTheLineAndWhatIsWrong) {
     const std::string path = write("bad.csv", text);
     return error_of([&] { read_feature_csv(path); });
   };
-  EXPECT_TRUE(contains(error_for("3,2,a,b\n1,2,0\n3,4,1\n"), "promises 3 samples but the file holds 2"));
-  EXPECT_TRUE(contains(error_for("2,3,a,b\n1,2,0\n3,4,1\n"), "promises 3 features but rows hold 2"));
-  EXPECT_TRUE(contains(error_for("2,2,a,b\n1,2,0\n3,4,2\n"), "label 2 of sample 1 is out of range"));
-  EXPECT_TRUE(contains(error_for("2,2,a,b\n1,2,0\n3,4\n"), "bad.csv: line 3: 2 fields; expected 3"));
-  EXPECT_TRUE(contains(error_for("2,2,a,b\n1,x,0\n3,4,1\n"), "line 2: field 2 \"x\" is not a number"));
+  EXPECT_TRUE(
+      contains(error_for("3,2,a,b\n1,2,0\n3,4,1\n"), "promises 3 samples but the file holds 2"));
+  EXPECT_TRUE(
+      contains(error_for("2,3,a,b\n1,2,0\n3,4,1\n"), "promises 3 features but rows hold 2"));
+  EXPECT_TRUE(
+      contains(error_for("2,2,a,b\n1,2,0\n3,4,2\n"), "label 2 of sample 1 is out of range"));
+  EXPECT_TRUE(
+      contains(error_for("2,2,a,b\n1,2,0\n3,4\n"), "bad.csv: line 3: 2 fields; expected 3"));
+  EXPECT_TRUE(
+      contains(error_for("2,2,a,b\n1,x,0\n3,4,1\n"), "line 2: field 2 \"x\" is not a number"));
   EXPECT_TRUE(contains(error_for("2,2,a,b\n1,2,0.5\n3,4,1\n"), "line 2: the label \"0.5\""));
   EXPECT_TRUE(contains(error_for("1,2,0\n"), "fewer than two lines"));
   EXPECT_TRUE(contains(error_of([&] { read_feature_csv(dir_ + "/absent.csv"); }),
@@ -166,7 +171,8 @@ TEST_F(DataFilesTest, FeatureCsvRefusalsNameTheLineAndWhatIsWrong) {
 TEST_F(DataFilesTest, MedmnistReadsGreyAndRgbAndRefusesMismatches) {
   std::map<std::string, std::string> members;
   for (const char* split : {"train", "val", "test"}) {
-    members[std::string(split) + "_images"] = npy_u1({2, 2, 2, 3}, std::vector<unsigned char>(24, 51));
+    members[std::string(split) + "_images"] =
+        npy_u1({2, 2, 2, 3}, std::vector<unsigned char>(24, 51));
     members[std::string(split) + "_labels"] = npy_u1({2, 1}, {0, 2});
   }
   const std::string path = (fs::path(dir_) / "rgb.npz").string();
@@ -192,7 +198,8 @@ TEST_F(DataFilesTest, MedmnistReadsGreyAndRgbAndRefusesMismatches) {
 }
 
 TEST_F(DataFilesTest, IdxFolderPairsImagesWithLabelsAndRefusesCountMismatch) {
-  write_gz(dir_ + "/train-images-idx3-ubyte.gz", idx({3, 2, 2}, std::vector<unsigned char>(12, 255)));
+  write_gz(dir_ + "/train-images-idx3-ubyte.gz",
+           idx({3, 2, 2}, std::vector<unsigned char>(12, 255)));
   write("train-labels-idx1-ubyte", idx({3}, {1, 9, 0}));
   write_gz(dir_ + "/t10k-images-idx3-ubyte.gz", idx({1, 2, 2}, std::vector<unsigned char>(4, 0)));
   write_gz(dir_ + "/t10k-labels-idx1-ubyte.gz", idx({1}, {4}));
@@ -203,8 +210,8 @@ TEST_F(DataFilesTest, IdxFolderPairsImagesWithLabelsAndRefusesCountMismatch) {
   EXPECT_EQ(data.class_names.size(), 10u);
 
   write("train-labels-idx1-ubyte", idx({2}, {1, 9}));
-  EXPECT_TRUE(contains(error_of([&] { read_idx_folder(dir_); }),
-                       "train-labels-idx1-ubyte: 2 labels, but"));
+  EXPECT_TRUE(
+      contains(error_of([&] { read_idx_folder(dir_); }), "train-labels-idx1-ubyte: 2 labels, but"));
   write("train-labels-idx1-ubyte", idx({3}, {1, 10, 0}));
   EXPECT_TRUE(contains(error_of([&] { read_idx_folder(dir_); }),
                        "label 10 of sample 1 is out of range; expected 0..9"));
@@ -232,11 +239,9 @@ TEST_F(DataFilesTest, ImageFolderDecodesPngAndJpegPerClassFolder) {
   EXPECT_TRUE(contains(error_of([&] { read_image_folder(dir_, 0); }),
                        "c.jpg: 8x8 pixels, but " + dir_ + "/benign/a.png has 4x4"));
   write("malignant/c.jpg", "\xff\xd8\xff not really a jpeg");
-  EXPECT_TRUE(contains(error_of([&] { read_image_folder(dir_, 4); }),
-                       "c.jpg: cannot decode JPEG"));
+  EXPECT_TRUE(contains(error_of([&] { read_image_folder(dir_, 4); }), "c.jpg: cannot decode JPEG"));
   write("benign/b.PNG", "\x89PNG\r\n\x1a\n truncated");
-  EXPECT_TRUE(contains(error_of([&] { read_image_folder(dir_, 4); }),
-                       "b.PNG: cannot decode PNG"));
+  EXPECT_TRUE(contains(error_of([&] { read_image_folder(dir_, 4); }), "b.PNG: cannot decode PNG"));
   fs::remove_all(dir_ + "/malignant");
   EXPECT_TRUE(contains(error_of([&] { read_image_folder(dir_, 4); }),
                        "1 class sub-folders; expected at least two"));

@@ -91,15 +91,18 @@ TEST_F(DatasetTest, ClassSubsetRelabelsInListOrderAndLimitsPerClass) {
 }
 
 TEST_F(DatasetTest, RefusesMissingFilesAndClassesThatDoNotExist) {
-  EXPECT_NE(error_of([&] { load_dataset(config(json::object()), dir_); })
-                .find("blobs.csv: not found (dataset \"csv\""),
+  EXPECT_NE(error_of([&] {
+              load_dataset(config(json::object()), dir_);
+            }).find("blobs.csv: not found (dataset \"csv\""),
             std::string::npos);
   testing::write_blobs_csv(dir_ + "/blobs.csv", 2, 10, 2, 3.0);
-  EXPECT_NE(error_of([&] { load_dataset(config({{"classes", {0, 5}}}), dir_); })
-                .find("dataset.classes: class 5 does not exist"),
+  EXPECT_NE(error_of([&] {
+              load_dataset(config({{"classes", {0, 5}}}), dir_);
+            }).find("dataset.classes: class 5 does not exist"),
             std::string::npos);
-  EXPECT_NE(error_of([&] { load_dataset(config({{"classes", {1, 1}}}), dir_); })
-                .find("class 1 is listed twice"),
+  EXPECT_NE(error_of([&] {
+              load_dataset(config({{"classes", {1, 1}}}), dir_);
+            }).find("class 1 is listed twice"),
             std::string::npos);
 }
 
@@ -118,9 +121,9 @@ TEST(RealDatasetTest, BreastMnistResizedToRgb64KeepsOfficialSplits) {
   if (!fs::exists(shared + "/breastmnist.npz")) {
     GTEST_SKIP() << shared << "/breastmnist.npz is absent (see ../shared/data/README.md)";
   }
-  json config = canonical_config(json{
-      {"dataset", {{"name", "breastmnist"}, {"image_size", 64}, {"channels", 3}}},
-      {"model", {{"backbone", "resnet18"}}}});
+  json config = canonical_config(
+      json{{"dataset", {{"name", "breastmnist"}, {"image_size", 64}, {"channels", 3}}},
+           {"model", {{"backbone", "resnet18"}}}});
   Dataset data = load_dataset(config, shared);
   EXPECT_EQ(data.sample_shape, (std::vector<int64_t>{3, 64, 64}));
   EXPECT_EQ(data.train.rows(), 546);

@@ -56,10 +56,9 @@ TEST_F(TrainingTest, SameConfigAndSeedGiveIdenticalResults) {
   }
   EXPECT_EQ(a.curves.at("train_loss"), b.curves.at("train_loss"));
   EXPECT_EQ(a.test_probabilities, b.test_probabilities);
-  RunResult other = execute_run(config({{"model", {{"fusion", "dhf"}}},
-                                        {"quantum", {{"qubits", 3}}},
-                                        {"seed", 4}}),
-                                worker());
+  RunResult other = execute_run(
+      config({{"model", {{"fusion", "dhf"}}}, {"quantum", {{"qubits", 3}}}, {"seed", 4}}),
+      worker());
   EXPECT_NE(other.curves.at("train_loss"), a.curves.at("train_loss"));
 }
 
@@ -70,8 +69,8 @@ TEST_F(TrainingTest, LearnsSeparableDataAndReportsEveryMetric) {
   EXPECT_GT(result.metrics.at("test_auc"), 0.9);
   for (const char* name :
        {"val_acc", "val_balanced_acc", "val_precision", "val_recall", "val_f1", "val_auc",
-        "val_loss", "test_balanced_acc", "test_f1", "threshold", "test_acc_tuned",
-        "test_f1_tuned", "best_epoch", "epochs_run", "train_seconds"}) {
+        "val_loss", "test_balanced_acc", "test_f1", "threshold", "test_acc_tuned", "test_f1_tuned",
+        "best_epoch", "epochs_run", "train_seconds"}) {
     EXPECT_TRUE(result.metrics.count(name)) << name;
   }
   EXPECT_EQ(result.test_labels.size() * 2, result.test_probabilities.size());
@@ -79,8 +78,8 @@ TEST_F(TrainingTest, LearnsSeparableDataAndReportsEveryMetric) {
   int64_t confused = 0;
   for (int64_t n : result.confusion_matrix) confused += n;
   EXPECT_EQ(confused, static_cast<int64_t>(result.test_labels.size()));
-  for (const char* curve : {"train_loss", "train_acc", "val_loss", "val_acc", "val_auc", "lr",
-                            "seconds"}) {
+  for (const char* curve :
+       {"train_loss", "train_acc", "val_loss", "val_acc", "val_auc", "lr", "seconds"}) {
     EXPECT_EQ(result.curves.at(curve).size(), 8u) << curve;
   }
 }
@@ -108,7 +107,8 @@ TEST_F(TrainingTest, ScheduleCurvesFollowWarmupCosineAndStep) {
   EXPECT_NEAR(cosine[0], 0.05, 1e-12);  // warm-up: (epoch + 1) / (warmup + 1)
   EXPECT_NEAR(cosine[1], 0.1, 1e-12);
   EXPECT_NEAR(cosine[2], 0.1 * 0.5 * (1 + std::cos(M_PI / 3)), 1e-12);
-  const std::vector<double> step = lr_curve({{"schedule", "step"}, {"step_size", 2}, {"gamma", 0.5}});
+  const std::vector<double> step =
+      lr_curve({{"schedule", "step"}, {"step_size", 2}, {"gamma", 0.5}});
   EXPECT_EQ(step, (std::vector<double>{0.1, 0.1, 0.05, 0.05}));
 }
 
@@ -132,16 +132,16 @@ TEST_F(TrainingTest, QuantumLearningRateDrivesOnlyTheCircuitParameters) {
 
 TEST_F(TrainingTest, NonFiniteLossEndsTheRunAsDivergedWithTheEpoch) {
   testing::write_blobs_csv(dir_ + "/huge.csv", 2, 30, 4, 1.5, 7, 1e38);
-  RunResult result = execute_run(
-      config({{"dataset", {{"path", "huge.csv"}, {"normalize", false}}}}), worker());
+  RunResult result =
+      execute_run(config({{"dataset", {{"path", "huge.csv"}, {"normalize", false}}}}), worker());
   EXPECT_EQ(result.status, RunStatus::diverged);
   EXPECT_EQ(result.metrics.at("diverged_epoch"), 1);
   EXPECT_NE(result.error.find("training loss became"), std::string::npos) << result.error;
 }
 
 TEST_F(TrainingTest, TshfLogsItsTemperatureEveryEpoch) {
-  RunResult result =
-      execute_run(config({{"model", {{"fusion", "tshf"}}}, {"quantum", {{"qubits", 2}}}}), worker());
+  RunResult result = execute_run(
+      config({{"model", {{"fusion", "tshf"}}}, {"quantum", {{"qubits", 2}}}}), worker());
   ASSERT_EQ(result.curves.at("temperature").size(), 8u);
   EXPECT_NE(result.curves.at("temperature").back(), 1.0);  // it learned
   EXPECT_TRUE(result.metrics.count("temperature"));
@@ -162,8 +162,7 @@ TEST_F(TrainingTest, BalancedWeightingAndSamplingRaiseMinorityRecall) {
   }
   auto recall = [&](json train) {
     train["epochs"] = 10;
-    return execute_run(config({{"dataset", {{"path", "skewed.csv"}}}, {"train", train}}),
-                       worker())
+    return execute_run(config({{"dataset", {{"path", "skewed.csv"}}}, {"train", train}}), worker())
         .metrics.at("test_recall");
   };
   const double plain = recall(json::object());
@@ -213,8 +212,9 @@ TEST_F(TrainingTest, ProbeTasksEndAsConfigured) {
   EXPECT_EQ(done.status, RunStatus::done);
   EXPECT_TRUE(done.metrics.count("probe_value"));
   EXPECT_EQ(execute_run(probe("diverge"), WorkerOptions{}).status, RunStatus::diverged);
-  EXPECT_NE(error_of([&] { execute_run(probe("error"), WorkerOptions{}); })
-                .find("probe: failed as configured"),
+  EXPECT_NE(error_of([&] {
+              execute_run(probe("error"), WorkerOptions{});
+            }).find("probe: failed as configured"),
             std::string::npos);
 }
 
@@ -225,12 +225,11 @@ TEST(RealTrainingTest, HqcnnLearnsBreastMnistAboveTheMajorityClass) {
   }
   WorkerOptions options;
   options.data_directory = shared;
-  RunResult result = execute_run(
-      json{{"dataset", {{"name", "breastmnist"}}},
-           {"model", {{"backbone", "hqcnn"}, {"fusion", "classical"}}},
-           {"train", {{"epochs", 6}}},
-           {"seed", 0}},
-      options);
+  RunResult result = execute_run(json{{"dataset", {{"name", "breastmnist"}}},
+                                      {"model", {{"backbone", "hqcnn"}, {"fusion", "classical"}}},
+                                      {"train", {{"epochs", 6}}},
+                                      {"seed", 0}},
+                                 options);
   ASSERT_EQ(result.status, RunStatus::done) << result.error;
   EXPECT_GT(result.metrics.at("test_auc"), 0.75);  // the majority class alone gives 0.5
 }
