@@ -110,7 +110,7 @@ int validate_command(const std::string& name, const std::vector<std::string>& ar
 
 const std::vector<Command>& commands() {
   static const std::vector<Command> list = {
-      {"run", "Run a sweep: embedded, or under mpirun with rank 0 scheduling", nullptr},
+      {"run", "Run a sweep: embedded, or under mpirun with rank 0 scheduling", run_command},
       {"validate", "Expand a sweep file, check it, and show its runs", validate_command},
       {"train", "Run one resolved config and print its metrics as JSON", train_command},
       {"report", "Tables of metrics per group, with comparisons, from results files", nullptr},
@@ -169,6 +169,10 @@ int run_cli(int argc, char** argv) {
   if (first == "--version") {
     std::cout << "hqsweep " << HQSWEEP_VERSION << "\n";
     return kExitOk;
+  }
+  if (first == "runner") {  // internal: the task process of a worker, not listed
+    std::vector<std::string> rest(args.begin() + 1, args.end());
+    return runner_command(first, rest);
   }
   for (const Command& command : commands()) {
     if (first != command.name) continue;

@@ -1,9 +1,13 @@
 // `hqsweep train`: one config end to end, metrics as JSON on stdout, progress on stderr.
 #include "orchestrator/run_commands.h"
 
+#include <unistd.h>
+
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <optional>
+#include <thread>
 
 #include <boost/program_options.hpp>
 #include <nlohmann/json.hpp>
@@ -11,6 +15,8 @@
 #include "common/error.h"
 #include "orchestrator/command_options.h"
 #include "orchestrator/sweep.h"
+#include "orchestrator/sweep_runner.h"
+#include "orchestrator/task_runner.h"
 #include "store/result_store.h"
 #include "worker/run.h"
 
@@ -92,6 +98,75 @@ int train_command(const std::string& name, const std::vector<std::string>& args)
   }
   std::cout << printed.dump(2) << "\n";
   return result.status == RunStatus::done ? 0 : 3;
+}
+
+int run_command(const std::string& name, const std::vector<std::string>& args) {
+  po::options_description options(
+      "Run every run of a sweep file, appending each result to the results file as it arrives.\n"
+      "Without mpirun, --workers tasks run at once on this machine; under mpirun rank 0\n"
+      "schedules and ranks 1..K-1 work. Running the same command again resumes: done runs are\n"
+      "skipped. SIGINT/SIGTERM stop it gracefully (a second one at once).\n"
+      "Exit codes: 0 every run done; 1 bad input; 3 some runs failed; 4 stopped by a signal.\n\n"
+      "Options");
+  SweepRunOptions run;
+  run.runner.data_directory = environment_or("HQSWEEP_DATA_DIR", "data");
+  run.runner.cache_directory = environment_or("HQSWEEP_CACHE_DIR", "cache");
+  run.workers = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  options.add_options()("help,h", "show this help")("sweep", po::value(&run.sweep_path)->required(),
+                                                    "the sweep file")(
+      "out", po::value(&run.out), "results file (default: results/<sweep name>.h5)")(
+      "set", po::value(&run.overrides)->composing(), "KEY=VALUE applied to every run")(
+      "workers", po::value(&run.workers)->default_value(run.workers),
+      "embedded mode: tasks at once (default: the number of cores)")(
+      "threads-per-task", po::value(&run.runner.threads)->default_value(1),
+      "LibTorch and simulator threads of each task; workers x threads should fit the cores")(
+      "task-timeout", po::value(&run.runner.task_timeout)->default_value(0),
+      "seconds after which a task is killed and recorded as timeout; 0 = none")(
+      "retries", po::value(&run.retries)->default_value(0),
+      "run a failed, crashed or timed-out task again up to N times")(
+      "retry-failed", po::bool_switch(&run.retry_failed),
+      "also run again the runs that failed in earlier invocations")(
+      "max-tasks-per-runner", po::value(&run.runner.max_tasks_per_runner)->default_value(50),
+      "start a fresh runner process after this many tasks; 0 = never")(
+      "grace", po::value(&run.grace)->default_value(30),
+      "seconds running tasks get to finish after SIGINT/SIGTERM")(
+      "progress-interval", po::value(&run.progress_interval)->default_value(0),
+      "seconds between progress lines; 0 = a live line on a terminal, else every 30 s")(
+      "data-dir", po::value(&run.runner.data_directory)->default_value(run.runner.data_directory),
+      "where dataset.path is looked up ($HQSWEEP_DATA_DIR)")(
+      "cache-dir",
+      po::value(&run.runner.cache_directory)->default_value(run.runner.cache_directory),
+      "SHF feature caches ($HQSWEEP_CACHE_DIR)");
+  po::positional_options_description positional;
+  positional.add("sweep", 1);
+  po::variables_map vm;
+  if (!parse_arguments(name, "SWEEP [--out RESULTS.h5] [options]", options, positional, args, vm)) {
+    return 0;
+  }
+  if (run.workers < 1 || run.runner.threads < 1) {
+    throw po::validation_error(po::validation_error::invalid_option_value, "workers/threads");
+  }
+  if (run.out.empty()) {
+    const Sweep sweep = expand_sweep_file(run.sweep_path, SweepOptions{run.overrides, 100000});
+    const std::string stem =
+        sweep.name.empty() ? std::filesystem::path(run.sweep_path).stem().string() : sweep.name;
+    run.out = "results/" + stem + ".h5";
+  }
+  run.command_line = "hqsweep " + name;
+  for (const std::string& a : args) run.command_line += " " + a;
+  return launched_by_mpirun() ? run_sweep_mpi(run) : run_sweep_embedded(run);
+}
+
+int runner_command(const std::string& name, const std::vector<std::string>& args) {
+  po::options_description options("The task process a worker starts (internal)");
+  WorkerOptions worker;
+  long parent = 0;
+  options.add_options()("data-dir", po::value(&worker.data_directory))(
+      "cache-dir", po::value(&worker.cache_directory))("threads", po::value(&worker.threads))(
+      "rank", po::value(&worker.rank))("parent", po::value(&parent));
+  po::variables_map vm;
+  if (!parse_arguments(name, "(started by hqsweep run)", options, {}, args, vm)) return 0;
+  return runner_main(worker, static_cast<pid_t>(parent));
 }
 
 }  // namespace hqsweep

@@ -1,0 +1,155 @@
+// The MPI protocol: rank 0 sends tasks (JSON text) to ranks 1..K-1, which answer with reports.
+// Nobody waits in a blocking receive: Open MPI busy-polls there, taking a core from the tasks
+// (../shared/notes/mpi-on-few-cores.md). Waiting ranks probe and sleep with a growing back-off.
+#include <mpi.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <iostream>
+#include <thread>
+
+#include "common/error.h"
+#include "orchestrator/sweep_runner.h"
+
+namespace hqsweep {
+
+using nlohmann::json;
+
+namespace {
+
+enum Tag { kTask = 1, kReport = 2, kStop = 3, kBye = 4 };
+
+void send_text(const std::string& text, int rank, int tag) {
+  MPI_Send(text.data(), static_cast<int>(text.size()), MPI_CHAR, rank, tag, MPI_COMM_WORLD);
+}
+
+std::string receive_text(const MPI_Status& probed) {
+  int count = 0;
+  MPI_Get_count(&probed, MPI_CHAR, &count);
+  std::string text(static_cast<std::size_t>(count), '\0');
+  MPI_Recv(text.data(), count, MPI_CHAR, probed.MPI_SOURCE, probed.MPI_TAG, MPI_COMM_WORLD,
+           MPI_STATUS_IGNORE);
+  return text;
+}
+
+// Probes for a message until `seconds` pass, sleeping 20 us doubling up to 1 ms between probes.
+bool probe_for(int source, int tag, double seconds, MPI_Status* status) {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  std::chrono::microseconds pause(20);
+  for (;;) {
+    int flag = 0;
+    MPI_Iprobe(source, tag, MPI_COMM_WORLD, &flag, status);
+    if (flag) return true;
+    if (std::chrono::steady_clock::now() >= until) return false;
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::microseconds(1000));
+  }
+}
+
+class MpiPool : public WorkerPool {
+ public:
+  explicit MpiPool(int ranks) : ranks_(ranks) {}
+  int size() const override { return ranks_ - 1; }
+
+  void assign(int worker, const Task& task) override {
+    send_text(to_json(task).dump(), worker + 1, kTask);
+  }
+
+  std::optional<std::pair<int, TaskReport>> wait(double seconds) override {
+    MPI_Status status;
+    if (!probe_for(MPI_ANY_SOURCE, kReport, seconds, &status)) return std::nullopt;
+    const std::string text = receive_text(status);
+    return std::make_pair(status.MPI_SOURCE - 1, task_report_from_json(json::parse(text)));
+  }
+
+  std::vector<TaskReport> stop() override {
+    if (stopped_) return {};
+    stopped_ = true;
+    for (int rank = 1; rank < ranks_; ++rank) send_text("", rank, kStop);
+    // Reports sent before a worker saw the stop still count; then each worker says goodbye.
+    std::vector<TaskReport> reports;
+    int byes = 0;
+    while (byes < ranks_ - 1) {
+      MPI_Status status;
+      if (!probe_for(MPI_ANY_SOURCE, MPI_ANY_TAG, 1.0, &status)) continue;
+      const std::string text = receive_text(status);
+      if (status.MPI_TAG == kBye) {
+        ++byes;
+      } else if (status.MPI_TAG == kReport) {
+        reports.push_back(task_report_from_json(json::parse(text)));
+      }
+    }
+    return reports;
+  }
+
+ private:
+  int ranks_;
+  bool stopped_ = false;
+};
+
+// Ranks 1..K-1: take a task, run it in the runner process, report, until told to stop.
+void work(const RunnerOptions& options) {
+  TaskRunner runner(options);
+  bool stop = false;
+  while (!stop) {
+    MPI_Status status;
+    if (!probe_for(0, MPI_ANY_TAG, 1.0, &status)) continue;
+    const std::string text = receive_text(status);
+    if (status.MPI_TAG == kStop) break;
+    const Task task = task_from_json(json::parse(text));
+    const TaskReport report = runner.execute(task, [&] {
+      int flag = 0;
+      MPI_Status probed;
+      MPI_Iprobe(0, kStop, MPI_COMM_WORLD, &flag, &probed);
+      return flag != 0;
+    });
+    send_text(to_json(report).dump(), 0, kReport);
+  }
+  send_text("", 0, kBye);
+}
+
+}  // namespace
+
+bool launched_by_mpirun() {
+  for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_SIZE"}) {
+    if (std::getenv(name) != nullptr) return true;
+  }
+  return false;
+}
+
+int run_sweep_mpi(const SweepRunOptions& options) {
+  int provided = 0;
+  MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided);
+  int rank = 0, size = 1;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  int code = 0;
+  if (size < 2) {
+    if (rank == 0) std::cerr << "hqsweep run: one MPI rank; running embedded\n";
+    code = run_sweep_embedded(options);
+  } else if (rank == 0) {
+    MpiPool pool(size);
+    try {
+      code = coordinate_sweep(options, pool);
+    } catch (...) {
+      pool.stop();  // release the workers before the error reaches the command line
+      MPI_Finalize();
+      throw;
+    }
+    pool.stop();
+  } else {
+    // Workers leave signals to rank 0, which stops them through the protocol.
+    signal(SIGINT, SIG_IGN);
+    signal(SIGTERM, SIG_IGN);
+    RunnerOptions runner = options.runner;
+    runner.rank = rank;
+    work(runner);
+  }
+  MPI_Finalize();
+  return code;
+}
+
+}  // namespace hqsweep

@@ -1,0 +1,364 @@
+// Rank 0's loop and the embedded worker pool.
+#include "orchestrator/sweep_runner.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "common/error.h"
+#include "orchestrator/sweep.h"
+#include "store/feature_cache.h"
+#include "store/result_store.h"
+
+namespace hqsweep {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+std::atomic<int> g_signals{0};
+
+void on_signal(int) {
+  g_signals.fetch_add(1);
+}
+
+// SIGINT and SIGTERM count into g_signals while a sweep runs (no SA_RESTART: waits return).
+class SignalCounter {
+ public:
+  SignalCounter() {
+    g_signals = 0;
+    struct sigaction action = {};
+    action.sa_handler = on_signal;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGINT, &action, &old_int_);
+    sigaction(SIGTERM, &action, &old_term_);
+  }
+  ~SignalCounter() {
+    sigaction(SIGINT, &old_int_, nullptr);
+    sigaction(SIGTERM, &old_term_, nullptr);
+  }
+  int count() const { return g_signals.load(); }
+
+ private:
+  struct sigaction old_int_ = {}, old_term_ = {};
+};
+
+double now_seconds() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::string duration_text(double seconds) {
+  if (!(seconds >= 0) || seconds > 1e8) return "?";
+  if (seconds < 90) return fmt::format("{:.0f} s", seconds);
+  if (seconds < 5400) return fmt::format("{:.0f} min", seconds / 60);
+  return fmt::format("{:.1f} h", seconds / 3600);
+}
+
+class Progress {
+ public:
+  Progress(double interval, int64_t total)
+      : live_(interval <= 0 && isatty(2)),
+        interval_(interval > 0 ? interval : (live_ ? 1 : 30)),
+        total_(total),
+        started_(now_seconds()),
+        last_(started_) {}
+
+  void update(const SchedulerCounts& c, bool force = false) {
+    const double now = now_seconds();
+    if (!force && now - last_ < interval_) return;
+    last_ = now;
+    const double minutes = (now - started_) / 60;
+    const double rate = minutes > 0 ? static_cast<double>(c.done) / minutes : 0;
+    const double remaining = static_cast<double>(c.waiting + c.running);
+    const std::string line =
+        fmt::format("{}/{} done, {} running, {} failed, {} waiting | {:.1f} runs/min | ETA {}",
+                    c.done, total_, c.running, c.failed, c.waiting, rate,
+                    rate > 0 ? duration_text(remaining / rate * 60) : "?");
+    if (live_) {
+      std::cerr << "\r" << line << "\x1b[K" << std::flush;
+    } else {
+      std::cerr << fmt::format("[{:.0f} s] ", now - started_) << line << "\n";
+    }
+  }
+  void finish() {
+    if (live_) std::cerr << "\n";
+  }
+  // A line of its own, above the live line on a terminal.
+  void message(const std::string& text) { std::cerr << (live_ ? "\r\x1b[K" : "") << text << "\n"; }
+
+ private:
+  bool live_;
+  double interval_;
+  int64_t total_;
+  double started_, last_;
+};
+
+RunResult cancelled_result(const Task& task) {
+  RunResult result;
+  result.run_id = task.id;
+  result.config = task.config;
+  result.status = RunStatus::cancelled;
+  result.error = "stopped by a signal before it finished; run the same command again to resume";
+  result.start_time = result.end_time = now_seconds();
+  return result;
+}
+
+}  // namespace
+
+int coordinate_sweep(const SweepRunOptions& options, WorkerPool& pool) {
+  const Sweep sweep =
+      expand_sweep_file(options.sweep_path, SweepOptions{options.overrides, 100000});
+  if (fs::path(options.out).has_parent_path()) {
+    fs::create_directories(fs::path(options.out).parent_path());
+  }
+  ResultStore store = ResultStore::open_for_writing(options.out);
+  SweepRecord record;
+  record.name = sweep.name;
+  record.source = options.sweep_path;
+  record.text = read_text(options.sweep_path);
+  record.run_count = static_cast<int64_t>(sweep.runs.size());
+  record.command_line = options.command_line;
+  record.varying_keys = sweep.varying_keys;
+  record.recorded_time = now_seconds();
+  store.record_sweep(record);
+
+  std::map<std::string, RunStatus> earlier;
+  for (const RunSummary& run : store.list()) earlier[run.run_id] = run.status;
+  std::vector<json> to_run;
+  int64_t already_done = 0, failed_before = 0;
+  for (const RunSpec& run : sweep.runs) {
+    auto it = earlier.find(run.run_id);
+    if (it != earlier.end()) {
+      if (it->second == RunStatus::done || it->second == RunStatus::diverged) {
+        ++already_done;
+        continue;
+      }
+      if ((it->second == RunStatus::failed || it->second == RunStatus::timeout) &&
+          !options.retry_failed) {
+        ++failed_before;
+        continue;
+      }
+    }
+    to_run.push_back(run.config);
+  }
+  std::cerr << fmt::format(
+      "{}: {} runs; {} already done, {} failed earlier{}; {} to run on {} "
+      "workers -> {}\n",
+      options.sweep_path, sweep.runs.size(), already_done, failed_before,
+      failed_before > 0 ? " (--retry-failed runs them again)" : "", to_run.size(), pool.size(),
+      options.out);
+
+  std::set<std::string> cached;
+  if (fs::is_directory(options.runner.cache_directory)) {
+    for (const CacheEntry& entry : FeatureCache(options.runner.cache_directory).list()) {
+      cached.insert(entry.key);
+    }
+  }
+  Scheduler scheduler(to_run, cached, options.retries);
+  Progress progress(options.progress_interval, static_cast<int64_t>(to_run.size()));
+  SignalCounter signals;
+
+  auto append = [&](RunResult result) {
+    const bool again = store.contains(result.run_id);
+    store.append(std::move(result), again ? AppendMode::retry : AppendMode::normal);
+  };
+  int64_t failures = 0;
+  auto handle = [&](const TaskReport& report) {
+    const Task& task = report.task;
+    if (task.kind == TaskKind::run) {
+      if (report.result.status == RunStatus::cancelled) {
+        append(report.result);
+        scheduler.requeue(task);
+        return;
+      }
+      append(report.result);
+      const bool requeued =
+          scheduler.finished(task, report.succeeded, report.retryable, report.seconds);
+      if (!report.succeeded && !requeued) ++failures;
+      if (!report.succeeded) {
+        progress.message(fmt::format("run {} {}: {}", task.id, to_string(report.result.status),
+                                     report.error.substr(0, report.error.find('\n'))));
+      }
+    } else {
+      if (!report.succeeded) {
+        scheduler.set_extraction_error(task.id, report.error);
+        progress.message(fmt::format("SHF extraction {} failed: {}", task.id,
+                                     report.error.substr(0, report.error.find('\n'))));
+      }
+      scheduler.finished(task, report.succeeded, report.retryable, report.seconds);
+    }
+    for (auto& [head, reason] : scheduler.take_blocked_failures()) {
+      RunResult failed;
+      failed.run_id = head.id;
+      failed.config = head.config;
+      failed.status = RunStatus::failed;
+      failed.error = reason;
+      failed.start_time = failed.end_time = now_seconds();
+      append(failed);
+      ++failures;
+    }
+  };
+
+  std::vector<int> idle;
+  for (int w = pool.size() - 1; w >= 0; --w) idle.push_back(w);
+  std::map<int, Task> busy;
+  bool stopping = false;
+  double deadline = 0;
+  for (;;) {
+    const int signal_count = signals.count();
+    if (signal_count >= 1 && !stopping) {
+      stopping = true;
+      deadline = now_seconds() + options.grace;
+      progress.message(fmt::format(
+          "stopping: no new runs; {} running get {:g} s to finish (a second signal stops "
+          "them now)",
+          busy.size(), options.grace));
+    }
+    while (!stopping && !idle.empty()) {
+      std::optional<Task> task = scheduler.next();
+      if (!task) break;
+      const int worker = idle.back();
+      idle.pop_back();
+      pool.assign(worker, *task);
+      busy[worker] = std::move(*task);
+    }
+    if (busy.empty()) {
+      if (stopping || scheduler.finished_all()) break;
+      throw Error("internal: runs wait but none can start");  // a dependency was lost
+    }
+    if (stopping && (signal_count >= 2 || now_seconds() >= deadline)) break;
+    if (auto got = pool.wait(0.2)) {
+      busy.erase(got->first);
+      idle.push_back(got->first);
+      handle(got->second);
+    }
+    progress.update(scheduler.counts());
+  }
+  const std::vector<TaskReport> last_reports = pool.stop();
+  for (const TaskReport& report : last_reports) {
+    for (auto it = busy.begin(); it != busy.end(); ++it) {
+      if (it->second.id == report.task.id) {
+        busy.erase(it);
+        break;
+      }
+    }
+    handle(report);
+  }
+  for (const auto& [worker, task] : busy) {
+    if (task.kind == TaskKind::run) append(cancelled_result(task));
+  }
+  progress.update(scheduler.counts(), true);
+  progress.finish();
+
+  const SchedulerCounts counts = scheduler.counts();
+  std::cerr << fmt::format("{}: {} of {} runs finished this time ({} failed){}\n", options.out,
+                           counts.done, to_run.size(), failures,
+                           scheduler.finished_all() ? ""
+                                                    : "; stopped early: run the same command "
+                                                      "again to resume");
+  if (!scheduler.finished_all()) return kRunStopped;
+  return failures > 0 ? kRunSomeFailed : kRunAllDone;
+}
+
+namespace {
+
+class EmbeddedPool : public WorkerPool {
+ public:
+  EmbeddedPool(int workers, const RunnerOptions& runner) : assigned_(workers) {
+    for (int w = 0; w < workers; ++w) {
+      threads_.emplace_back([this, w, runner] { work(w, runner); });
+    }
+  }
+  ~EmbeddedPool() override { stop(); }
+
+  int size() const override { return static_cast<int>(assigned_.size()); }
+
+  void assign(int worker, const Task& task) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    assigned_[static_cast<std::size_t>(worker)] = task;
+    work_ready_.notify_all();
+  }
+
+  std::optional<std::pair<int, TaskReport>> wait(double seconds) override {
+    std::unique_lock<std::mutex> lock(mutex_);
+    report_ready_.wait_for(lock, std::chrono::duration<double>(seconds),
+                           [this] { return !reports_.empty(); });
+    if (reports_.empty()) return std::nullopt;
+    auto report = std::move(reports_.front());
+    reports_.pop_front();
+    return report;
+  }
+
+  std::vector<TaskReport> stop() override {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (stopped_) return {};
+      stopped_ = true;
+    }
+    kill_ = true;
+    work_ready_.notify_all();
+    for (std::thread& t : threads_) t.join();
+    std::vector<TaskReport> left;
+    for (auto& [worker, report] : reports_) left.push_back(std::move(report));
+    reports_.clear();
+    return left;
+  }
+
+ private:
+  void work(int worker, RunnerOptions runner_options) {
+    TaskRunner runner(runner_options);
+    for (;;) {
+      Task task;
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        work_ready_.wait(lock, [&] {
+          return stopped_ || assigned_[static_cast<std::size_t>(worker)].has_value();
+        });
+        if (stopped_) return;
+        task = std::move(*assigned_[static_cast<std::size_t>(worker)]);
+        assigned_[static_cast<std::size_t>(worker)].reset();
+      }
+      TaskReport report = runner.execute(task, [this] { return kill_.load(); });
+      std::lock_guard<std::mutex> lock(mutex_);
+      reports_.emplace_back(worker, std::move(report));
+      report_ready_.notify_all();
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable work_ready_, report_ready_;
+  std::vector<std::optional<Task>> assigned_;
+  std::deque<std::pair<int, TaskReport>> reports_;
+  std::vector<std::thread> threads_;
+  bool stopped_ = false;
+  std::atomic<bool> kill_{false};
+};
+
+}  // namespace
+
+int run_sweep_embedded(const SweepRunOptions& options) {
+  EmbeddedPool pool(std::max(1, options.workers), options.runner);
+  return coordinate_sweep(options, pool);
+}
+
+}  // namespace hqsweep

@@ -1,0 +1,250 @@
+// `hqsweep run` as users run it (embedded mode), and the task runner: isolation of crashes and
+// hangs, resume, stop by signal, SHF extraction shared by heads, and SIGKILL of the whole job.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <thread>
+
+#include "common/config_schema.h"
+#include "orchestrator/task_runner.h"
+#include "store/result_store.h"
+
+namespace hqsweep {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+struct Outcome {
+  int exit_code;
+  std::string output;
+};
+
+Outcome run_hqsweep(const std::string& arguments) {
+  const std::string command = std::string(HQSWEEP_EXECUTABLE) + " " + arguments + " 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  std::string output;
+  std::array<char, 4096> buffer;
+  while (std::size_t n = fread(buffer.data(), 1, buffer.size(), pipe))
+    output.append(buffer.data(), n);
+  const int status = pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+}
+
+class SweepRunTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = (fs::temp_directory_path() / "hqsweep_run_XXXXXX").string();
+    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string write(const std::string& name, const std::string& text) {
+    std::ofstream(dir_ + "/" + name) << text;
+    return dir_ + "/" + name;
+  }
+  std::map<std::string, RunSummary> runs() const {
+    std::map<std::string, RunSummary> out;
+    for (RunSummary& r : ResultStore::open_for_reading(dir_ + "/results.h5").list()) {
+      out[r.run_id] = std::move(r);
+    }
+    return out;
+  }
+  std::string dir_;
+};
+
+TEST_F(SweepRunTest, CrashesAbortsAndHangsAreRecordedWhileTheSweepFinishes) {
+  const std::string sweep = write("faults.json", R"({
+    "base": {"model": {"backbone": "probe"}, "probe": {"duration_ms": 5}},
+    "grid": {"probe.failure": ["none", "segfault", "abort", "hang", "error", "diverge"]},
+    "seeds": 2})");
+  Outcome out = run_hqsweep("run " + sweep + " --out " + dir_ + "/results.h5 --workers 2 " +
+                            "--task-timeout 1 --progress-interval 100");
+  EXPECT_EQ(out.exit_code, 3) << out.output;  // some failed
+  std::map<std::string, int> by_status;
+  for (const auto& [id, run] : runs()) {
+    ++by_status[to_string(run.status)];
+    const std::string failure = run.config["probe"]["failure"];
+    if (failure == "segfault") {
+      EXPECT_NE(run.error.find("signal 11"), std::string::npos);
+    }
+    if (failure == "abort") {
+      EXPECT_NE(run.error.find("signal 6"), std::string::npos);
+    }
+    if (failure == "hang") {
+      EXPECT_NE(run.error.find("timed out after 1 s"), std::string::npos);
+    }
+    if (failure == "error") {
+      EXPECT_NE(run.error.find("failed as configured"), std::string::npos);
+    }
+  }
+  EXPECT_EQ(by_status["done"], 2);
+  EXPECT_EQ(by_status["diverged"], 2);
+  EXPECT_EQ(by_status["failed"], 6);
+  EXPECT_EQ(by_status["timeout"], 2);
+}
+
+TEST_F(SweepRunTest, ResumeSkipsCompletedRunsAndRetriesFailedOnlyOnRequest) {
+  const std::string sweep = write("resume.json", R"({
+    "base": {"model": {"backbone": "probe"}},
+    "grid": {"probe.failure": ["none", "error"]}, "seeds": 3})");
+  const std::string args = " --out " + dir_ + "/results.h5 --workers 2 --progress-interval 100";
+  EXPECT_EQ(run_hqsweep("run " + sweep + args).exit_code, 3);
+  Outcome again = run_hqsweep("run " + sweep + args);
+  EXPECT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_NE(again.output.find("6 runs; 3 already done, 3 failed earlier"), std::string::npos)
+      << again.output;
+  EXPECT_NE(again.output.find("0 to run"), std::string::npos);
+  Outcome retried = run_hqsweep("run " + sweep + args + " --retry-failed");
+  EXPECT_NE(retried.output.find("3 to run"), std::string::npos) << retried.output;
+  for (const auto& [id, run] : runs()) {
+    EXPECT_EQ(run.attempt, run.status == RunStatus::done ? 1 : 2) << id;
+  }
+  // A grown sweep appends its new runs to the same file.
+  const std::string grown = write("resume.json", R"({
+    "base": {"model": {"backbone": "probe"}},
+    "grid": {"probe.failure": ["none", "error"]}, "seeds": 4})");
+  Outcome more = run_hqsweep("run " + grown + args);
+  EXPECT_NE(more.output.find("2 to run"), std::string::npos) << more.output;
+  EXPECT_EQ(runs().size(), 8u);
+  // Recorded: the first command, the one with --retry-failed, the grown sweep (repeats are not).
+  EXPECT_EQ(ResultStore::open_for_reading(dir_ + "/results.h5").sweeps().size(), 3u);
+}
+
+TEST_F(SweepRunTest, SignalStopsGracefullyAndTheSameCommandResumes) {
+  const std::string sweep = write("slow.json", R"({
+    "base": {"model": {"backbone": "probe"}, "probe": {"duration_ms": 3000}}, "seeds": 4})");
+  const std::string command = std::string(HQSWEEP_EXECUTABLE) + " run " + sweep + " --out " + dir_ +
+                              "/results.h5 --workers 2 --grace 0.3 --progress-interval 100";
+  const pid_t child = fork();
+  if (child == 0) {
+    execl("/bin/sh", "sh", "-c", ("exec " + command + " > /dev/null 2>&1").c_str(), nullptr);
+    _exit(127);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  kill(child, SIGTERM);
+  int status = 0;
+  waitpid(child, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 4) << "a stopped sweep says so";
+  for (const auto& [id, run] : runs()) EXPECT_EQ(run.status, RunStatus::cancelled);
+  Outcome resumed = run_hqsweep("run " + sweep + " --out " + dir_ +
+                                "/results.h5 --workers 4 --progress-interval 100");
+  EXPECT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_NE(resumed.output.find("4 to run"), std::string::npos) << resumed.output;
+  for (const auto& [id, run] : runs()) EXPECT_EQ(run.status, RunStatus::done);
+}
+
+TEST_F(SweepRunTest, ShfExtractionRunsOnceForManyHeads) {
+  {
+    std::ofstream csv(dir_ + "/blobs.csv");
+    csv << "80,3,a,b\n";
+    for (int i = 0; i < 80; ++i) {
+      csv << (i % 2) * 2 + (i % 5) * 0.3 << "," << (i % 7) * 0.2 << "," << (i % 3) << "," << i % 2
+          << "\n";
+    }
+  }
+  const std::string sweep = write("shf.json", R"({
+    "base": {"dataset": {"name": "csv", "path": "blobs.csv"},
+             "model": {"backbone": "mlp", "fusion": "shf", "hidden": [8]},
+             "quantum": {"qubits": 3, "trainable": false},
+             "extract": {"epochs": 2}, "train": {"epochs": 2}},
+    "grid": {"train.lr": [0.1, 0.01, 0.001], "model.head_hidden": [0, 8]}})");
+  Outcome out =
+      run_hqsweep("run " + sweep + " --out " + dir_ + "/results.h5 --workers 2" + " --data-dir " +
+                  dir_ + " --cache-dir " + dir_ + "/cache --progress-interval 100");
+  EXPECT_EQ(out.exit_code, 0) << out.output;
+  std::set<std::string> keys;
+  for (const auto& [id, run] : runs()) {
+    EXPECT_EQ(run.status, RunStatus::done) << run.error;
+    keys.insert(run.cache_key);
+  }
+  EXPECT_EQ(runs().size(), 6u);
+  EXPECT_EQ(keys.size(), 1u);
+  int files = 0;
+  for (const auto& entry : fs::directory_iterator(dir_ + "/cache"))
+    files += entry.is_regular_file();
+  EXPECT_EQ(files, 1) << "one extraction, one cache file";
+}
+
+TEST_F(SweepRunTest, SigkillOfTheWholeJobNeverLosesAStoredRun) {
+  const std::string sweep = write("kill.json", R"({
+    "base": {"model": {"backbone": "probe"}},
+    "grid": {"probe.duration_ms": [0, 5, 20, 50]}, "seeds": 10})");
+  std::mt19937 random(11);
+  std::uniform_int_distribution<int> delay_ms(100, 700);
+  std::map<std::string, RunStatus> seen;
+  for (int trial = 0; trial < 20; ++trial) {
+    const pid_t child = fork();
+    if (child == 0) {
+      setpgid(0, 0);  // its own process group: the whole job, runners included
+      execl(HQSWEEP_EXECUTABLE, HQSWEEP_EXECUTABLE, "run", sweep.c_str(), "--out",
+            (dir_ + "/results.h5").c_str(), "--workers", "2", "--progress-interval", "100",
+            nullptr);
+      _exit(127);
+    }
+    setpgid(child, child);
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms(random)));
+    kill(-child, SIGKILL);
+    waitpid(child, nullptr, 0);
+    if (!fs::exists(dir_ + "/results.h5.journal")) continue;
+    // Every run stored before stays stored and done.
+    const auto now = runs();
+    for (const auto& [id, status] : seen) {
+      ASSERT_TRUE(now.count(id)) << "trial " << trial << " lost run " << id;
+      if (status == RunStatus::done) {
+        EXPECT_EQ(now.at(id).status, RunStatus::done);
+      }
+    }
+    for (const auto& [id, run] : now) seen[id] = run.status;
+  }
+  Outcome finish = run_hqsweep("run " + sweep + " --out " + dir_ +
+                               "/results.h5 --workers 2 --progress-interval 100");
+  EXPECT_EQ(finish.exit_code, 0) << finish.output;
+  const auto all = runs();
+  EXPECT_EQ(all.size(), 40u);
+  for (const auto& [id, run] : all) EXPECT_EQ(run.status, RunStatus::done);
+}
+
+TEST(TaskRunnerTest, OneProcessServesManyTasksAndIsRespawnedAfterACrash) {
+  RunnerOptions options;
+  options.executable = HQSWEEP_EXECUTABLE;
+  options.max_tasks_per_runner = 4;
+  TaskRunner runner(options);
+  auto task = [](const char* failure, int seed) {
+    Task t;
+    t.config = canonical_config(json{
+        {"model", {{"backbone", "probe"}}}, {"probe", {{"failure", failure}}}, {"seed", seed}});
+    t.id = run_id(t.config);
+    return t;
+  };
+  for (int i = 0; i < 3; ++i) {
+    TaskReport report = runner.execute(task("none", i), nullptr);
+    EXPECT_TRUE(report.succeeded);
+    EXPECT_EQ(report.result.status, RunStatus::done);
+  }
+  EXPECT_EQ(runner.spawned(), 1);
+  TaskReport crashed = runner.execute(task("segfault", 0), nullptr);
+  EXPECT_FALSE(crashed.succeeded);
+  EXPECT_TRUE(crashed.retryable);
+  EXPECT_NE(crashed.error.find("killed by signal 11"), std::string::npos) << crashed.error;
+  EXPECT_TRUE(runner.execute(task("none", 9), nullptr).succeeded);
+  EXPECT_EQ(runner.spawned(), 2);
+  for (int i = 10; i < 14; ++i) runner.execute(task("none", i), nullptr);
+  EXPECT_EQ(runner.spawned(), 3) << "recycled after --max-tasks-per-runner tasks";
+  TaskReport stopped = runner.execute(task("hang", 0), [] { return true; });
+  EXPECT_EQ(stopped.result.status, RunStatus::cancelled);
+  EXPECT_FALSE(stopped.retryable);
+}
+
+}  // namespace
+}  // namespace hqsweep
