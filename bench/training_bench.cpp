@@ -49,8 +49,8 @@ void train_steps(benchmark::State& state, const json& config, int64_t channels, 
     loss.backward();
     optimizer.step();
   }
-  state.counters["samples_per_s"] =
-      benchmark::Counter(static_cast<double>(kBatch), benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["samples_per_s"] = benchmark::Counter(
+      static_cast<double>(kBatch), benchmark::Counter::kIsIterationInvariantRate);
   state.counters["parameters"] = static_cast<double>(built.summary.trainable());
 }
 
@@ -66,8 +66,8 @@ void quantum_layer_steps(benchmark::State& state, int qubits) {
     out.sum().backward();
     angles.mutable_grad().reset();
   }
-  state.counters["samples_per_s"] =
-      benchmark::Counter(static_cast<double>(kBatch), benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["samples_per_s"] = benchmark::Counter(
+      static_cast<double>(kBatch), benchmark::Counter::kIsIterationInvariantRate);
 }
 
 void register_all() {
@@ -82,8 +82,8 @@ void register_all() {
           ->MinTime(1.0);
     }
   }
-  for (const char* fusion : {"classical", "quantum", "sequential", "parallel", "shf", "dhf",
-                             "tshf", "cross_attention"}) {
+  for (const char* fusion : {"classical", "quantum", "sequential", "parallel", "shf", "dhf", "tshf",
+                             "cross_attention"}) {
     for (int qubits : {4, 8}) {
       if (std::string(fusion) == "classical" && qubits == 8) continue;
       const json config = image_config("hqcnn", fusion, qubits);
@@ -95,10 +95,9 @@ void register_all() {
     }
   }
   for (int qubits : {4, 8}) {
-    benchmark::RegisterBenchmark(("quantum_layer/" + std::to_string(qubits)).c_str(),
-                                 [qubits](benchmark::State& state) {
-                                   quantum_layer_steps(state, qubits);
-                                 })
+    benchmark::RegisterBenchmark(
+        ("quantum_layer/" + std::to_string(qubits)).c_str(),
+        [qubits](benchmark::State& state) { quantum_layer_steps(state, qubits); })
         ->Unit(benchmark::kMillisecond);
   }
 }

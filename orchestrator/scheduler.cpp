@@ -105,12 +105,12 @@ Scheduler::Scheduler(const std::vector<json>& runs, const std::set<std::string>&
     task.cost_group = cost_group(config);
     const bool shf = config.value("model", json::object()).value("fusion", "") == "shf";
     if (!shf) {
-      make_ready(std::move(task));
+      ready_[task.cost_group].push_back(std::move(task));
       continue;
     }
     const std::string key = feature_cache_key(config);
     if (cached.count(key)) {
-      make_ready(std::move(task));
+      ready_[task.cost_group].push_back(std::move(task));
       continue;
     }
     auto [it, added] = extractions.try_emplace(key);
@@ -126,7 +126,12 @@ Scheduler::Scheduler(const std::vector<json>& runs, const std::set<std::string>&
         std::max(it->second.estimate, estimate_seconds(config, TaskKind::extract) + task.estimate);
     blocked_[key].push_back(std::move(task));
   }
-  for (auto& [key, task] : extractions) make_ready(std::move(task));
+  for (auto& [key, task] : extractions) ready_[task.cost_group].push_back(std::move(task));
+  // Sorted once here; make_ready keeps the order for the few tasks that come back later.
+  for (auto& [group, queue] : ready_) {
+    std::stable_sort(queue.begin(), queue.end(),
+                     [](const Task& a, const Task& b) { return a.estimate < b.estimate; });
+  }
 }
 
 void Scheduler::make_ready(Task task) {

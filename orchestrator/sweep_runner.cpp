@@ -14,6 +14,7 @@
 #include <mutex>
 #include <sstream>
 #include <thread>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -178,9 +179,21 @@ int coordinate_sweep(const SweepRunOptions& options, WorkerPool& pool) {
   Progress progress(options.progress_interval, static_cast<int64_t>(to_run.size()));
   SignalCounter signals;
 
-  auto append = [&](RunResult result) {
-    const bool again = store.contains(result.run_id);
-    store.append(std::move(result), again ? AppendMode::retry : AppendMode::normal);
+  // Results that arrive together are stored together: one journal fsync for all of them.
+  std::vector<RunResult> pending;
+  double file_updated = now_seconds();
+  auto append = [&](RunResult result) { pending.push_back(std::move(result)); };
+  auto flush = [&] {
+    bool again = false;
+    for (const RunResult& r : pending) again = again || store.contains(r.run_id);
+    // Durable in the journal now; the HDF5 file follows at most a second later (readers of a
+    // results file being written read the journal, so they see every run at once).
+    store.append_all(std::exchange(pending, {}), again ? AppendMode::retry : AppendMode::normal,
+                     FileUpdate::deferred);
+    if (now_seconds() - file_updated >= 1.0) {
+      store.update_file();
+      file_updated = now_seconds();
+    }
   };
   int64_t failures = 0;
   auto handle = [&](const TaskReport& report) {
@@ -219,6 +232,7 @@ int coordinate_sweep(const SweepRunOptions& options, WorkerPool& pool) {
     }
   };
 
+  const double scheduling_started = now_seconds();
   std::vector<int> idle;
   for (int w = pool.size() - 1; w >= 0; --w) idle.push_back(w);
   std::map<int, Task> busy;
@@ -242,18 +256,21 @@ int coordinate_sweep(const SweepRunOptions& options, WorkerPool& pool) {
       pool.assign(worker, *task);
       busy[worker] = std::move(*task);
     }
+    // Stored after the idle workers have their next tasks, so they do not wait for the fsync.
+    flush();
+    progress.update(scheduler.counts());
     if (busy.empty()) {
       if (stopping || scheduler.finished_all()) break;
       throw Error("internal: runs wait but none can start");  // a dependency was lost
     }
     if (stopping && (signal_count >= 2 || now_seconds() >= deadline)) break;
-    if (auto got = pool.wait(0.2)) {
+    for (auto got = pool.wait(0.2); got; got = pool.wait(0)) {
       busy.erase(got->first);
       idle.push_back(got->first);
       handle(got->second);
     }
-    progress.update(scheduler.counts());
   }
+  flush();
   const std::vector<TaskReport> last_reports = pool.stop();
   for (const TaskReport& report : last_reports) {
     for (auto it = busy.begin(); it != busy.end(); ++it) {
@@ -267,15 +284,20 @@ int coordinate_sweep(const SweepRunOptions& options, WorkerPool& pool) {
   for (const auto& [worker, task] : busy) {
     if (task.kind == TaskKind::run) append(cancelled_result(task));
   }
+  flush();
+  store.update_file();
   progress.update(scheduler.counts(), true);
   progress.finish();
 
   const SchedulerCounts counts = scheduler.counts();
-  std::cerr << fmt::format("{}: {} of {} runs finished this time ({} failed){}\n", options.out,
-                           counts.done, to_run.size(), failures,
-                           scheduler.finished_all() ? ""
-                                                    : "; stopped early: run the same command "
-                                                      "again to resume");
+  std::cerr << fmt::format(
+      "{}: {} of {} runs finished this time ({} failed) in {:.3f} s on {} "
+      "workers{}\n",
+      options.out, counts.done, to_run.size(), failures, now_seconds() - scheduling_started,
+      pool.size(),
+      scheduler.finished_all() ? ""
+                               : "; stopped early: run the same command "
+                                 "again to resume");
   if (!scheduler.finished_all()) return kRunStopped;
   return failures > 0 ? kRunSomeFailed : kRunAllDone;
 }

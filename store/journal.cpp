@@ -25,7 +25,7 @@ namespace {
 
 constexpr char kMagicText[] = "HQSWEEP JOURNAL\n";
 constexpr uint64_t kHeaderSize = 32;
-constexpr uint64_t kRecordHeaderSize = 24;
+constexpr uint64_t kRecordHeaderSize = kJournalRecordHeaderSize;
 constexpr uint32_t kRecordMagic = 0x4A525148;  // "HQRJ"
 // A record larger than this is a corrupt length, not a result.
 constexpr uint64_t kMaxRecordLength = uint64_t{1} << 34;
@@ -311,16 +311,25 @@ Journal::~Journal() {
 }
 
 uint64_t Journal::append(JournalRecordType type, const std::string& payload) {
+  return append_all(type, {payload});
+}
+
+uint64_t Journal::append_all(JournalRecordType type, const std::vector<std::string>& payloads) {
   HQSWEEP_CHECK(fd_ >= 0, "append to a closed journal");
-  std::vector<unsigned char> record(kRecordHeaderSize + payload.size());
-  store_value<uint32_t>(record.data(), kRecordMagic);
-  store_value<uint32_t>(record.data() + 4, static_cast<uint32_t>(type));
-  store_value<uint64_t>(record.data() + 8, payload.size());
-  store_value<uint32_t>(record.data() + 16, checksum(payload.data(), payload.size()));
-  store_value<uint32_t>(record.data() + 20, checksum(record.data(), 20));
-  std::memcpy(record.data() + kRecordHeaderSize, payload.data(), payload.size());
+  std::vector<unsigned char> records;
+  for (const std::string& payload : payloads) {
+    const std::size_t at = records.size();
+    records.resize(at + kRecordHeaderSize + payload.size());
+    unsigned char* record = records.data() + at;
+    store_value<uint32_t>(record, kRecordMagic);
+    store_value<uint32_t>(record + 4, static_cast<uint32_t>(type));
+    store_value<uint64_t>(record + 8, payload.size());
+    store_value<uint32_t>(record + 16, checksum(payload.data(), payload.size()));
+    store_value<uint32_t>(record + 20, checksum(record, 20));
+    std::memcpy(record + kRecordHeaderSize, payload.data(), payload.size());
+  }
   try {
-    write_exactly(fd_, record.data(), record.size());
+    write_exactly(fd_, records.data(), records.size());
     if (::fdatasync(fd_) != 0) throw Error(errno_text());
   } catch (const Error& error) {
     // Leave no partial record behind, so the next append starts on a record boundary.
@@ -329,7 +338,7 @@ uint64_t Journal::append(JournalRecordType type, const std::string& payload) {
     }
     throw Error("cannot append to journal " + path_ + ": " + error.what());
   }
-  size_ += record.size();
+  size_ += records.size();
   return size_;
 }
 

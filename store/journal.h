@@ -5,8 +5,12 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace hqsweep {
+
+// Bytes before each record's payload: magic, type, length, payload and header checksums.
+constexpr uint64_t kJournalRecordHeaderSize = 24;
 
 enum class JournalRecordType : uint32_t { sweep = 1, run = 2 };
 
@@ -45,6 +49,8 @@ class Journal {
   // Appends one record and fsyncs; returns its end offset. On failure (ENOSPC, EIO, ...) the
   // file is cut back to its previous length and the error names the journal and the errno text.
   uint64_t append(JournalRecordType type, const std::string& payload);
+  // Several records with one write and one fsync (group commit); all or none.
+  uint64_t append_all(JournalRecordType type, const std::vector<std::string>& payloads);
   uint64_t size() const { return size_; }
   uint64_t identity() const { return identity_; }
   const std::string& path() const { return path_; }

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <optional>
 #include <unordered_map>
 
@@ -107,6 +108,21 @@ struct ResultStore::State {
   std::vector<SweepRecord> sweep_records;
   std::vector<std::string> varying_keys;  // union over sweep_records, in first-seen order
   std::vector<hdf5::Column> columns;
+  // Runs safe in the journal whose HDF5 update was deferred (FileUpdate::deferred), with rows.
+  std::vector<std::pair<RunResult, std::size_t>> unwritten;
+
+  void write_unwritten() {
+    if (unwritten.empty()) return;
+    update_file(unwritten.size() == 1 ? "run " + unwritten[0].first.run_id
+                                      : std::to_string(unwritten.size()) + " runs",
+                [&] {
+                  for (const auto& [result, row] : unwritten) {
+                    results_file::write_run(file, result);
+                    results_file::write_index_row(file, columns, row, runs[row]);
+                  }
+                });
+    unwritten.clear();
+  }
 
   // Applies one journal record to the in-memory view; returns whether the varying keys grew.
   bool absorb(const JournalRecord& record) {
@@ -245,7 +261,14 @@ struct ResultStore::State {
 ResultStore::ResultStore(std::unique_ptr<State> state) : state_(std::move(state)) {}
 ResultStore::ResultStore(ResultStore&&) noexcept = default;
 ResultStore& ResultStore::operator=(ResultStore&&) noexcept = default;
-ResultStore::~ResultStore() = default;
+ResultStore::~ResultStore() {
+  if (!state_ || state_->unwritten.empty()) return;
+  try {
+    state_->write_unwritten();
+  } catch (const Error&) {
+    // The runs are safe in the journal; the next open for writing rebuilds the file.
+  }
+}
 
 ResultStore ResultStore::open_for_writing(const std::string& path) {
   auto state = std::make_unique<State>();
@@ -321,6 +344,7 @@ ResultStore ResultStore::open_for_reading(const std::string& path) {
 }
 
 void ResultStore::record_sweep(const SweepRecord& sweep) {
+  state_->write_unwritten();  // keep the file's order: earlier runs first
   State& state = *state_;
   HQSWEEP_CHECK(state.writable, "record_sweep on a store opened for reading");
   if (!state.sweep_records.empty()) {
@@ -340,26 +364,49 @@ void ResultStore::record_sweep(const SweepRecord& sweep) {
 }
 
 void ResultStore::append(RunResult result, AppendMode mode) {
+  std::vector<RunResult> one;
+  one.push_back(std::move(result));
+  append_all(std::move(one), mode);
+}
+
+void ResultStore::append_all(std::vector<RunResult> results, AppendMode mode, FileUpdate update) {
   State& state = *state_;
   HQSWEEP_CHECK(state.writable, "append on a store opened for reading");
-  if (result.run_id.empty()) throw Error("cannot append a run without a run_id to " + state.path);
-  auto it = state.position.find(result.run_id);
-  result.attempt = 1;
-  if (it != state.position.end()) {
-    const RunSummary& earlier = state.runs[it->second];
-    if (earlier.status == RunStatus::done && mode != AppendMode::retry) {
-      throw Error("run " + result.run_id + " is already done in " + state.path +
-                  "; refusing to store it again (an explicit retry can)");
+  if (results.empty()) return;
+  std::map<std::string, int> attempts;  // within this batch too
+  for (RunResult& result : results) {
+    if (result.run_id.empty()) {
+      throw Error("cannot append a run without a run_id to " + state.path);
     }
-    result.attempt = earlier.attempt + 1;
+    auto it = state.position.find(result.run_id);
+    auto seen = attempts.find(result.run_id);
+    result.attempt = 1;
+    if (seen != attempts.end()) {
+      result.attempt = seen->second + 1;
+    } else if (it != state.position.end()) {
+      const RunSummary& earlier = state.runs[it->second];
+      if (earlier.status == RunStatus::done && mode != AppendMode::retry) {
+        throw Error("run " + result.run_id + " is already done in " + state.path +
+                    "; refusing to store it again (an explicit retry can)");
+      }
+      result.attempt = earlier.attempt + 1;
+    }
+    attempts[result.run_id] = result.attempt;
   }
+  std::vector<std::string> payloads;
+  for (const RunResult& result : results) payloads.push_back(encode(to_json(result)));
   uint64_t offset = state.journal->size();
-  state.journal->append(JournalRecordType::run, encode(to_json(result)));
-  std::size_t row = state.remember(summarize(result), offset);
-  state.update_file("run " + result.run_id, [&] {
-    results_file::write_run(state.file, result);
-    results_file::write_index_row(state.file, state.columns, row, state.runs[row]);
-  });
+  state.journal->append_all(JournalRecordType::run, payloads);
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    const std::size_t row = state.remember(summarize(results[i]), offset);
+    offset += kJournalRecordHeaderSize + payloads[i].size();
+    state.unwritten.emplace_back(std::move(results[i]), row);
+  }
+  if (update == FileUpdate::now) state.write_unwritten();
+}
+
+void ResultStore::update_file() {
+  state_->write_unwritten();
 }
 
 bool ResultStore::contains(const std::string& run_id) const {
@@ -380,6 +427,9 @@ RunResult ResultStore::get(const std::string& run_id) const {
   const State& state = *state_;
   auto it = state.position.find(run_id);
   if (it == state.position.end()) throw Error("no run " + run_id + " in " + state.path);
+  for (auto u = state.unwritten.rbegin(); u != state.unwritten.rend(); ++u) {
+    if (u->first.run_id == run_id) return u->first;
+  }
   if (state.read_from_journal) {
     const std::string journal = journal_path(state.path);
     return run_result_from_json(

@@ -17,6 +17,9 @@
 namespace hqsweep {
 
 enum class AppendMode { normal, retry };
+// now: the HDF5 file shows the run when append returns; deferred: only the journal does (the run
+// is just as safe), and the file follows at update_file(), record_sweep() or destruction.
+enum class FileUpdate { now, deferred };
 
 class ResultStore {
  public:
@@ -39,6 +42,11 @@ class ResultStore {
   // Stores a run; when it returns the run survives any crash. Sets result.attempt. Refuses a
   // run_id that is already `done` unless mode is retry.
   void append(RunResult result, AppendMode mode = AppendMode::normal);
+  // Several runs with one journal fsync and one HDF5 update (results that arrived together).
+  void append_all(std::vector<RunResult> results, AppendMode mode = AppendMode::normal,
+                  FileUpdate update = FileUpdate::now);
+  // Writes deferred runs into the HDF5 file.
+  void update_file();
 
   bool contains(const std::string& run_id) const;
   std::optional<RunStatus> status(const std::string& run_id) const;

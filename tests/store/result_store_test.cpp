@@ -124,6 +124,26 @@ TEST(ResultStoreTest, ReaderSeesEveryAcknowledgedRunWhileWriterIsActive) {
   expect_same_result(reader.get("y"), make_result("y", 2));
 }
 
+TEST(ResultStoreTest, DeferredAppendsAreDurableAndReachTheFileLater) {
+  TemporaryDirectory dir;
+  const std::string path = dir.file("results.h5");
+  {
+    ResultStore writer = ResultStore::open_for_writing(path);
+    writer.append_all({make_result("p", 1), make_result("q", 2)}, AppendMode::normal,
+                      FileUpdate::deferred);
+    expect_same_result(writer.get("q"), make_result("q", 2));
+    // A reader meanwhile reads the journal, so it sees both.
+    ResultStore reader = ResultStore::open_for_reading(path);
+    EXPECT_EQ(ids(reader.list()), (std::vector<std::string>{"p", "q"}));
+    writer.append(make_result("r", 3));  // an immediate append writes the deferred ones too
+  }
+  // The writer is gone: the HDF5 file alone has all three, attempts counted once.
+  ResultStore reader = ResultStore::open_for_reading(path);
+  EXPECT_EQ(ids(reader.list()), (std::vector<std::string>{"p", "q", "r"}));
+  expect_same_result(reader.get("p"), make_result("p", 1));
+  EXPECT_EQ(reader.get("p").attempt, 1);
+}
+
 TEST(ResultStoreTest, SweepRecordsBecomeIndexColumns) {
   TemporaryDirectory dir;
   const std::string path = dir.file("results.h5");

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Scheduling benchmarks of `hqsweep run` with probe tasks (no training), written for
+# docs/benchmarks.md:
+#   1. overhead: probe tasks of 0 ms, 10 ms and 1 s under mpirun with 2, 4, 8 and 16 ranks:
+#      tasks per second, and the share of worker time not spent in tasks;
+#   2. makespan of a heterogeneous sweep (log-uniform 20 ms .. 4 s) on 4 workers against the lower
+#      bound max(total / workers, longest) and against a static round-robin split of the same tasks;
+#   3. the embedded mode with 2 workers on 0 ms tasks.
+# Usage: scripts/bench-scheduler.sh [build dir]   (oversubscribes this machine's cores on purpose)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+hqsweep=${1:-$root/build}/orchestrator/hqsweep
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+mpi=(mpirun --allow-run-as-root --oversubscribe)
+
+# Prints: tasks/s and overhead share, from the run's own timing line and the stored durations.
+measure() {  # results_file log_file workers
+  python3 - "$1" "$2" "$3" "$hqsweep" <<'PY'
+import json, re, subprocess, sys
+results, log, workers, hqsweep = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+wall = float(re.search(r"in ([0-9.]+) s on", open(log).read()).group(1))
+runs = json.loads(subprocess.run([hqsweep, "ls", results, "--json"], capture_output=True, check=True).stdout)
+busy = sum(r["duration_s"] for r in runs)
+print(f"{len(runs)} tasks in {wall:.2f} s: {len(runs) / wall:.0f} tasks/s; "
+      f"worker time outside tasks {100 * (1 - busy / (workers * wall)):.1f}%")
+PY
+}
+
+echo "== 1. overhead (mpirun; workers = ranks - 1)"
+for ranks in 2 4 8 16; do
+  workers=$((ranks - 1))
+  for ms in 0 10 1000; do
+    case $ms in 0) count=2000 ;; 10) count=$((workers * 60)) ;; 1000) count=$((workers * 3)) ;; esac
+    echo "{\"name\": \"b$ranks-$ms\", \"base\": {\"model\": {\"backbone\": \"probe\"}, \"probe\": {\"duration_ms\": $ms}}, \"seeds\": {\"count\": $count}}" > "$work/s.json"
+    "${mpi[@]}" -np "$ranks" "$hqsweep" run "$work/s.json" --out "$work/b$ranks-$ms.h5" \
+      --progress-interval 1000 > "$work/log" 2>&1
+    printf "ranks %2d, %4d ms: " "$ranks" "$ms"
+    measure "$work/b$ranks-$ms.h5" "$work/log" "$workers"
+  done
+done
+
+echo "== 3. embedded, 2 workers, 0 ms"
+echo '{"name": "e", "base": {"model": {"backbone": "probe"}}, "seeds": {"count": 2000}}' > "$work/e.json"
+"$hqsweep" run "$work/e.json" --out "$work/e.h5" --workers 2 --progress-interval 1000 > "$work/log" 2>&1
+printf "embedded 2 workers, 0 ms: "
+measure "$work/e.h5" "$work/log" 2
+
+echo "== 2. makespan, 4 workers (mpirun -np 5), 80 tasks of log-uniform 20 ms .. 4 s"
+cat > "$work/m.json" <<'JSON'
+{"name": "m", "base": {"model": {"backbone": "probe"}},
+ "random": {"samples": 80, "seed": 5, "params": {"probe.duration_ms": {"loguniform": [20, 4000]}}}}
+JSON
+"$hqsweep" validate "$work/m.json" --json > "$work/m-runs.json"
+"${mpi[@]}" -np 5 "$hqsweep" run "$work/m.json" --out "$work/m.h5" --progress-interval 1000 > "$work/log" 2>&1
+python3 - "$work/m.h5" "$work/log" "$work/m-runs.json" "$hqsweep" <<'PY'
+import json, re, subprocess, sys
+results, log, order, hqsweep = sys.argv[1:5]
+wall = float(re.search(r"in ([0-9.]+) s on", open(log).read()).group(1))
+runs = {r["run_id"]: r for r in json.loads(subprocess.run([hqsweep, "ls", results, "--json"], capture_output=True, check=True).stdout)}
+durations = [runs[r["run_id"]]["duration_s"] for r in json.load(open(order))]
+workers = 4
+bound = max(sum(durations) / workers, max(durations))
+loads = [0.0] * workers
+for i, d in enumerate(durations):  # static round-robin in sweep order, same measured durations
+    loads[i % workers] += d
+print(f"total work {sum(durations):.2f} s, longest {max(durations):.2f} s, lower bound {bound:.2f} s")
+print(f"hqsweep makespan {wall:.2f} s = {wall / bound:.3f} x bound; "
+      f"static round-robin {max(loads):.2f} s = {max(loads) / bound:.3f} x bound")
+PY
