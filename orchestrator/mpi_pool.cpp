@@ -9,6 +9,8 @@
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
+#include <iterator>
+#include <list>
 #include <thread>
 
 #include "common/error.h"
@@ -54,11 +56,17 @@ class MpiPool : public WorkerPool {
   explicit MpiPool(int ranks) : ranks_(ranks) {}
   int size() const override { return ranks_ - 1; }
 
+  // Non-blocking: a worker's second task waits in MPI until the worker is done with its first,
+  // and a large task must not block rank 0 until then.
   void assign(int worker, const Task& task) override {
-    send_text(to_json(task).dump(), worker + 1, kTask);
+    sends_.emplace_back();
+    sends_.back().first = to_json(task).dump();
+    MPI_Isend(sends_.back().first.data(), static_cast<int>(sends_.back().first.size()), MPI_CHAR,
+              worker + 1, kTask, MPI_COMM_WORLD, &sends_.back().second);
   }
 
   std::optional<std::pair<int, TaskReport>> wait(double seconds) override {
+    complete_sends(false);
     MPI_Status status;
     if (!probe_for(MPI_ANY_SOURCE, kReport, seconds, &status)) return std::nullopt;
     const std::string text = receive_text(status);
@@ -82,10 +90,25 @@ class MpiPool : public WorkerPool {
         reports.push_back(task_report_from_json(json::parse(text)));
       }
     }
+    complete_sends(true);
     return reports;
   }
 
  private:
+  void complete_sends(bool all) {
+    for (auto it = sends_.begin(); it != sends_.end();) {
+      int done = 0;
+      if (all) {
+        MPI_Wait(&it->second, MPI_STATUS_IGNORE);
+        done = 1;
+      } else {
+        MPI_Test(&it->second, &done, MPI_STATUS_IGNORE);
+      }
+      it = done ? sends_.erase(it) : std::next(it);
+    }
+  }
+
+  std::list<std::pair<std::string, MPI_Request>> sends_;  // text stays alive until sent
   int ranks_;
   bool stopped_ = false;
 };
@@ -93,6 +116,7 @@ class MpiPool : public WorkerPool {
 // Ranks 1..K-1: take a task, run it in the runner process, report, until told to stop.
 void work(const RunnerOptions& options) {
   TaskRunner runner(options);
+  runner.start();  // LibTorch loads now, not when the first task waits
   bool stop = false;
   while (!stop) {
     MPI_Status status;
@@ -107,6 +131,17 @@ void work(const RunnerOptions& options) {
       return flag != 0;
     });
     send_text(to_json(report).dump(), 0, kReport);
+    if (report.result.status == RunStatus::cancelled) {
+      // Rank 0 is stopping: tasks queued behind this one are dropped (it records them), up to
+      // its stop message.
+      for (;;) {
+        MPI_Status next;
+        if (!probe_for(0, MPI_ANY_TAG, 1.0, &next)) continue;
+        receive_text(next);
+        if (next.MPI_TAG == kStop) break;
+      }
+      break;
+    }
   }
   send_text("", 0, kBye);
 }

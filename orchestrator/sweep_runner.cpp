@@ -233,9 +233,11 @@ int coordinate_sweep(const SweepRunOptions& options, WorkerPool& pool) {
   };
 
   const double scheduling_started = now_seconds();
-  std::vector<int> idle;
-  for (int w = pool.size() - 1; w >= 0; --w) idle.push_back(w);
-  std::map<int, Task> busy;
+  // Each worker holds up to two tasks: the one it runs and the next, so that it starts the next
+  // without waiting for rank 0 to hear about the last.
+  constexpr std::size_t kTasksPerWorker = 2;
+  std::vector<std::vector<Task>> held(static_cast<std::size_t>(pool.size()));
+  std::size_t outstanding = 0;
   bool stopping = false;
   double deadline = 0;
   for (;;) {
@@ -244,45 +246,59 @@ int coordinate_sweep(const SweepRunOptions& options, WorkerPool& pool) {
       stopping = true;
       deadline = now_seconds() + options.grace;
       progress.message(fmt::format(
-          "stopping: no new runs; {} running get {:g} s to finish (a second signal stops "
+          "stopping: no new runs; {} started or queued get {:g} s to finish (a second signal stops "
           "them now)",
-          busy.size(), options.grace));
+          outstanding, options.grace));
     }
-    while (!stopping && !idle.empty()) {
-      std::optional<Task> task = scheduler.next();
-      if (!task) break;
-      const int worker = idle.back();
-      idle.pop_back();
-      pool.assign(worker, *task);
-      busy[worker] = std::move(*task);
+    // Idle workers first, then a second task for the busy ones.
+    for (std::size_t depth = 0; depth < kTasksPerWorker && !stopping; ++depth) {
+      for (std::size_t w = 0; w < held.size(); ++w) {
+        if (held[w].size() != depth) continue;
+        std::optional<Task> task = scheduler.next();
+        if (!task) break;
+        pool.assign(static_cast<int>(w), *task);
+        held[w].push_back(std::move(*task));
+        ++outstanding;
+      }
     }
-    // Stored after the idle workers have their next tasks, so they do not wait for the fsync.
+    // Stored after the workers have their next tasks, so they do not wait for the fsync.
     flush();
     progress.update(scheduler.counts());
-    if (busy.empty()) {
+    if (outstanding == 0) {
       if (stopping || scheduler.finished_all()) break;
       throw Error("internal: runs wait but none can start");  // a dependency was lost
     }
     if (stopping && (signal_count >= 2 || now_seconds() >= deadline)) break;
     for (auto got = pool.wait(0.2); got; got = pool.wait(0)) {
-      busy.erase(got->first);
-      idle.push_back(got->first);
+      auto& tasks = held[static_cast<std::size_t>(got->first)];
+      for (auto it = tasks.begin(); it != tasks.end(); ++it) {
+        if (it->id == got->second.task.id) {
+          tasks.erase(it);
+          --outstanding;
+          break;
+        }
+      }
       handle(got->second);
     }
   }
   flush();
-  const std::vector<TaskReport> last_reports = pool.stop();
-  for (const TaskReport& report : last_reports) {
-    for (auto it = busy.begin(); it != busy.end(); ++it) {
-      if (it->second.id == report.task.id) {
-        busy.erase(it);
-        break;
+  for (const TaskReport& report : pool.stop()) {
+    for (auto& tasks : held) {
+      for (auto it = tasks.begin(); it != tasks.end(); ++it) {
+        if (it->id == report.task.id) {
+          tasks.erase(it);
+          break;
+        }
       }
     }
     handle(report);
   }
-  for (const auto& [worker, task] : busy) {
-    if (task.kind == TaskKind::run) append(cancelled_result(task));
+  // Tasks that were running when the workers were stopped without a report, or never started.
+  for (const auto& tasks : held) {
+    for (const Task& task : tasks) {
+      if (task.kind == TaskKind::run) append(cancelled_result(task));
+      scheduler.requeue(task);
+    }
   }
   flush();
   store.update_file();
@@ -317,7 +333,7 @@ class EmbeddedPool : public WorkerPool {
 
   void assign(int worker, const Task& task) override {
     std::lock_guard<std::mutex> lock(mutex_);
-    assigned_[static_cast<std::size_t>(worker)] = task;
+    assigned_[static_cast<std::size_t>(worker)].push_back(task);
     work_ready_.notify_all();
   }
 
@@ -349,16 +365,17 @@ class EmbeddedPool : public WorkerPool {
  private:
   void work(int worker, RunnerOptions runner_options) {
     TaskRunner runner(runner_options);
+    runner.start();  // LibTorch loads now, not when the first task waits
     for (;;) {
       Task task;
       {
         std::unique_lock<std::mutex> lock(mutex_);
         work_ready_.wait(lock, [&] {
-          return stopped_ || assigned_[static_cast<std::size_t>(worker)].has_value();
+          return stopped_ || !assigned_[static_cast<std::size_t>(worker)].empty();
         });
         if (stopped_) return;
-        task = std::move(*assigned_[static_cast<std::size_t>(worker)]);
-        assigned_[static_cast<std::size_t>(worker)].reset();
+        task = std::move(assigned_[static_cast<std::size_t>(worker)].front());
+        assigned_[static_cast<std::size_t>(worker)].pop_front();
       }
       TaskReport report = runner.execute(task, [this] { return kill_.load(); });
       std::lock_guard<std::mutex> lock(mutex_);
@@ -369,7 +386,7 @@ class EmbeddedPool : public WorkerPool {
 
   std::mutex mutex_;
   std::condition_variable work_ready_, report_ready_;
-  std::vector<std::optional<Task>> assigned_;
+  std::vector<std::deque<Task>> assigned_;  // per worker, in order
   std::deque<std::pair<int, TaskReport>> reports_;
   std::vector<std::thread> threads_;
   bool stopped_ = false;

@@ -136,6 +136,10 @@ TaskRunner::~TaskRunner() {
   stop_child(/*kill_now=*/true);
 }
 
+void TaskRunner::start() {
+  if (child_ < 0) spawn();
+}
+
 void TaskRunner::spawn() {
   int in[2], out[2], err[2];
   if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) {

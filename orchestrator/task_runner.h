@@ -52,6 +52,8 @@ class TaskRunner {
   // sleeps in poll(); `should_stop` is asked every 50 ms, and when it says yes the child is killed
   // and the task reported cancelled.
   TaskReport execute(const Task& task, const std::function<bool()>& should_stop);
+  // Starts the child process now (execute starts it when needed).
+  void start();
   // Processes started so far (for tests: one per runner life, not one per task).
   int spawned() const { return spawned_; }
 

@@ -16,14 +16,28 @@ mpi=(mpirun --allow-run-as-root --oversubscribe)
 
 # Prints: tasks/s and overhead share, from the run's own timing line and the stored durations.
 measure() {  # results_file log_file workers
-  python3 - "$1" "$2" "$3" "$hqsweep" <<'PY'
-import json, re, subprocess, sys
-results, log, workers, hqsweep = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+  /usr/bin/python3 - "$1" "$2" "$3" <<'PY'
+import re, sys
+import h5py
+results, log, workers = sys.argv[1], sys.argv[2], int(sys.argv[3])
 wall = float(re.search(r"in ([0-9.]+) s on", open(log).read()).group(1))
-runs = json.loads(subprocess.run([hqsweep, "ls", results, "--json"], capture_output=True, check=True).stdout)
-busy = sum(r["duration_s"] for r in runs)
-print(f"{len(runs)} tasks in {wall:.2f} s: {len(runs) / wall:.0f} tasks/s; "
-      f"worker time outside tasks {100 * (1 - busy / (workers * wall)):.1f}%")
+spans = {}  # rank -> (first start, last end, busy seconds)
+with h5py.File(results, "r") as f:
+    for run_id, run in f["runs"].items():
+        a = run.attrs
+        first, last, busy = spans.get(int(a["rank"]), (float("inf"), 0.0, 0.0))
+        spans[int(a["rank"])] = (min(first, a["start_unix"]), max(last, a["end_unix"]),
+                                 busy + a["end_unix"] - a["start_unix"])
+    runs = len(f["runs"])
+busy = sum(s[2] for s in spans.values())
+# Steady state (MPI only: ranks 1.. are the workers; embedded runs all record rank 0): each worker's time between its first task's start and
+# its last task's end that is not spent in tasks; excludes runner start-up and the last stragglers.
+steady = [1 - s[2] / (s[1] - s[0]) for s in spans.values() if s[1] > s[0]] if 0 not in spans else []
+line = (f"{runs} tasks in {wall:.2f} s: {runs / wall:.0f} tasks/s; worker time outside tasks "
+        f"{100 * (1 - busy / (workers * wall)):.1f}% of the wall time")
+if steady:
+    line += f", {100 * sum(steady) / len(steady):.1f}% in steady state"
+print(line)
 PY
 }
 
