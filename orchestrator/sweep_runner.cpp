@@ -370,9 +370,8 @@ class EmbeddedPool : public WorkerPool {
       Task task;
       {
         std::unique_lock<std::mutex> lock(mutex_);
-        work_ready_.wait(lock, [&] {
-          return stopped_ || !assigned_[static_cast<std::size_t>(worker)].empty();
-        });
+        work_ready_.wait(
+            lock, [&] { return stopped_ || !assigned_[static_cast<std::size_t>(worker)].empty(); });
         if (stopped_) return;
         task = std::move(assigned_[static_cast<std::size_t>(worker)].front());
         assigned_[static_cast<std::size_t>(worker)].pop_front();
