@@ -19,18 +19,6 @@ using nlohmann::json;
 
 namespace {
 
-InputShape input_shape_of(const Dataset& data) {
-  InputShape shape;
-  shape.classes = data.classes();
-  if (data.tabular()) {
-    shape.features = data.sample_shape[0];
-  } else {
-    shape.channels = data.sample_shape[0];
-    shape.image_size = data.sample_shape[1];
-  }
-  return shape;
-}
-
 // The classical model that the extraction trains: the run's data set, backbone and seed, with
 // the default head and extract.* as its training settings.
 json classical_config(const json& config) {
@@ -108,7 +96,7 @@ ExtractionOutcome cached_features(const json& config, const Dataset& data,
 
   const uint64_t seed = canonical.at("seed");
   const json classical = classical_config(canonical);
-  const InputShape input = input_shape_of(data);
+  const InputShape input = input_shape(data);
   torch::manual_seed(seed);
   BuiltModel backbone_model = build_model(classical, input, threads);
   json extraction_metrics = json::object();

@@ -34,18 +34,6 @@ std::string host_name() {
   return name;
 }
 
-InputShape input_shape_of(const Dataset& data) {
-  InputShape shape;
-  shape.classes = data.classes();
-  if (data.tabular()) {
-    shape.features = data.sample_shape[0];
-  } else {
-    shape.channels = data.sample_shape[0];
-    shape.image_size = data.sample_shape[1];
-  }
-  return shape;
-}
-
 // The scheduler's test task: sleeps, then ends as probe.failure says. No data, no model.
 void run_probe(const json& config, RunResult& result) {
   const json probe = config.value("probe", json::object());
@@ -93,7 +81,7 @@ RunResult execute_run(const json& config, const WorkerOptions& options) {
     options.log(fmt::format("data: {} ({} classes; train {}, val {}, test {})", data.source,
                             data.classes(), data.train.rows(), data.val.rows(), data.test.rows()));
   }
-  const InputShape input = input_shape_of(data);
+  const InputShape input = input_shape(data);
   const bool shf = canonical.at("model").at("fusion") == "shf";
 
   TrainingResult trained;

@@ -257,6 +257,18 @@ double monitored(const std::string& monitor, const ClassificationMetrics& m) {
 
 }  // namespace
 
+InputShape input_shape(const Dataset& data) {
+  InputShape shape;
+  shape.classes = data.classes();
+  if (data.tabular()) {
+    shape.features = data.sample_shape[0];
+  } else {
+    shape.channels = data.sample_shape[0];
+    shape.image_size = data.sample_shape[1];
+  }
+  return shape;
+}
+
 std::vector<float> predict_probabilities(HybridModel& model, const DataSplit& split,
                                          const std::vector<int64_t>& sample_shape,
                                          ModelInput input) {

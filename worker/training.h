@@ -11,7 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "models/hybrid_model.h"
+#include "models/model_factory.h"
 #include "store/run_result.h"
 #include "worker/dataset.h"
 
@@ -28,6 +28,9 @@ struct TrainingResult {
   std::vector<int64_t> test_labels;
   std::vector<int64_t> confusion;  // [true][predicted] at threshold 0.5 (argmax)
 };
+
+// The model input a data set gives (images or feature rows, and the class count).
+InputShape input_shape(const Dataset& data);
 
 // What the model reads: the data set's samples (forward), or cached SHF features (the head
 // alone, head_forward; no augmentation).
