@@ -15,6 +15,7 @@
 #include <fstream>
 
 #include "tests/error_text.h"
+#include "tests/worker/worker_test_data.h"
 
 namespace hqsweep {
 namespace {
@@ -26,21 +27,14 @@ bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
 
-class DataFilesTest : public ::testing::Test {
+class DataFilesTest : public testing::TempDirectoryTest {
  protected:
-  void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "hqsweep_data_XXXXXX").string();
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override { fs::remove_all(dir_); }
   std::string write(const std::string& name, const std::string& text) {
     const fs::path path = fs::path(dir_) / name;
     fs::create_directories(path.parent_path());
     std::ofstream(path, std::ios::binary) << text;
     return path;
   }
-  std::string dir_;
 };
 
 void write_png(const std::string& path, int width, int height, bool colour, unsigned char base) {
