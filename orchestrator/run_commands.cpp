@@ -146,12 +146,6 @@ int run_command(const std::string& name, const std::vector<std::string>& args) {
   if (run.workers < 1 || run.runner.threads < 1) {
     throw po::validation_error(po::validation_error::invalid_option_value, "workers/threads");
   }
-  if (run.out.empty()) {
-    const Sweep sweep = expand_sweep_file(run.sweep_path, SweepOptions{run.overrides, 100000});
-    const std::string stem =
-        sweep.name.empty() ? std::filesystem::path(run.sweep_path).stem().string() : sweep.name;
-    run.out = "results/" + stem + ".h5";
-  }
   run.command_line = "hqsweep " + name;
   for (const std::string& a : args) run.command_line += " " + a;
   return launched_by_mpirun() ? run_sweep_mpi(run) : run_sweep_embedded(run);

@@ -227,16 +227,4 @@ SchedulerCounts Scheduler::counts() const {
   return c;
 }
 
-double Scheduler::remaining_estimate() const {
-  double total = 0;
-  for (const auto& [group, queue] : ready_) {
-    for (const Task& t : queue) total += refined(t);
-  }
-  for (const auto& [key, heads] : blocked_) {
-    for (const Task& t : heads) total += refined(t);
-  }
-  for (const auto& [id, t] : running_) total += refined(t) / 2;
-  return total;
-}
-
 }  // namespace hqsweep

@@ -59,8 +59,6 @@ class Scheduler {
 
   bool finished_all() const;
   SchedulerCounts counts() const;
-  // Seconds of estimated work still waiting or running, refined.
-  double remaining_estimate() const;
 
  private:
   double refined(const Task& task) const;

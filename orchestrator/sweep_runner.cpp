@@ -126,9 +126,15 @@ RunResult cancelled_result(const Task& task) {
 
 }  // namespace
 
-int coordinate_sweep(const SweepRunOptions& options, WorkerPool& pool) {
+int coordinate_sweep(const SweepRunOptions& run_options, WorkerPool& pool) {
   const Sweep sweep =
-      expand_sweep_file(options.sweep_path, SweepOptions{options.overrides, 100000});
+      expand_sweep_file(run_options.sweep_path, SweepOptions{run_options.overrides, 100000});
+  SweepRunOptions options = run_options;
+  if (options.out.empty()) {
+    const std::string stem =
+        sweep.name.empty() ? fs::path(options.sweep_path).stem().string() : sweep.name;
+    options.out = "results/" + stem + ".h5";
+  }
   if (fs::path(options.out).has_parent_path()) {
     fs::create_directories(fs::path(options.out).parent_path());
   }

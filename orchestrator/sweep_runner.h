@@ -14,7 +14,7 @@ namespace hqsweep {
 struct SweepRunOptions {
   std::string sweep_path;
   std::vector<std::string> overrides;
-  std::string out;  // results file
+  std::string out;  // results file; "" = results/<sweep name>.h5
   int workers = 1;  // embedded: concurrent tasks
   bool retry_failed = false;
   int retries = 0;

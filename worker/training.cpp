@@ -269,12 +269,6 @@ InputShape input_shape(const Dataset& data) {
   return shape;
 }
 
-std::vector<float> predict_probabilities(HybridModel& model, const DataSplit& split,
-                                         const std::vector<int64_t>& sample_shape,
-                                         ModelInput input) {
-  return probabilities_of(model, samples_of(split, sample_shape), input);
-}
-
 TrainingResult train_and_evaluate(HybridModel& model, const json& config, const Dataset& data,
                                   ModelInput input,
                                   const std::function<void(const std::string&)>& log) {

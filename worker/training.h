@@ -43,9 +43,4 @@ TrainingResult train_and_evaluate(HybridModel& model, const nlohmann::json& conf
                                   const Dataset& data, ModelInput input,
                                   const std::function<void(const std::string&)>& log = {});
 
-// Class probabilities [rows][classes] of the model for a split (evaluation mode, no gradients).
-std::vector<float> predict_probabilities(HybridModel& model, const DataSplit& split,
-                                         const std::vector<int64_t>& sample_shape,
-                                         ModelInput input);
-
 }  // namespace hqsweep

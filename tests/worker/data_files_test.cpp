@@ -14,8 +14,10 @@
 #include <filesystem>
 #include <fstream>
 
+#include "common/config_schema.h"
 #include "tests/error_text.h"
 #include "tests/worker/worker_test_data.h"
+#include "worker/dataset.h"
 
 namespace hqsweep {
 namespace {
@@ -239,6 +241,22 @@ TEST_F(DataFilesTest, ImageFolderDecodesPngAndJpegPerClassFolder) {
   fs::remove_all(dir_ + "/malignant");
   EXPECT_TRUE(contains(error_of([&] { read_image_folder(dir_, 4); }),
                        "1 class sub-folders; expected at least two"));
+}
+
+TEST_F(DataFilesTest, NonSquareImagesNeedAnImageSize) {
+  fs::create_directories(dir_ + "/images/a");
+  fs::create_directories(dir_ + "/images/b");
+  for (const char* name : {"a/1.png", "a/2.png", "a/3.png", "b/1.png", "b/2.png", "b/3.png"}) {
+    write_png(dir_ + "/images/" + name, 6, 4, false, 0);
+  }
+  auto config = [&](int size) {
+    return canonical_config(nlohmann::json{
+        {"dataset", {{"name", "image_folder"}, {"path", "images"}, {"image_size", size}}},
+        {"model", {{"backbone", "hqcnn"}}}});
+  };
+  EXPECT_TRUE(contains(error_of([&] { load_dataset(config(0), dir_); }),
+                       "dataset.image_size: the images are 6x4; set a square size"));
+  EXPECT_EQ(load_dataset(config(8), dir_).sample_shape, (std::vector<int64_t>{1, 8, 8}));
 }
 
 TEST(ResizeTest, BilinearMatchesTorchInterpolateWithoutAlignedCorners) {

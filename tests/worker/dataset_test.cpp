@@ -106,6 +106,19 @@ TEST_F(DatasetTest, RefusesMissingFilesAndClassesThatDoNotExist) {
             std::string::npos);
 }
 
+TEST_F(DatasetTest, RefusesSubsetsOfOneClassAndSplitsLeftEmpty) {
+  testing::write_blobs_csv(dir_ + "/blobs.csv", 3, 10, 2, 3.0);
+  EXPECT_NE(error_of([&] {
+              load_dataset(config({{"classes", {1}}}), dir_);
+            }).find("dataset.classes: keep at least two classes"),
+            std::string::npos);
+  testing::write_blobs_csv(dir_ + "/blobs.csv", 2, 1, 2, 3.0);  // one sample per class
+  const std::string error = error_of([&] { load_dataset(config(json::object()), dir_); });
+  EXPECT_NE(error.find("split is empty after the class subset and splits of this config"),
+            std::string::npos)
+      << error;
+}
+
 TEST(DatasetLocationTest, UsualNamesUnderTheDataDirectoryAndAbsolutePaths) {
   auto location = [](json dataset) {
     return dataset_location(json{{"dataset", dataset}}, "/data");
