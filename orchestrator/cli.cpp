@@ -14,6 +14,7 @@
 #include "common/error.h"
 #include "orchestrator/command_options.h"
 #include "orchestrator/model_commands.h"
+#include "orchestrator/report.h"
 #include "orchestrator/run_commands.h"
 #include "orchestrator/store_commands.h"
 #include "orchestrator/sweep.h"
@@ -113,7 +114,8 @@ const std::vector<Command>& commands() {
       {"run", "Run a sweep: embedded, or under mpirun with rank 0 scheduling", run_command},
       {"validate", "Expand a sweep file, check it, and show its runs", validate_command},
       {"train", "Run one resolved config and print its metrics as JSON", train_command},
-      {"report", "Tables of metrics per group, with comparisons, from results files", nullptr},
+      {"report", "Tables of metrics per group, with comparisons, from results files",
+       report_command},
       {"submit", "Write and submit a Slurm batch job for a sweep", nullptr},
       {"describe", "Show a model's architecture and parameter counts", describe_command},
       {"ls", "List the runs of a results file with status and metrics", ls_command},

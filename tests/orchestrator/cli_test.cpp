@@ -64,7 +64,7 @@ TEST(CliTest, UsageErrorsExitWithTwo) {
 }
 
 TEST(CliTest, CommandsNotAvailableYetSaySoWithExitTwo) {
-  for (const char* command : {"report", "submit"}) {
+  for (const char* command : {"submit"}) {
     Outcome out = run_hqsweep(command);
     EXPECT_EQ(out.exit_code, 2) << command;
     EXPECT_NE(out.output.find("not available yet"), std::string::npos) << command;
@@ -163,6 +163,28 @@ TEST(CliTest, LsRefusesFilesThatAreNotResults) {
   Outcome missing = run_hqsweep("ls /nonexistent/results.h5");
   EXPECT_EQ(missing.exit_code, 1);
   EXPECT_NE(missing.output.find("no results file /nonexistent/results.h5"), std::string::npos);
+}
+
+TEST(CliTest, ReportPrintsATableOrWritesAFileAndRefusesBadInput) {
+  Fixture fixture;
+  Outcome table = run_hqsweep("report " + fixture.results + " --compare fusion=classical");
+  EXPECT_EQ(table.exit_code, 0) << table.output;
+  EXPECT_NE(table.output.find("(baseline)"), std::string::npos) << table.output;
+  std::string out = fixture.dir + "/report.json";
+  Outcome written = run_hqsweep("report " + fixture.results + " --format json --out " + out);
+  EXPECT_EQ(written.exit_code, 0) << written.output;
+  std::ifstream file(out);
+  EXPECT_GT(nlohmann::json::parse(file)["groups"].size(), 0u);
+  EXPECT_EQ(run_hqsweep("report").exit_code, 2) << "a results file is required";
+  Outcome metric = run_hqsweep("report " + fixture.results + " --metrics nonsense");
+  EXPECT_EQ(metric.exit_code, 1);
+  EXPECT_NE(metric.output.find("no done run has a metric 'nonsense'"), std::string::npos);
+  Outcome format = run_hqsweep("report " + fixture.results + " --format html");
+  EXPECT_EQ(format.exit_code, 1);
+  EXPECT_NE(format.output.find("unknown format 'html'"), std::string::npos);
+  Outcome text = run_hqsweep("report " + write_temp("hqsweep_cli_report.h5", "hello"));
+  EXPECT_EQ(text.exit_code, 1);
+  EXPECT_NE(text.output.find("is not an HDF5 file"), std::string::npos) << text.output;
 }
 
 TEST(CliTest, CacheLsRmAndGcKeepWhatResultsReferTo) {
