@@ -10,12 +10,13 @@ packages=(
   libtorch-dev libopenblas0-pthread
   libopenmpi-dev openmpi-bin
   libhdf5-dev
-  libeigen3-dev nlohmann-json3-dev libboost-program-options-dev
+  libeigen3-dev nlohmann-json3-dev libboost-program-options-dev libboost-dev
   libzip-dev zlib1g-dev libspdlog-dev libfmt-dev libpng-dev libjpeg-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
-  # Python clients of the results file (scripts/load_results.py, scripts/plot.py)
-  python3 python3-h5py python3-pandas python3-matplotlib
+  # Python clients of the results file (scripts/load_results.py, scripts/plot.py; SciPy for the
+  # test that recomputes `hqsweep report`)
+  python3 python3-h5py python3-pandas python3-matplotlib python3-scipy
 )
 
 missing=()
