@@ -52,9 +52,13 @@ int train_command(const std::string& name, const std::vector<std::string>& args)
       "data-dir", po::value(&worker.data_directory)->default_value(worker.data_directory),
       "where dataset.path is looked up ($HQSWEEP_DATA_DIR)")(
       "cache-dir", po::value(&worker.cache_directory)->default_value(worker.cache_directory),
-      "SHF feature caches ($HQSWEEP_CACHE_DIR)")(
-      "threads", po::value(&worker.threads)->default_value(worker.threads),
-      "torch and simulator threads")("quiet,q", "no progress lines")(
+      "SHF feature caches and mid-run checkpoints ($HQSWEEP_CACHE_DIR)")(
+      "checkpoint-interval",
+      po::value(&worker.checkpoint_interval)->default_value(worker.checkpoint_interval),
+      "seconds between epoch checkpoints; the same command continues from the last one; "
+      "0 = every epoch, -1 = none")("threads",
+                                    po::value(&worker.threads)->default_value(worker.threads),
+                                    "torch and simulator threads")("quiet,q", "no progress lines")(
       "full", "print curves and test predictions too");
   po::positional_options_description positional;
   positional.add("config", 1);
@@ -136,7 +140,11 @@ int run_command(const std::string& name, const std::vector<std::string>& args) {
       "where dataset.path is looked up ($HQSWEEP_DATA_DIR)")(
       "cache-dir",
       po::value(&run.runner.cache_directory)->default_value(run.runner.cache_directory),
-      "SHF feature caches ($HQSWEEP_CACHE_DIR)");
+      "SHF feature caches and mid-run checkpoints ($HQSWEEP_CACHE_DIR)")(
+      "checkpoint-interval",
+      po::value(&run.runner.checkpoint_interval)->default_value(run.runner.checkpoint_interval),
+      "seconds between a run's epoch checkpoints (CACHE_DIR/checkpoints); a run started again "
+      "continues from its last one; 0 = every epoch, -1 = none");
   po::positional_options_description positional;
   positional.add("sweep", 1);
   po::variables_map vm;
@@ -156,8 +164,10 @@ int runner_command(const std::string& name, const std::vector<std::string>& args
   WorkerOptions worker;
   long parent = 0;
   options.add_options()("data-dir", po::value(&worker.data_directory))(
-      "cache-dir", po::value(&worker.cache_directory))("threads", po::value(&worker.threads))(
-      "rank", po::value(&worker.rank))("parent", po::value(&parent));
+      "cache-dir", po::value(&worker.cache_directory))("checkpoint-interval",
+                                                       po::value(&worker.checkpoint_interval))(
+      "threads", po::value(&worker.threads))("rank", po::value(&worker.rank))("parent",
+                                                                              po::value(&parent));
   po::variables_map vm;
   if (!parse_arguments(name, "(started by hqsweep run)", options, {}, args, vm)) return 0;
   return runner_main(worker, static_cast<pid_t>(parent));

@@ -156,6 +156,8 @@ void TaskRunner::spawn() {
                                          options_.data_directory,
                                          "--cache-dir",
                                          options_.cache_directory,
+                                         "--checkpoint-interval",
+                                         fmt::format("{}", options_.checkpoint_interval),
                                          "--threads",
                                          std::to_string(options_.threads),
                                          "--rank",
@@ -322,7 +324,7 @@ int runner_main(const WorkerOptions& options, pid_t parent) {
       } else {
         const Dataset data = load_dataset(task.config, options.data_directory);
         cached_features(task.config, data, FeatureCache(options.cache_directory), options.threads,
-                        options.log);
+                        options.log, options.checkpoint_interval);
         answer = {{"ok", true}};
       }
     } catch (const std::exception& e) {

@@ -35,6 +35,7 @@ struct RunnerOptions {
   std::string executable;  // hqsweep itself; "" = /proc/self/exe
   std::string data_directory = "data";
   std::string cache_directory = "cache";
+  double checkpoint_interval = 60;  // seconds; see WorkerOptions
   int threads = 1;
   double task_timeout = 0;       // seconds; 0 = none
   int max_tasks_per_runner = 0;  // 0 = never recycle

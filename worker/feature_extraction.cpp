@@ -83,7 +83,8 @@ std::string feature_cache_key(const json& config) {
 
 ExtractionOutcome cached_features(const json& config, const Dataset& data,
                                   const FeatureCache& cache, int threads,
-                                  const std::function<void(const std::string&)>& log) {
+                                  const std::function<void(const std::string&)>& log,
+                                  double checkpoint_interval) {
   const json canonical = canonical_config(config);
   const std::string key = feature_cache_key(canonical);
   ExtractionOutcome outcome;
@@ -100,10 +101,15 @@ ExtractionOutcome cached_features(const json& config, const Dataset& data,
   torch::manual_seed(seed);
   BuiltModel backbone_model = build_model(classical, input, threads);
   json extraction_metrics = json::object();
+  CheckpointOptions training_checkpoint;
+  if (checkpoint_interval >= 0) {
+    training_checkpoint.path = checkpoint_path(cache.directory(), key);
+    training_checkpoint.interval_seconds = checkpoint_interval;
+  }
   if (canonical.at("extract").at("epochs").get<int64_t>() > 0) {
     if (log) log("SHF extraction: training the classical model (" + key + ")");
-    TrainingResult trained =
-        train_and_evaluate(backbone_model.model, classical, data, ModelInput::samples, log);
+    TrainingResult trained = train_and_evaluate(backbone_model.model, classical, data,
+                                                ModelInput::samples, log, training_checkpoint);
     if (trained.status != RunStatus::done) {
       throw Error("SHF extraction: the classical model diverged: " + trained.error);
     }
@@ -134,6 +140,7 @@ ExtractionOutcome cached_features(const json& config, const Dataset& data,
   features.val = extract_split(shf.model, data.val, data.sample_shape, width);
   features.test = extract_split(shf.model, data.test, data.sample_shape, width);
   cache.write(key, features);
+  if (!training_checkpoint.path.empty()) fs::remove(training_checkpoint.path);
   if (log) log("SHF features written to " + cache.path_for(key));
   return outcome;
 }

@@ -26,10 +26,12 @@ struct ExtractionOutcome {
 };
 
 // The cached features of an SHF config, extracted and written first when the cache has none.
-// `data` is the config's data set (load_dataset).
+// `data` is the config's data set (load_dataset). The extraction's training keeps a checkpoint
+// in the cache directory every `checkpoint_interval` seconds (< 0: none; see training.h).
 ExtractionOutcome cached_features(const nlohmann::json& config, const Dataset& data,
                                   const FeatureCache& cache, int threads,
-                                  const std::function<void(const std::string&)>& log = {});
+                                  const std::function<void(const std::string&)>& log = {},
+                                  double checkpoint_interval = -1);
 
 // The cached features as a data set of rows [classical ; quantum], for training a head.
 Dataset features_dataset(const CachedFeatures& features, const Dataset& data);

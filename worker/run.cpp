@@ -6,6 +6,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
+#include <filesystem>
 #include <thread>
 
 #include <fmt/format.h>
@@ -84,26 +85,34 @@ RunResult execute_run(const json& config, const WorkerOptions& options) {
   const InputShape input = input_shape(data);
   const bool shf = canonical.at("model").at("fusion") == "shf";
 
+  CheckpointOptions checkpoint;
+  if (options.checkpoint_interval >= 0) {
+    checkpoint.path = checkpoint_path(options.cache_directory, result.run_id);
+    checkpoint.interval_seconds = options.checkpoint_interval;
+  }
   TrainingResult trained;
   ModelSummary summary;
   if (shf) {
     FeatureCache cache(options.cache_directory);
-    ExtractionOutcome extraction =
-        cached_features(canonical, data, cache, options.threads, options.log);
+    ExtractionOutcome extraction = cached_features(canonical, data, cache, options.threads,
+                                                   options.log, options.checkpoint_interval);
     result.cache_key = feature_cache_key(canonical);
     torch::manual_seed(seed);
     BuiltModel built = build_model(canonical, input, options.threads);
     summary = built.summary;
     const Dataset features = features_dataset(extraction.features, data);
     trained = train_and_evaluate(built.model, canonical, features, ModelInput::cached_features,
-                                 options.log);
+                                 options.log, checkpoint);
   } else {
     torch::manual_seed(seed);
     BuiltModel built = build_model(canonical, input, options.threads);
     summary = built.summary;
-    trained = train_and_evaluate(built.model, canonical, data, ModelInput::samples, options.log);
+    trained = train_and_evaluate(built.model, canonical, data, ModelInput::samples, options.log,
+                                 checkpoint);
   }
 
+  // The result leaves this process next; a crash before it is kept costs one evaluation's rerun.
+  if (!checkpoint.path.empty()) std::filesystem::remove(checkpoint.path);
   result.status = trained.status;
   result.error = trained.error;
   result.parameters_trainable = summary.trainable();

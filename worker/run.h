@@ -12,8 +12,11 @@
 namespace hqsweep {
 
 struct WorkerOptions {
-  std::string data_directory = "data";          // where dataset.path is looked up
-  std::string cache_directory = "cache";        // SHF feature caches
+  std::string data_directory = "data";    // where dataset.path is looked up
+  std::string cache_directory = "cache";  // SHF feature caches and checkpoints/
+  // Seconds between mid-run checkpoints (cache_directory/checkpoints/<run_id>.pt); 0: every
+  // epoch; < 0: none. A run that finds its checkpoint continues from it.
+  double checkpoint_interval = 60;
   int threads = 1;                              // torch and simulator threads
   int rank = 0;                                 // recorded in the result
   std::function<void(const std::string&)> log;  // progress lines; may be empty

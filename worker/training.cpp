@@ -4,9 +4,11 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <filesystem>
 #include <limits>
 #include <random>
 #include <set>
+#include <sstream>
 
 #include <fmt/format.h>
 #include <torch/torch.h>
@@ -255,6 +257,150 @@ double monitored(const std::string& monitor, const ClassificationMetrics& m) {
   return m.auc;
 }
 
+// Everything the epoch loop carries from one epoch to the next.
+struct LoopState {
+  int next_epoch = 0;
+  bool stopped_early = false;
+  std::vector<torch::Tensor> best_state;
+  double best_value = -std::numeric_limits<double>::infinity();
+  int since_best = 0, since_plateau_best = 0;
+  double plateau_factor = 1.0;
+  double plateau_best = -std::numeric_limits<double>::infinity();
+  double train_seconds = 0;
+  int64_t samples_seen = 0;
+};
+
+torch::Tensor text_tensor(const std::string& text) {
+  return torch::from_blob(const_cast<char*>(text.data()), {static_cast<int64_t>(text.size())},
+                          torch::kUInt8)
+      .clone();
+}
+
+std::string tensor_text(const torch::Tensor& tensor) {
+  const torch::Tensor bytes = tensor.contiguous();
+  return std::string(reinterpret_cast<const char*>(bytes.data_ptr<uint8_t>()),
+                     static_cast<std::size_t>(bytes.numel()));
+}
+
+// The checkpoint names its config; a file another config left is not resumed.
+std::string checkpoint_identity(const json& config) {
+  return config.dump();
+}
+
+void save_checkpoint(const std::string& path, const json& config, HybridModel& model,
+                     torch::optim::Optimizer& optimizer, const LoopState& loop,
+                     const TrainingResult& result, const std::mt19937_64& random) {
+  torch::serialize::OutputArchive archive;
+  archive.write("identity", text_tensor(checkpoint_identity(config)));
+  const std::vector<torch::Tensor> weights = snapshot(model);
+  for (std::size_t i = 0; i < weights.size(); ++i)
+    archive.write("weights." + std::to_string(i), weights[i]);
+  for (std::size_t i = 0; i < loop.best_state.size(); ++i)
+    archive.write("best." + std::to_string(i), loop.best_state[i]);
+  torch::serialize::OutputArchive optimizer_archive;
+  optimizer.save(optimizer_archive);
+  archive.write("optimizer", optimizer_archive);
+  json scalars = {{"next_epoch", loop.next_epoch},
+                  {"stopped_early", loop.stopped_early},
+                  {"weights", weights.size()},
+                  {"best", loop.best_state.size()},
+                  {"best_value", loop.best_value},
+                  {"since_best", loop.since_best},
+                  {"since_plateau_best", loop.since_plateau_best},
+                  {"plateau_factor", loop.plateau_factor},
+                  {"plateau_best", loop.plateau_best},
+                  {"train_seconds", loop.train_seconds},
+                  {"samples_seen", loop.samples_seen},
+                  {"epochs_run", result.epochs_run},
+                  {"best_epoch", result.best_epoch},
+                  {"curves", result.curves}};
+  // JSON has no infinities: the "no best yet" sentinels are stored as null.
+  for (const char* key : {"best_value", "plateau_best"})
+    if (!std::isfinite(scalars[key].get<double>())) scalars[key] = nullptr;
+  // Curves go through JSON as text: %.17g round-trips every double exactly.
+  archive.write("loop", text_tensor(scalars.dump()));
+  std::ostringstream generator;
+  generator << random;
+  archive.write("data_order_generator", text_tensor(generator.str()));
+  {
+    auto cpu = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(cpu.mutex());
+    archive.write("torch_generator", cpu.get_state());
+  }
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+  const std::string temporary = path + ".tmp";
+  archive.save_to(temporary);
+  std::filesystem::rename(temporary, path);
+}
+
+// Restores a checkpoint into the fresh model, optimiser and loop. Returns false, changing
+// nothing, when there is none or it is not this config's (then `why` says so).
+bool load_checkpoint(const std::string& path, const json& config, HybridModel& model,
+                     torch::optim::Optimizer& optimizer, LoopState& loop, TrainingResult& result,
+                     std::mt19937_64& random, std::string& why) {
+  if (!std::filesystem::exists(path)) return false;
+  try {
+    torch::serialize::InputArchive archive;
+    archive.load_from(path);
+    torch::Tensor identity, loop_text;
+    archive.read("identity", identity);
+    if (tensor_text(identity) != checkpoint_identity(config)) {
+      why = "it belongs to another config";
+      return false;
+    }
+    archive.read("loop", loop_text);
+    const json scalars = json::parse(tensor_text(loop_text));
+    std::vector<torch::Tensor> weights(scalars.at("weights").get<std::size_t>());
+    if (weights.size() != snapshot(model).size()) {
+      why = "its model has a different number of tensors";
+      return false;
+    }
+    for (std::size_t i = 0; i < weights.size(); ++i)
+      archive.read("weights." + std::to_string(i), weights[i]);
+    std::vector<torch::Tensor> best(scalars.at("best").get<std::size_t>());
+    for (std::size_t i = 0; i < best.size(); ++i)
+      archive.read("best." + std::to_string(i), best[i]);
+    torch::serialize::InputArchive optimizer_archive;
+    archive.read("optimizer", optimizer_archive);
+    torch::Tensor generator_text, torch_generator;
+    archive.read("data_order_generator", generator_text);
+    archive.read("torch_generator", torch_generator);
+
+    // Everything is read: now change the model, optimiser, loop and generators.
+    restore(model, weights);
+    optimizer.load(optimizer_archive);
+    auto number_or_lowest = [&](const char* key) {
+      return scalars.at(key).is_null() ? -std::numeric_limits<double>::infinity()
+                                       : scalars.at(key).get<double>();
+    };
+    loop.best_state = std::move(best);
+    loop.next_epoch = scalars.at("next_epoch");
+    loop.stopped_early = scalars.at("stopped_early");
+    loop.best_value = number_or_lowest("best_value");
+    loop.since_best = scalars.at("since_best");
+    loop.since_plateau_best = scalars.at("since_plateau_best");
+    loop.plateau_factor = scalars.at("plateau_factor");
+    loop.plateau_best = number_or_lowest("plateau_best");
+    loop.train_seconds = scalars.at("train_seconds");
+    loop.samples_seen = scalars.at("samples_seen");
+    result.epochs_run = scalars.at("epochs_run");
+    result.best_epoch = scalars.at("best_epoch");
+    result.curves = scalars.at("curves").get<std::map<std::string, std::vector<double>>>();
+    std::istringstream generator(tensor_text(generator_text));
+    generator >> random;
+    auto cpu = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(cpu.mutex());
+    cpu.set_state(torch_generator);
+  } catch (const c10::Error& error) {
+    why = std::string("it is unreadable (") + error.what_without_backtrace() + ")";
+    return false;
+  } catch (const json::exception& error) {
+    why = std::string("it is unreadable (") + error.what() + ")";
+    return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 InputShape input_shape(const Dataset& data) {
@@ -269,9 +415,14 @@ InputShape input_shape(const Dataset& data) {
   return shape;
 }
 
+std::string checkpoint_path(const std::string& cache_directory, const std::string& name) {
+  return (std::filesystem::path(cache_directory) / "checkpoints" / (name + ".pt")).string();
+}
+
 TrainingResult train_and_evaluate(HybridModel& model, const json& config, const Dataset& data,
                                   ModelInput input,
-                                  const std::function<void(const std::string&)>& log) {
+                                  const std::function<void(const std::string&)>& log,
+                                  const CheckpointOptions& checkpoint) {
   const Settings s = read_settings(config);
   const int64_t classes = data.classes();
   const torch::Tensor train_x = samples_of(data.train, data.sample_shape);
@@ -295,17 +446,21 @@ TrainingResult train_and_evaluate(HybridModel& model, const json& config, const 
   Optimizer optimizer = make_optimizer(model, s);
   std::mt19937_64 random(s.seed ^ 0x9e3779b97f4a7c15ULL);  // data order and augmentation
   TrainingResult result;
-  std::vector<torch::Tensor> best_state;
-  double best_value = -std::numeric_limits<double>::infinity();
-  int since_best = 0, since_plateau_best = 0;
-  double plateau_factor = 1.0;
-  double plateau_best = -std::numeric_limits<double>::infinity();
-  double train_seconds = 0;
-  int64_t samples_seen = 0;
+  LoopState loop;
+  if (!checkpoint.path.empty()) {
+    std::string why;
+    if (load_checkpoint(checkpoint.path, config, model, *optimizer.optimizer, loop, result, random,
+                        why)) {
+      if (log) log(fmt::format("resumed after epoch {} from {}", loop.next_epoch, checkpoint.path));
+    } else if (!why.empty() && log) {
+      log("not resuming from " + checkpoint.path + ": " + why + "; starting over");
+    }
+  }
+  auto last_checkpoint = std::chrono::steady_clock::now();
 
-  for (int epoch = 0; epoch < s.epochs; ++epoch) {
+  for (int epoch = loop.next_epoch; epoch < s.epochs && !loop.stopped_early; ++epoch) {
     const auto started = std::chrono::steady_clock::now();
-    const double factor = schedule_factor(s, epoch) * plateau_factor;
+    const double factor = schedule_factor(s, epoch) * loop.plateau_factor;
     auto& groups = optimizer.optimizer->param_groups();
     for (std::size_t g = 0; g < groups.size(); ++g) {
       groups[g].options().set_lr(optimizer.base_lr[g] * factor);
@@ -353,8 +508,8 @@ TrainingResult train_and_evaluate(HybridModel& model, const json& config, const 
     }
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    train_seconds += seconds;
-    samples_seen += seen;
+    loop.train_seconds += seconds;
+    loop.samples_seen += seen;
 
     const std::vector<float> val_probabilities = probabilities_of(model, val_x, input);
     const ClassificationMetrics val =
@@ -379,33 +534,41 @@ TrainingResult train_and_evaluate(HybridModel& model, const json& config, const 
     }
 
     const double value = monitored(s.monitor, val);
-    if (best_state.empty() || value > best_value) {
-      best_value = value;
-      best_state = snapshot(model);
+    if (loop.best_state.empty() || value > loop.best_value) {
+      loop.best_value = value;
+      loop.best_state = snapshot(model);
       result.best_epoch = epoch + 1;
-      since_best = 0;
+      loop.since_best = 0;
     } else {
-      ++since_best;
+      ++loop.since_best;
     }
     if (s.schedule == "plateau" && epoch >= s.warmup_epochs) {
-      if (value > plateau_best) {
-        plateau_best = value;
-        since_plateau_best = 0;
-      } else if (++since_plateau_best >= s.step_size) {
-        plateau_factor *= s.gamma;
-        since_plateau_best = 0;
+      if (value > loop.plateau_best) {
+        loop.plateau_best = value;
+        loop.since_plateau_best = 0;
+      } else if (++loop.since_plateau_best >= s.step_size) {
+        loop.plateau_factor *= s.gamma;
+        loop.since_plateau_best = 0;
       }
     }
-    if (s.patience > 0 && since_best >= s.patience) break;
+    loop.stopped_early = s.patience > 0 && loop.since_best >= s.patience;
+    loop.next_epoch = epoch + 1;
+    const auto now = std::chrono::steady_clock::now();
+    if (!checkpoint.path.empty() && std::chrono::duration<double>(now - last_checkpoint).count() >=
+                                        checkpoint.interval_seconds) {
+      save_checkpoint(checkpoint.path, config, model, *optimizer.optimizer, loop, result, random);
+      last_checkpoint = now;
+    }
   }
 
   result.metrics["epochs_run"] = result.epochs_run;
   result.metrics["best_epoch"] = result.best_epoch;
-  result.metrics["train_seconds"] = train_seconds;
-  if (train_seconds > 0) result.metrics["train_samples_per_second"] = samples_seen / train_seconds;
+  result.metrics["train_seconds"] = loop.train_seconds;
+  if (loop.train_seconds > 0)
+    result.metrics["train_samples_per_second"] = loop.samples_seen / loop.train_seconds;
   if (result.status != RunStatus::done) return result;
 
-  restore(model, best_state);
+  restore(model, loop.best_state);
   const std::vector<float> val_probabilities = probabilities_of(model, val_x, input);
   add_metrics(result.metrics, "val", "",
               classification_metrics(val_probabilities, data.val.labels, classes));

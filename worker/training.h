@@ -36,11 +36,25 @@ InputShape input_shape(const Dataset& data);
 // alone, head_forward; no augmentation).
 enum class ModelInput { samples, cached_features };
 
+// Mid-run checkpoints: at the end of an epoch, when `interval_seconds` have passed since the last
+// one (0: every epoch), the whole training state (weights, optimiser, best epoch, curves, random
+// generators) is written to `path` atomically. A later call with the same path and config
+// continues from the last saved epoch and gives the result an uninterrupted run would have.
+// Empty path: no checkpoints. The caller removes the file once the result is kept.
+struct CheckpointOptions {
+  std::string path;
+  double interval_seconds = 60;
+};
+
+// Where a run (or an SHF extraction) keeps its checkpoint: DIRECTORY/checkpoints/NAME.pt.
+std::string checkpoint_path(const std::string& cache_directory, const std::string& name);
+
 // Trains `model` on data.train, picks the best epoch on data.val by train.monitor, evaluates on
 // data.test. Deterministic for a given config seed (the caller seeds torch before building the
 // model). `log` receives one line per epoch.
 TrainingResult train_and_evaluate(HybridModel& model, const nlohmann::json& config,
                                   const Dataset& data, ModelInput input,
-                                  const std::function<void(const std::string&)>& log = {});
+                                  const std::function<void(const std::string&)>& log = {},
+                                  const CheckpointOptions& checkpoint = {});
 
 }  // namespace hqsweep

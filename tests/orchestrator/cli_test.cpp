@@ -1,13 +1,17 @@
 // Runs the hqsweep executable as a user would: help, exit codes, validate.
 #include <stdlib.h>
 #include <array>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
 #include <nlohmann/json.hpp>
 
 namespace {
@@ -294,6 +298,49 @@ TEST(CliTest, TrainPrintsTheResultAndAppendsItOnce) {
   Outcome progress = run_hqsweep(args + " --set train.epochs=3");
   EXPECT_EQ(progress.exit_code, 0) << progress.output;
   EXPECT_NE(progress.output.find("epoch 3/3"), std::string::npos) << "progress on stderr";
+  std::filesystem::remove_all(dir);
+}
+
+TEST(CliTest, TrainKilledMidRunContinuesFromItsCheckpoint) {
+  const std::string dir = Fixture::make_directory();
+  {
+    std::ofstream csv(dir + "/rows.csv");
+    csv << "400,2,a,b\n";
+    for (int i = 0; i < 400; ++i)
+      csv << (i % 2) * 0.8 + (i % 13) * 0.1 << "," << (i % 7) * 0.2 << "," << i % 2 << "\n";
+  }
+  std::ofstream(dir + "/config.json") << R"({
+    "dataset": {"name": "csv", "path": "rows.csv"}, "model": {"backbone": "mlp"},
+    "train": {"epochs": 600}})";
+  const std::string checkpoints = dir + "/cache/checkpoints";
+  pid_t pid = fork();
+  if (pid == 0) {
+    std::freopen("/dev/null", "w", stdout);
+    std::freopen("/dev/null", "w", stderr);
+    const std::string config = dir + "/config.json", cache = dir + "/cache";
+    execl(HQSWEEP_EXECUTABLE, HQSWEEP_EXECUTABLE, "train", config.c_str(), "--data-dir",
+          dir.c_str(), "--cache-dir", cache.c_str(), "--checkpoint-interval", "0", "-q", nullptr);
+    _exit(127);
+  }
+  bool checkpointed = false;
+  for (int i = 0; i < 600 && !checkpointed; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    checkpointed = std::filesystem::exists(checkpoints) && !std::filesystem::is_empty(checkpoints);
+  }
+  ASSERT_TRUE(checkpointed) << "no checkpoint in " << checkpoints;
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  kill(pid, SIGKILL);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "the run ended before it could be killed; make it longer";
+
+  Outcome resumed = run_hqsweep("train " + dir + "/config.json --data-dir " + dir +
+                                " --cache-dir " + dir + "/cache --checkpoint-interval 0");
+  EXPECT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_NE(resumed.output.find("resumed after epoch"), std::string::npos) << resumed.output;
+  EXPECT_EQ(resumed.output.find("epoch 1/600"), std::string::npos) << "not started over";
+  EXPECT_NE(resumed.output.find("epoch 600/600"), std::string::npos);
+  EXPECT_TRUE(std::filesystem::is_empty(checkpoints)) << "removed once the run is over";
   std::filesystem::remove_all(dir);
 }
 

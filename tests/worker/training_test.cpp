@@ -3,10 +3,12 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <stdexcept>
 
 #include "common/config_schema.h"
 #include "models/model_factory.h"
@@ -201,6 +203,104 @@ TEST_F(TrainingTest, ShfHeadsShareOneExtractionKeyedByWhatDeterminesIt) {
   EXPECT_EQ(run.status, RunStatus::done);
   EXPECT_EQ(run.cache_key, feature_cache_key(shf));
   EXPECT_GT(run.metrics.at("test_acc"), 0.8);
+}
+
+// What a crash leaves: the exception stands for the process dying after `epochs` epochs.
+struct Interrupted : std::runtime_error {
+  Interrupted() : std::runtime_error("interrupted") {}
+};
+
+void expect_same_training(const RunResult& resumed, const RunResult& whole) {
+  for (const auto& [name, value] : whole.metrics) {
+    if (name == "train_seconds" || name == "train_samples_per_second") continue;
+    EXPECT_EQ(resumed.metrics.at(name), value) << name;
+  }
+  for (const auto& [name, values] : whole.curves) {
+    if (name != "seconds") {
+      EXPECT_EQ(resumed.curves.at(name), values) << name;
+    }
+  }
+  EXPECT_EQ(resumed.test_probabilities, whole.test_probabilities);
+}
+
+TEST_F(TrainingTest, CheckpointResumeGivesTheUninterruptedResult) {
+  // Dropout, a balanced sampler, a plateau schedule and early stopping: every random generator
+  // and every piece of loop state must come back.
+  const json c = config({{"model", {{"fusion", "dhf"}, {"dropout", 0.3}}},
+                         {"quantum", {{"qubits", 3}}},
+                         {"train",
+                          {{"epochs", 12},
+                           {"sampler", "balanced"},
+                           {"schedule", "plateau"},
+                           {"step_size", 2},
+                           {"patience", 6}}}});
+  WorkerOptions plain = worker();
+  plain.checkpoint_interval = -1;
+  const RunResult whole = execute_run(c, plain);
+  ASSERT_EQ(whole.status, RunStatus::done) << whole.error;
+
+  WorkerOptions crashing = worker();
+  crashing.checkpoint_interval = 0;
+  int epochs_seen = 0;
+  crashing.log = [&](const std::string& line) {
+    if (line.rfind("epoch ", 0) == 0 && ++epochs_seen == 5) throw Interrupted();
+  };
+  EXPECT_THROW(execute_run(c, crashing), Interrupted);
+  const std::string checkpoint = checkpoint_path(crashing.cache_directory, run_id(c));
+  ASSERT_TRUE(fs::exists(checkpoint)) << "epochs 1-4 were checkpointed";
+
+  WorkerOptions resuming = worker();
+  resuming.checkpoint_interval = 0;
+  std::vector<std::string> lines;
+  resuming.log = [&](const std::string& line) { lines.push_back(line); };
+  const RunResult resumed = execute_run(c, resuming);
+  ASSERT_EQ(resumed.status, RunStatus::done) << resumed.error;
+  EXPECT_NE(
+      std::find_if(lines.begin(), lines.end(),
+                   [](const std::string& l) { return l.rfind("resumed after epoch 4", 0) == 0; }),
+      lines.end());
+  int epochs_trained = 0;
+  for (const std::string& line : lines) epochs_trained += line.rfind("epoch ", 0) == 0;
+  EXPECT_EQ(epochs_trained, static_cast<int>(whole.metrics.at("epochs_run")) - 4);
+  expect_same_training(resumed, whole);
+  EXPECT_FALSE(fs::exists(checkpoint)) << "removed once the run is over";
+}
+
+TEST_F(TrainingTest, CheckpointOfAnotherConfigIsNotResumed) {
+  const json a = config(), b = config({{"train", {{"lr", 0.02}}}});
+  WorkerOptions crashing = worker();
+  crashing.checkpoint_interval = 0;
+  int epochs_seen = 0;
+  crashing.log = [&](const std::string& line) {
+    if (line.rfind("epoch ", 0) == 0 && ++epochs_seen == 3) throw Interrupted();
+  };
+  EXPECT_THROW(execute_run(a, crashing), Interrupted);
+  const std::string path_b = checkpoint_path(crashing.cache_directory, run_id(b));
+  fs::copy_file(checkpoint_path(crashing.cache_directory, run_id(a)), path_b);
+
+  WorkerOptions options = worker();
+  options.checkpoint_interval = 0;
+  std::vector<std::string> lines;
+  options.log = [&](const std::string& line) { lines.push_back(line); };
+  const RunResult result = execute_run(b, options);
+  EXPECT_NE(std::find_if(lines.begin(), lines.end(),
+                         [](const std::string& l) {
+                           return l.find("it belongs to another config; starting over") !=
+                                  std::string::npos;
+                         }),
+            lines.end());
+  WorkerOptions plain = worker();
+  plain.checkpoint_interval = -1;
+  expect_same_training(result, execute_run(b, plain));
+
+  std::ofstream(path_b) << "not a checkpoint";
+  lines.clear();
+  expect_same_training(execute_run(b, options), result);
+  EXPECT_NE(std::find_if(lines.begin(), lines.end(),
+                         [](const std::string& l) {
+                           return l.find("it is unreadable") != std::string::npos;
+                         }),
+            lines.end());
 }
 
 TEST_F(TrainingTest, ProbeTasksEndAsConfigured) {
