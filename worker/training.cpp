@@ -557,7 +557,12 @@ TrainingResult train_and_evaluate(HybridModel& model, const json& config, const 
     if (!checkpoint.path.empty() && std::chrono::duration<double>(now - last_checkpoint).count() >=
                                         checkpoint.interval_seconds) {
       save_checkpoint(checkpoint.path, config, model, *optimizer.optimizer, loop, result, random);
-      last_checkpoint = now;
+      last_checkpoint = std::chrono::steady_clock::now();
+      if (log) {
+        log(fmt::format("checkpoint after epoch {}: {:.1f} MB in {:.2f} s", epoch + 1,
+                        std::filesystem::file_size(checkpoint.path) / 1e6,
+                        std::chrono::duration<double>(last_checkpoint - now).count()));
+      }
     }
   }
 
