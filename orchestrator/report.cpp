@@ -252,6 +252,7 @@ struct Row {
 };
 
 struct Report {
+  Loaded loaded;  // the runs the groups point into
   std::string source;
   std::vector<std::string> group_keys;
   std::vector<std::string> metrics;
@@ -291,8 +292,9 @@ std::vector<std::pair<const LoadedRun*, const LoadedRun*>> pair_runs(
 }
 
 Report build_report(const std::vector<std::string>& files, const ReportOptions& options) {
-  Loaded loaded = load_runs(files);
   Report report;
+  report.loaded = load_runs(files);
+  const Loaded& loaded = report.loaded;
   report.source = loaded.description;
   report.best = options.best;
   std::set<std::string> known_keys, available_metrics;
