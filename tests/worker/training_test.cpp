@@ -1,5 +1,6 @@
 // Training, SHF extraction and whole runs: determinism, learning, early stopping with restore,
-// schedules, the quantum learning rate, divergence, feature-cache reuse and the probe task.
+// schedules, the quantum learning rate, divergence, checkpoint resume, feature-cache reuse and the
+// probe task.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -7,6 +8,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <random>
 #include <stdexcept>
 
@@ -210,6 +212,22 @@ struct Interrupted : std::runtime_error {
   Interrupted() : std::runtime_error("interrupted") {}
 };
 
+// Options whose log throws Interrupted when the epoch after `epochs` ends, checkpointing every
+// epoch; the counter lives in the returned options' closure.
+WorkerOptions crashing_after(WorkerOptions options, int epochs) {
+  options.checkpoint_interval = 0;
+  auto seen = std::make_shared<int>(0);
+  options.log = [seen, epochs](const std::string& line) {
+    if (line.rfind("epoch ", 0) == 0 && ++*seen == epochs + 1) throw Interrupted();
+  };
+  return options;
+}
+
+bool logged(const std::vector<std::string>& lines, const std::string& text) {
+  return std::any_of(lines.begin(), lines.end(),
+                     [&](const std::string& line) { return line.find(text) != std::string::npos; });
+}
+
 void expect_same_training(const RunResult& resumed, const RunResult& whole) {
   for (const auto& [name, value] : whole.metrics) {
     if (name == "train_seconds" || name == "train_samples_per_second") continue;
@@ -239,12 +257,7 @@ TEST_F(TrainingTest, CheckpointResumeGivesTheUninterruptedResult) {
   const RunResult whole = execute_run(c, plain);
   ASSERT_EQ(whole.status, RunStatus::done) << whole.error;
 
-  WorkerOptions crashing = worker();
-  crashing.checkpoint_interval = 0;
-  int epochs_seen = 0;
-  crashing.log = [&](const std::string& line) {
-    if (line.rfind("epoch ", 0) == 0 && ++epochs_seen == 5) throw Interrupted();
-  };
+  const WorkerOptions crashing = crashing_after(worker(), 4);
   EXPECT_THROW(execute_run(c, crashing), Interrupted);
   const std::string checkpoint = checkpoint_path(crashing.cache_directory, run_id(c));
   ASSERT_TRUE(fs::exists(checkpoint)) << "epochs 1-4 were checkpointed";
@@ -255,10 +268,7 @@ TEST_F(TrainingTest, CheckpointResumeGivesTheUninterruptedResult) {
   resuming.log = [&](const std::string& line) { lines.push_back(line); };
   const RunResult resumed = execute_run(c, resuming);
   ASSERT_EQ(resumed.status, RunStatus::done) << resumed.error;
-  EXPECT_NE(
-      std::find_if(lines.begin(), lines.end(),
-                   [](const std::string& l) { return l.rfind("resumed after epoch 4", 0) == 0; }),
-      lines.end());
+  EXPECT_TRUE(logged(lines, "resumed after epoch 4"));
   int epochs_trained = 0;
   for (const std::string& line : lines) epochs_trained += line.rfind("epoch ", 0) == 0;
   EXPECT_EQ(epochs_trained, static_cast<int>(whole.metrics.at("epochs_run")) - 4);
@@ -268,12 +278,7 @@ TEST_F(TrainingTest, CheckpointResumeGivesTheUninterruptedResult) {
 
 TEST_F(TrainingTest, CheckpointOfAnotherConfigIsNotResumed) {
   const json a = config(), b = config({{"train", {{"lr", 0.02}}}});
-  WorkerOptions crashing = worker();
-  crashing.checkpoint_interval = 0;
-  int epochs_seen = 0;
-  crashing.log = [&](const std::string& line) {
-    if (line.rfind("epoch ", 0) == 0 && ++epochs_seen == 3) throw Interrupted();
-  };
+  const WorkerOptions crashing = crashing_after(worker(), 2);
   EXPECT_THROW(execute_run(a, crashing), Interrupted);
   const std::string path_b = checkpoint_path(crashing.cache_directory, run_id(b));
   fs::copy_file(checkpoint_path(crashing.cache_directory, run_id(a)), path_b);
@@ -283,12 +288,7 @@ TEST_F(TrainingTest, CheckpointOfAnotherConfigIsNotResumed) {
   std::vector<std::string> lines;
   options.log = [&](const std::string& line) { lines.push_back(line); };
   const RunResult result = execute_run(b, options);
-  EXPECT_NE(std::find_if(lines.begin(), lines.end(),
-                         [](const std::string& l) {
-                           return l.find("it belongs to another config; starting over") !=
-                                  std::string::npos;
-                         }),
-            lines.end());
+  EXPECT_TRUE(logged(lines, "it belongs to another config; starting over"));
   WorkerOptions plain = worker();
   plain.checkpoint_interval = -1;
   expect_same_training(result, execute_run(b, plain));
@@ -296,11 +296,7 @@ TEST_F(TrainingTest, CheckpointOfAnotherConfigIsNotResumed) {
   std::ofstream(path_b) << "not a checkpoint";
   lines.clear();
   expect_same_training(execute_run(b, options), result);
-  EXPECT_NE(std::find_if(lines.begin(), lines.end(),
-                         [](const std::string& l) {
-                           return l.find("it is unreadable") != std::string::npos;
-                         }),
-            lines.end());
+  EXPECT_TRUE(logged(lines, "it is unreadable"));
 }
 
 TEST_F(TrainingTest, ProbeTasksEndAsConfigured) {
