@@ -471,6 +471,12 @@ std::string check_config_value(const ConfigKey& key, const json& value, json* no
   return "unsupported value " + value.dump() + " (" + kind_name(key) + " expected)";
 }
 
+std::string config_value_text(const FlatConfig& config, const std::string& key) {
+  auto it = config.find(key);
+  if (it == config.end()) return "-";
+  return it->second.is_string() ? it->second.get<std::string>() : it->second.dump();
+}
+
 FlatConfig flatten_config(const json& config) {
   FlatConfig out;
   if (!config.is_object()) throw Error("a config must be a JSON object, found " + config.dump());

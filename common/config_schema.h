@@ -47,6 +47,9 @@ std::string check_config_value(const ConfigKey& key, const nlohmann::json& value
 
 // Object -> dotted paths; "a": {"b": 1} and "a.b": 1 flatten alike.
 FlatConfig flatten_config(const nlohmann::json& config);
+// A value for tables: strings bare, other values as JSON, "-" when the key is absent (it does not
+// apply to this config, like the qubits of a classical model).
+std::string config_value_text(const FlatConfig& config, const std::string& key);
 nlohmann::json unflatten_config(const FlatConfig& flat);
 
 // The canonical form of a config: unknown keys rejected, values checked and normalised, defaults

@@ -93,12 +93,7 @@ int validate_command(const std::string& name, const std::vector<std::string>& ar
   for (std::size_t i = 0; i < sweep.runs.size() && i < rows; ++i) {
     FlatConfig flat = flatten_config(sweep.runs[i].config);
     std::vector<std::string> row = {std::to_string(i + 1), sweep.runs[i].run_id};
-    for (const auto& key : sweep.varying_keys) {
-      auto it = flat.find(key);
-      row.push_back(it == flat.end()         ? "-"
-                    : it->second.is_string() ? it->second.get<std::string>()
-                                             : it->second.dump());
-    }
+    for (const auto& key : sweep.varying_keys) row.push_back(config_value_text(flat, key));
     table.push_back(std::move(row));
   }
   std::cout << format_table(headers, table);

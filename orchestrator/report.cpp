@@ -29,21 +29,13 @@ namespace {
 using nlohmann::json;
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 const std::string kSeedKey = "seed";
-const std::string kAbsent = "-";
+const std::string kAbsent = "-";  // what config_value_text shows for a key that does not apply
 
 struct LoadedRun {
   RunSummary summary;
   FlatConfig flat;
   std::string file;
 };
-
-// The value of a key as text: strings bare, everything else as JSON; "-" when the key is absent
-// (it does not apply to this run, like quantum.qubits of a classical model).
-std::string value_text(const FlatConfig& flat, const std::string& key) {
-  auto it = flat.find(key);
-  if (it == flat.end()) return kAbsent;
-  return it->second.is_string() ? it->second.get<std::string>() : it->second.dump();
-}
 
 std::string join(const std::vector<std::string>& parts, const std::string& separator) {
   std::string out;
@@ -204,7 +196,7 @@ void keep_best_configuration(Group& group, const std::vector<std::string>& keys,
   std::vector<std::vector<std::string>> order;
   for (const LoadedRun* run : group.runs) {
     std::vector<std::string> setting;
-    for (const std::string& key : keys) setting.push_back(value_text(run->flat, key));
+    for (const std::string& key : keys) setting.push_back(config_value_text(run->flat, key));
     if (!settings.count(setting)) order.push_back(setting);
     settings[setting].push_back(run);
   }
@@ -275,10 +267,10 @@ std::vector<std::pair<const LoadedRun*, const LoadedRun*>> pair_runs(
     const LoadedRun* partner = nullptr;
     int matches = 0;
     for (const LoadedRun* y : b) {
-      if (value_text(x->flat, kSeedKey) != value_text(y->flat, kSeedKey)) continue;
+      if (config_value_text(x->flat, kSeedKey) != config_value_text(y->flat, kSeedKey)) continue;
       bool same = true;
       for (const std::string& key : keys) {
-        std::string u = value_text(x->flat, key), v = value_text(y->flat, key);
+        std::string u = config_value_text(x->flat, key), v = config_value_text(y->flat, key);
         if (u != kAbsent && v != kAbsent && u != v) same = false;
       }
       if (same) {
@@ -367,7 +359,7 @@ Report build_report(const std::vector<std::string>& files, const ReportOptions& 
     compare_index = static_cast<std::size_t>(at - report.group_keys.begin());
     std::set<std::string> present;
     for (const LoadedRun& run : loaded.runs)
-      present.insert(value_text(run.flat, report.compare_key));
+      present.insert(config_value_text(run.flat, report.compare_key));
     if (!present.count(report.compare_value)) {
       present.erase(kAbsent);
       throw Error("--compare: no run has " + report.compare_key + "=" + report.compare_value +
@@ -379,7 +371,8 @@ Report build_report(const std::vector<std::string>& files, const ReportOptions& 
   std::map<std::vector<std::string>, std::size_t> group_of;
   for (const LoadedRun& run : loaded.runs) {
     std::vector<std::string> values;
-    for (const std::string& key : report.group_keys) values.push_back(value_text(run.flat, key));
+    for (const std::string& key : report.group_keys)
+      values.push_back(config_value_text(run.flat, key));
     auto [it, fresh] = group_of.emplace(values, report.groups.size());
     if (fresh) report.groups.push_back(Group{values, "", kNaN, {}});
     report.groups[it->second].runs.push_back(&run);
@@ -508,13 +501,6 @@ std::string shown_summary(const std::optional<SampleSummary>& s, bool percent, b
   return text;
 }
 
-std::string shown_duration(double seconds) {
-  if (std::isnan(seconds)) return "-";
-  if (seconds < 120) return fmt::format("{:.1f}s", seconds);
-  if (seconds < 7200) return fmt::format("{:.1f}m", seconds / 60);
-  return fmt::format("{:.1f}h", seconds / 3600);
-}
-
 std::string metric_header(const std::string& metric) {
   std::string name = metric.rfind("test_", 0) == 0 ? metric.substr(5) : metric;
   return is_fraction_metric(metric) ? name + " %" : name;
@@ -559,7 +545,7 @@ DisplayTable display_table(const Report& report) {
                         : row.best_seed.dump() + " (" +
                               shown(row.best_seed_value, is_fraction_metric(report.metrics[0])) +
                               ")");
-    cells.push_back(shown_duration(row.median_duration));
+    cells.push_back(format_duration(row.median_duration));
     if (!report.compare_key.empty()) {
       cells.push_back(row.is_baseline || row.baseline == nullptr ? "-" : std::to_string(row.pairs));
       for (std::size_t m = 0; m < report.metrics.size(); ++m) {

@@ -29,23 +29,11 @@ std::string format_metric(const std::map<std::string, double>& metrics, const st
   return it == metrics.end() || std::isnan(it->second) ? "-" : fmt::format("{:.4f}", it->second);
 }
 
-std::string format_duration(double seconds) {
-  if (seconds < 120) return fmt::format("{:.1f}s", seconds);
-  if (seconds < 7200) return fmt::format("{:.1f}m", seconds / 60);
-  return fmt::format("{:.1f}h", seconds / 3600);
-}
-
 std::string format_bytes(uint64_t bytes) {
   if (bytes < 1024) return fmt::format("{} B", bytes);
   if (bytes < 1024 * 1024) return fmt::format("{:.1f} KiB", bytes / 1024.0);
   if (bytes < uint64_t{1024} * 1024 * 1024) return fmt::format("{:.1f} MiB", bytes / 1048576.0);
   return fmt::format("{:.2f} GiB", bytes / 1073741824.0);
-}
-
-std::string config_value(const FlatConfig& flat, const std::string& key) {
-  auto it = flat.find(key);
-  if (it == flat.end()) return "-";
-  return it->second.is_string() ? it->second.get<std::string>() : it->second.dump();
 }
 
 nlohmann::json summary_json(const RunSummary& run) {
@@ -106,7 +94,7 @@ int ls_command(const std::string& name, const std::vector<std::string>& args) {
   for (const RunSummary& run : runs) {
     FlatConfig flat = flatten_config(run.config);
     std::vector<std::string> row = {run.run_id, to_string(run.status), std::to_string(run.attempt)};
-    for (const std::string& key : varying) row.push_back(config_value(flat, key));
+    for (const std::string& key : varying) row.push_back(config_value_text(flat, key));
     for (const std::string& metric : metrics) row.push_back(format_metric(run.metrics, metric));
     row.push_back(format_duration(run.duration));
     rows.push_back(std::move(row));
@@ -166,8 +154,8 @@ int cache_command(const std::string& name, const std::vector<std::string>& args)
     for (const CacheEntry& entry : cache.list()) {
       FlatConfig flat = entry.config.is_object() ? flatten_config(entry.config) : FlatConfig{};
       std::string made_by = entry.config.is_null() ? "(unreadable: remove it)"
-                                                   : config_value(flat, "dataset.name") + " " +
-                                                         config_value(flat, "model.backbone");
+                                                   : config_value_text(flat, "dataset.name") + " " +
+                                                         config_value_text(flat, "model.backbone");
       rows.push_back({entry.key, format_bytes(entry.bytes), made_by});
       total += entry.bytes;
     }

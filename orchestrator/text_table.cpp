@@ -2,6 +2,9 @@
 #include "orchestrator/text_table.h"
 
 #include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
 
 #include "common/error.h"
 
@@ -40,6 +43,13 @@ std::string format_table(const std::vector<std::string>& headers,
   append_row(headers);
   for (const auto& row : rows) append_row(row);
   return out;
+}
+
+std::string format_duration(double seconds) {
+  if (std::isnan(seconds)) return "-";
+  if (seconds < 120) return fmt::format("{:.1f}s", seconds);
+  if (seconds < 7200) return fmt::format("{:.1f}m", seconds / 60);
+  return fmt::format("{:.1f}h", seconds / 3600);
 }
 
 }  // namespace hqsweep

@@ -1,4 +1,4 @@
-// Aligned plain-text tables for the terminal (validate, ls, report).
+// Aligned plain-text tables for the terminal (validate, ls, report), and their durations.
 #pragma once
 
 #include <string>
@@ -9,5 +9,8 @@ namespace hqsweep {
 // Columns are left-aligned and padded to their widest cell; every row has headers.size() cells.
 std::string format_table(const std::vector<std::string>& headers,
                          const std::vector<std::vector<std::string>>& rows);
+
+// "12.3s", "4.5m", "2.1h"; "-" for NaN.
+std::string format_duration(double seconds);
 
 }  // namespace hqsweep
