@@ -821,8 +821,8 @@ int report_command(const std::string& name, const std::vector<std::string>& args
       "group keys, comma-separated, e.g. dataset,backbone,fusion (short names work); default: "
       "every key that varies except the seed")(
       "metrics", po::value(&metrics)->composing(),
-      "metrics, comma-separated (default acc,f1,auc = test_acc,test_f1,test_auc); any metric "
-      "of the runs, e.g. balanced_acc, val_acc, acc_tuned")(
+      "metrics, comma-separated (default: those of acc,f1,auc = test_acc,test_f1,test_auc "
+      "the runs have); any metric of the runs, e.g. balanced_acc, val_acc, acc_tuned")(
       "compare", po::value(&compare),
       "KEY=VALUE baseline, e.g. fusion=classical: each group's difference to the group that "
       "differs only in KEY, with paired t-test and Wilcoxon p-values over shared seeds")(
