@@ -140,7 +140,7 @@ ExtractionOutcome cached_features(const json& config, const Dataset& data,
   features.val = extract_split(shf.model, data.val, data.sample_shape, width);
   features.test = extract_split(shf.model, data.test, data.sample_shape, width);
   cache.write(key, features);
-  if (!training_checkpoint.path.empty()) fs::remove(training_checkpoint.path);
+  if (!training_checkpoint.path.empty()) remove_checkpoint(training_checkpoint.path);
   if (log) log("SHF features written to " + cache.path_for(key));
   return outcome;
 }

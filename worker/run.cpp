@@ -6,7 +6,6 @@
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
-#include <filesystem>
 #include <thread>
 
 #include <fmt/format.h>
@@ -112,7 +111,7 @@ RunResult execute_run(const json& config, const WorkerOptions& options) {
   }
 
   // The result leaves this process next; a crash before it is kept costs one evaluation's rerun.
-  if (!checkpoint.path.empty()) std::filesystem::remove(checkpoint.path);
+  if (!checkpoint.path.empty()) remove_checkpoint(checkpoint.path);
   result.status = trained.status;
   result.error = trained.error;
   result.parameters_trainable = summary.trainable();

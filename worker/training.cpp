@@ -282,6 +282,10 @@ std::string tensor_text(const torch::Tensor& tensor) {
                      static_cast<std::size_t>(bytes.numel()));
 }
 
+std::string checkpoint_temporary(const std::string& path) {
+  return path + ".tmp";
+}
+
 // The checkpoint names its config; a file another config left is not resumed.
 std::string checkpoint_identity(const json& config) {
   return config.dump();
@@ -328,7 +332,7 @@ void save_checkpoint(const std::string& path, const json& config, HybridModel& m
     archive.write("torch_generator", cpu.get_state());
   }
   std::filesystem::create_directories(std::filesystem::path(path).parent_path());
-  const std::string temporary = path + ".tmp";
+  const std::string temporary = checkpoint_temporary(path);
   archive.save_to(temporary);
   std::filesystem::rename(temporary, path);
 }
@@ -417,6 +421,11 @@ InputShape input_shape(const Dataset& data) {
 
 std::string checkpoint_path(const std::string& cache_directory, const std::string& name) {
   return (std::filesystem::path(cache_directory) / "checkpoints" / (name + ".pt")).string();
+}
+
+void remove_checkpoint(const std::string& path) {
+  std::filesystem::remove(path);
+  std::filesystem::remove(checkpoint_temporary(path));
 }
 
 TrainingResult train_and_evaluate(HybridModel& model, const json& config, const Dataset& data,

@@ -48,6 +48,8 @@ struct CheckpointOptions {
 
 // Where a run (or an SHF extraction) keeps its checkpoint: DIRECTORY/checkpoints/NAME.pt.
 std::string checkpoint_path(const std::string& cache_directory, const std::string& name);
+// Removes a checkpoint and the temporary file a writer killed mid-save leaves beside it.
+void remove_checkpoint(const std::string& path);
 
 // Trains `model` on data.train, picks the best epoch on data.val by train.monitor, evaluates on
 // data.test. Deterministic for a given config seed (the caller seeds torch before building the

@@ -262,8 +262,10 @@ TEST_F(TrainingTest, CheckpointResumeGivesTheUninterruptedResult) {
   const std::string checkpoint = checkpoint_path(crashing.cache_directory, run_id(c));
   ASSERT_TRUE(fs::exists(checkpoint)) << "epochs 1-4 were checkpointed";
 
+  // What a kill during a save leaves; no save happens in the rest of this run (long interval).
+  std::ofstream(checkpoint + ".tmp") << "half a checkpoint";
   WorkerOptions resuming = worker();
-  resuming.checkpoint_interval = 0;
+  resuming.checkpoint_interval = 1e9;
   std::vector<std::string> lines;
   resuming.log = [&](const std::string& line) { lines.push_back(line); };
   const RunResult resumed = execute_run(c, resuming);
@@ -274,6 +276,7 @@ TEST_F(TrainingTest, CheckpointResumeGivesTheUninterruptedResult) {
   EXPECT_EQ(epochs_trained, static_cast<int>(whole.metrics.at("epochs_run")) - 4);
   expect_same_training(resumed, whole);
   EXPECT_FALSE(fs::exists(checkpoint)) << "removed once the run is over";
+  EXPECT_FALSE(fs::exists(checkpoint + ".tmp")) << "and what a killed save left";
 }
 
 TEST_F(TrainingTest, CheckpointOfAnotherConfigIsNotResumed) {
