@@ -292,6 +292,15 @@ TEST_F(ReportTest, RefusesBadInputNamingWhatIsWrong) {
                 "cross_attention, dhf)"),
             std::string::npos)
       << report_with(baseline);
+  ReportOptions seed;
+  seed.by = {"seed"};
+  EXPECT_EQ(report_with(seed), "--by: the seed is what a group summarises over");
+  ReportOptions unselectable;
+  unselectable.best = true;
+  unselectable.metrics = {"loss"};  // test_loss, but no run has val_loss
+  EXPECT_EQ(
+      report_with(unselectable),
+      "--best: no done run has val_loss to select test_loss by (no selection on the test set)");
   ReportOptions syntax;
   syntax.compare = "fusion";
   EXPECT_NE(report_with(syntax).find("expected KEY=VALUE"), std::string::npos);
