@@ -16,6 +16,7 @@
 #include "orchestrator/model_commands.h"
 #include "orchestrator/report.h"
 #include "orchestrator/run_commands.h"
+#include "orchestrator/slurm_commands.h"
 #include "orchestrator/store_commands.h"
 #include "orchestrator/sweep.h"
 #include "orchestrator/text_table.h"
@@ -111,7 +112,9 @@ const std::vector<Command>& commands() {
       {"train", "Run one resolved config and print its metrics as JSON", train_command},
       {"report", "Tables of metrics per group, with comparisons, from results files",
        report_command},
-      {"submit", "Write and submit a Slurm batch job for a sweep", nullptr},
+      {"submit", "Write and submit a Slurm batch job for a sweep", submit_command},
+      {"status", "A sweep's progress next to the state of its Slurm jobs", status_command},
+      {"merge", "Combine results files (a job array's shards) into one", merge_command},
       {"describe", "Show a model's architecture and parameter counts", describe_command},
       {"ls", "List the runs of a results file with status and metrics", ls_command},
       {"cache", "List, remove and garbage-collect SHF feature caches", cache_command},

@@ -179,6 +179,7 @@ int run_sweep_mpi(const SweepRunOptions& options) {
     // Workers leave signals to rank 0, which stops them through the protocol.
     signal(SIGINT, SIG_IGN);
     signal(SIGTERM, SIG_IGN);
+    signal(SIGUSR1, SIG_IGN);
     RunnerOptions runner = options.runner;
     runner.rank = rank;
     work(runner);

@@ -109,7 +109,7 @@ int run_command(const std::string& name, const std::vector<std::string>& args) {
       "Run every run of a sweep file, appending each result to the results file as it arrives.\n"
       "Without mpirun, --workers tasks run at once on this machine; under mpirun rank 0\n"
       "schedules and ranks 1..K-1 work. Running the same command again resumes: done runs are\n"
-      "skipped. SIGINT/SIGTERM stop it gracefully (a second one at once).\n"
+      "skipped. SIGINT/SIGTERM/SIGUSR1 stop it gracefully (a second one at once).\n"
       "Exit codes: 0 every run done; 1 bad input; 3 some runs failed; 4 stopped by a signal.\n\n"
       "Options");
   SweepRunOptions run;
@@ -120,6 +120,9 @@ int run_command(const std::string& name, const std::vector<std::string>& args) {
                                                     "the sweep file")(
       "out", po::value(&run.out), "results file (default: results/<sweep name>.h5)")(
       "set", po::value(&run.overrides)->composing(), "KEY=VALUE applied to every run")(
+      "shard", po::value<std::string>(),
+      "I/N: run only the I-th of N parts of the sweep, split by run_id (a job array's task); "
+      "--out then defaults to results/<sweep name>.shard-I-of-N.h5")(
       "workers", po::value(&run.workers)->default_value(run.workers),
       "embedded mode: tasks at once (default: the number of cores)")(
       "threads-per-task", po::value(&run.runner.threads)->default_value(1),
@@ -154,6 +157,7 @@ int run_command(const std::string& name, const std::vector<std::string>& args) {
   if (run.workers < 1 || run.runner.threads < 1) {
     throw po::validation_error(po::validation_error::invalid_option_value, "workers/threads");
   }
+  if (vm.count("shard")) run.shard = parse_shard(vm["shard"].as<std::string>());
   run.command_line = "hqsweep " + name;
   for (const std::string& a : args) run.command_line += " " + a;
   return launched_by_mpirun() ? run_sweep_mpi(run) : run_sweep_embedded(run);

@@ -2,10 +2,12 @@
 #include "orchestrator/sweep.h"
 
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <map>
 #include <random>
 #include <set>
+#include <stdexcept>
 #include <tuple>
 
 #include "common/config_schema.h"
@@ -44,9 +46,10 @@ struct Leaf {
   JsonPath path;
 };
 
-const std::set<std::string> kSweepSections = {"name",    "description", "base",       "grid",
-                                              "zip",     "linked",      "random",     "seeds",
-                                              "include", "exclude",     "conditional"};
+// "slurm" belongs to `hqsweep submit` (orchestrator/slurm.h); expansion leaves it alone.
+const std::set<std::string> kSweepSections = {
+    "name",  "description", "base",    "grid",    "zip",         "linked",
+    "random", "seeds",      "include", "exclude", "conditional", "slurm"};
 
 class SweepParser {
  public:
@@ -454,7 +457,7 @@ Sweep SweepParser::parse_and_expand(bool whole_file_is_base) {
                              : "";
       fail(top.child(k),
            "unknown section; a sweep file takes name, description, base, grid, zip "
-           "(or linked), random, seeds, include, exclude and conditional" +
+           "(or linked), random, seeds, include, exclude, conditional and slurm" +
                hint);
     }
   }
@@ -597,6 +600,36 @@ Sweep expand_sweep(const JsonSource& source, const SweepOptions& options) {
 
 Sweep expand_sweep_file(const std::string& path, const SweepOptions& options) {
   return expand_sweep(JsonSource::from_file(path), options);
+}
+
+Shard parse_shard(const std::string& text) {
+  const std::size_t slash = text.find('/');
+  Shard shard;
+  std::size_t used_index = 0, used_count = 0;
+  try {
+    if (slash == std::string::npos) throw std::invalid_argument(text);
+    shard.index = std::stoi(text.substr(0, slash), &used_index);
+    shard.count = std::stoi(text.substr(slash + 1), &used_count);
+  } catch (const std::exception&) {
+    throw Error("shard \"" + text + "\": expected I/N, e.g. 0/3 (the first of three)");
+  }
+  if (used_index != slash || used_count != text.size() - slash - 1 || shard.count < 1 ||
+      shard.index < 0 || shard.index >= shard.count) {
+    throw Error("shard \"" + text + "\": expected I/N with N >= 1 and 0 <= I < N");
+  }
+  return shard;
+}
+
+bool in_shard(const std::string& run_id, const Shard& shard) {
+  const std::uint64_t value = std::stoull(run_id, nullptr, 16);
+  return value % static_cast<std::uint64_t>(shard.count) == static_cast<std::uint64_t>(shard.index);
+}
+
+std::string shard_results_path(const std::string& results_path, const Shard& shard) {
+  std::string stem = results_path;
+  if (stem.size() > 3 && stem.compare(stem.size() - 3, 3, ".h5") == 0) stem.resize(stem.size() - 3);
+  return stem + ".shard-" + std::to_string(shard.index) + "-of-" + std::to_string(shard.count) +
+         ".h5";
 }
 
 std::vector<RunSpec> read_runs(const std::string& path, const SweepOptions& options) {

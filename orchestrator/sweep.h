@@ -30,6 +30,19 @@ struct Sweep {
   std::size_t points_before_dedup = 0;    // combinations before identical runs collapsed
 };
 
+// One of `count` parts of a sweep (a Slurm job array's task): the runs whose run_id, read as a
+// hexadecimal number, is `index` modulo `count`. A run's shard depends on its config alone, so a
+// grown sweep keeps every earlier run in its shard.
+struct Shard {
+  int index = 0;
+  int count = 1;
+};
+// "I/N" with 0 <= I < N; throws Error saying what was expected.
+Shard parse_shard(const std::string& text);
+bool in_shard(const std::string& run_id, const Shard& shard);
+// results/x.h5 -> results/x.shard-I-of-N.h5, the file of one shard.
+std::string shard_results_path(const std::string& results_path, const Shard& shard);
+
 // Throws Error naming the file, line and JSON path of what is wrong, and what is allowed.
 Sweep expand_sweep(const JsonSource& source, const SweepOptions& options = {});
 Sweep expand_sweep_file(const std::string& path, const SweepOptions& options = {});

@@ -4,6 +4,8 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -36,7 +38,9 @@ void on_signal(int) {
   g_signals.fetch_add(1);
 }
 
-// SIGINT and SIGTERM count into g_signals while a sweep runs (no SA_RESTART: waits return).
+// SIGINT, SIGTERM and SIGUSR1 count into g_signals while a sweep runs (no SA_RESTART: waits
+// return). SIGUSR1 is what the Slurm batch script forwards through mpirun, which passes it on to
+// every rank where SIGTERM would make it abort the job.
 class SignalCounter {
  public:
   SignalCounter() {
@@ -44,17 +48,16 @@ class SignalCounter {
     struct sigaction action = {};
     action.sa_handler = on_signal;
     sigemptyset(&action.sa_mask);
-    sigaction(SIGINT, &action, &old_int_);
-    sigaction(SIGTERM, &action, &old_term_);
+    for (std::size_t i = 0; i < kSignals.size(); ++i) sigaction(kSignals[i], &action, &old_[i]);
   }
   ~SignalCounter() {
-    sigaction(SIGINT, &old_int_, nullptr);
-    sigaction(SIGTERM, &old_term_, nullptr);
+    for (std::size_t i = 0; i < kSignals.size(); ++i) sigaction(kSignals[i], &old_[i], nullptr);
   }
   int count() const { return g_signals.load(); }
 
  private:
-  struct sigaction old_int_ = {}, old_term_ = {};
+  static constexpr std::array<int, 3> kSignals = {SIGINT, SIGTERM, SIGUSR1};
+  std::array<struct sigaction, 3> old_ = {};
 };
 
 double now_seconds() {
@@ -134,6 +137,7 @@ int coordinate_sweep(const SweepRunOptions& run_options, WorkerPool& pool) {
     const std::string stem =
         sweep.name.empty() ? fs::path(options.sweep_path).stem().string() : sweep.name;
     options.out = "results/" + stem + ".h5";
+    if (options.shard.count > 1) options.out = shard_results_path(options.out, options.shard);
   }
   if (fs::path(options.out).has_parent_path()) {
     fs::create_directories(fs::path(options.out).parent_path());
@@ -143,7 +147,10 @@ int coordinate_sweep(const SweepRunOptions& run_options, WorkerPool& pool) {
   record.name = sweep.name;
   record.source = options.sweep_path;
   record.text = read_text(options.sweep_path);
-  record.run_count = static_cast<int64_t>(sweep.runs.size());
+  // A shard's file counts the runs of its shard, so that `hqsweep status` of the file is right.
+  record.run_count = static_cast<int64_t>(
+      std::count_if(sweep.runs.begin(), sweep.runs.end(),
+                    [&](const RunSpec& run) { return in_shard(run.run_id, options.shard); }));
   record.command_line = options.command_line;
   record.varying_keys = sweep.varying_keys;
   record.recorded_time = now_seconds();
@@ -152,8 +159,10 @@ int coordinate_sweep(const SweepRunOptions& run_options, WorkerPool& pool) {
   std::map<std::string, RunStatus> earlier;
   for (const RunSummary& run : store.list()) earlier[run.run_id] = run.status;
   std::vector<json> to_run;
-  int64_t already_done = 0, failed_before = 0;
+  int64_t already_done = 0, failed_before = 0, in_this_shard = 0;
   for (const RunSpec& run : sweep.runs) {
+    if (!in_shard(run.run_id, options.shard)) continue;
+    ++in_this_shard;
     auto it = earlier.find(run.run_id);
     if (it != earlier.end()) {
       if (it->second == RunStatus::done || it->second == RunStatus::diverged) {
@@ -168,10 +177,15 @@ int coordinate_sweep(const SweepRunOptions& run_options, WorkerPool& pool) {
     }
     to_run.push_back(run.config);
   }
+  const std::string shard_text =
+      options.shard.count > 1
+          ? fmt::format(" (shard {}/{}: {} of {})", options.shard.index, options.shard.count,
+                        in_this_shard, sweep.runs.size())
+          : "";
   std::cerr << fmt::format(
-      "{}: {} runs; {} already done, {} failed earlier{}; {} to run on {} "
+      "{}: {} runs{}; {} already done, {} failed earlier{}; {} to run on {} "
       "workers -> {}\n",
-      options.sweep_path, sweep.runs.size(), already_done, failed_before,
+      options.sweep_path, in_this_shard, shard_text, already_done, failed_before,
       failed_before > 0 ? " (--retry-failed runs them again)" : "", to_run.size(), pool.size(),
       options.out);
 

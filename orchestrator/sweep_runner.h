@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "orchestrator/sweep.h"
 #include "orchestrator/task_runner.h"
 
 namespace hqsweep {
@@ -14,7 +15,8 @@ namespace hqsweep {
 struct SweepRunOptions {
   std::string sweep_path;
   std::vector<std::string> overrides;
-  std::string out;  // results file; "" = results/<sweep name>.h5
+  std::string out;  // results file; "" = results/<sweep name>.h5 (with a shard: its shard file)
+  Shard shard;      // run only this part of the sweep (a job array's task); 0/1 = all
   int workers = 1;  // embedded: concurrent tasks
   bool retry_failed = false;
   int retries = 0;
@@ -41,7 +43,7 @@ class WorkerPool {
   virtual std::vector<TaskReport> stop() = 0;
 };
 
-// Rank 0's loop over any pool. Installs SIGINT/SIGTERM handlers for its duration.
+// Rank 0's loop over any pool. Installs SIGINT/SIGTERM/SIGUSR1 handlers for its duration.
 int coordinate_sweep(const SweepRunOptions& options, WorkerPool& pool);
 
 // The embedded mode: options.workers threads, each with its runner process.

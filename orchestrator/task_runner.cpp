@@ -310,6 +310,7 @@ int runner_main(const WorkerOptions& options, pid_t parent) {
   if (parent > 0 && getppid() != parent) return 1;
   signal(SIGINT, SIG_IGN);
   signal(SIGTERM, SIG_IGN);
+  signal(SIGUSR1, SIG_IGN);
   // Replies go to the original stdout; anything else printed lands in stderr.
   const int replies = dup(1);
   dup2(2, 1);

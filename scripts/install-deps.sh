@@ -14,6 +14,8 @@ packages=(
   libzip-dev zlib1g-dev libspdlog-dev libfmt-dev libpng-dev libjpeg-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
+  # a real one-node Slurm for SlurmTest (tests/orchestrator/slurm_test.sh)
+  slurm-wlm munge
   # Python clients of the results file (scripts/load_results.py, scripts/plot.py; SciPy for the
   # test that recomputes `hqsweep report`)
   python3 python3-h5py python3-pandas python3-matplotlib python3-scipy

@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# SlurmTest: `hqsweep submit`, the graceful stop at Slurm's signal with requeue, and a job array
+# with `hqsweep merge`, on a real one-node Slurm that this script starts (slurm_cluster.sh) and
+# stops again. Usage: slurm_test.sh HQSWEEP [submit|requeue|array]... (default: all three).
+# Exits 77 (skipped) without root or Slurm's daemons (install-deps installs slurm-wlm and munge).
+set -euo pipefail
+hqsweep=$(realpath "$1")
+shift
+cases=("$@")
+[ ${#cases[@]} -gt 0 ] || cases=(submit requeue array)
+here=$(cd "$(dirname "$0")" && pwd)
+
+for program in slurmctld slurmd munged sbatch; do
+  if ! command -v "$program" >/dev/null; then
+    echo "SlurmTest skipped: $program is not installed (scripts/install-deps.sh installs slurm-wlm munge)"
+    exit 77
+  fi
+done
+if [ "$(id -u)" -ne 0 ]; then
+  echo "SlurmTest skipped: starting slurmctld, slurmd and munged needs root"
+  exit 77
+fi
+
+work=$(mktemp -d /tmp/hqsweep-slurm.XXXXXX)
+cleanup() {
+  bash "$here/slurm_cluster.sh" stop "$work/cluster" || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+eval "$(bash "$here/slurm_cluster.sh" start "$work/cluster")"
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1  # Open MPI refuses root otherwise
+cd "$work"
+
+fail() {
+  echo "SlurmTest FAILED: $*" >&2
+  for log in results/slurm/*.out; do
+    [ -f "$log" ] && { echo "--- $log" >&2; tail -30 "$log" >&2; }
+  done
+  exit 1
+}
+
+# A probe sweep: RUNS runs of MS milliseconds each, no data needed.
+write_sweep() {
+  local name=$1 runs=$2 ms=$3
+  cat >"$name.json" <<JSON
+{"name": "$name",
+ "base": {"model": {"backbone": "probe"}, "probe": {"duration_ms": $ms}},
+ "seeds": $runs}
+JSON
+}
+
+# Waits until Slurm no longer lists the job as pending or running (bounded).
+wait_for_job() {
+  local id=$1 seconds=$2
+  for _ in $(seq $((seconds * 5))); do
+    [ -z "$(squeue -h -j "$id" 2>/dev/null)" ] && return 0
+    sleep 0.2
+  done
+  scontrol show job "$id" >&2 || true
+  fail "job $id still in the queue after $seconds s"
+}
+
+job_state() { scontrol --oneliner show job "$1" | grep -o 'JobState=[A-Z_]*' | sort -u | tr '\n' ' '; }
+
+# Python check of a results file: expected run count, every run done exactly once.
+check_runs() {
+  "$hqsweep" ls "$1" --json >runs.json
+  /usr/bin/python3 - "$2" "$1" <<'PY' || fail "results in $1"
+import collections, json, sys
+runs = json.load(open("runs.json"))
+expected = int(sys.argv[1])
+ids = collections.Counter(r["run_id"] for r in runs)
+assert len(ids) == expected, f"{sys.argv[2]}: {len(ids)} runs, expected {expected}"
+assert all(n == 1 for n in ids.values()), f"a run listed twice: {ids}"
+bad = [(r["run_id"], r["status"]) for r in runs if r["status"] != "done"]
+assert not bad, f"{sys.argv[2]}: runs not done: {bad}"
+PY
+}
+
+case_submit() {
+  write_sweep probe 8 300
+  "$hqsweep" submit probe.json --ntasks-per-node 2 --time 10 >submit.txt
+  id=$(awk '/^submitted job/ {sub(/:$/, "", $3); print $3}' submit.txt)
+  [ -n "$id" ] || fail "no job id in: $(cat submit.txt)"
+  wait_for_job "$id" 120
+  [[ $(job_state "$id") == "JobState=COMPLETED " ]] || fail "job $id ended $(job_state "$id")"
+  check_runs results/probe.h5 8
+  "$hqsweep" status probe.json >status.txt
+  grep -q "8 of 8 runs finished" status.txt || fail "status: $(cat status.txt)"
+  grep -q "^$id .*COMPLETED" status.txt || fail "status shows no completed job $id: $(cat status.txt)"
+  grep -q -- "-np 3 " results/slurm/probe-"$id".out || fail "mpirun did not start 2 workers + rank 0"
+  echo "SlurmTest submit: job $id ran 8 runs under mpirun; status shows it COMPLETED"
+}
+
+case_requeue() {
+  write_sweep longer 16 1500
+  "$hqsweep" submit longer.json --ntasks-per-node 2 --time 10 --requeue 1 >submit.txt
+  id=$(awk '/^submitted job/ {sub(/:$/, "", $3); print $3}' submit.txt)
+  log=results/slurm/longer-$id.out
+  # Once some runs are stored, the warning signal Slurm would send before the time limit.
+  for _ in $(seq 300); do
+    done_runs=$("$hqsweep" ls results/longer.h5 --status done --json 2>/dev/null |
+      /usr/bin/python3 -c 'import json,sys; print(len(json.load(sys.stdin)))' 2>/dev/null || echo 0)
+    [ "$done_runs" -ge 2 ] && break
+    sleep 0.2
+  done
+  [ "$done_runs" -ge 2 ] || fail "no runs stored within 60 s"
+  scancel --signal=USR1 --batch "$id"
+  for _ in $(seq 300); do
+    grep -q "requeueing" "$log" 2>/dev/null && break
+    sleep 0.2
+  done
+  grep -q "stopping the sweep gracefully" "$log" || fail "the job did not hear the signal"
+  grep -q "hqsweep run exited with code 4" "$log" || fail "hqsweep run did not stop with code 4"
+  grep -q "requeueing (1 of at most 1)" "$log" || fail "the job did not requeue itself"
+  stopped_with=$("$hqsweep" ls results/longer.h5 --status done --json |
+    /usr/bin/python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
+  [ "$stopped_with" -lt 16 ] || fail "the sweep finished before the stop took effect"
+  # A requeued job waits for a begin time about two minutes ahead; no need to wait here.
+  for _ in $(seq 50); do
+    squeue -h -j "$id" -t PD | grep -q . && break
+    sleep 0.2
+  done
+  scontrol update JobId="$id" StartTime=now
+  wait_for_job "$id" 180
+  check_runs results/longer.h5 16
+  "$hqsweep" status longer.json >status.txt
+  grep -q "^$id .*COMPLETED .* 1 " status.txt || fail "status: $(cat status.txt)"
+  echo "SlurmTest requeue: stopped gracefully with $stopped_with of 16 runs done, requeued, completed each run once"
+}
+
+case_array() {
+  write_sweep sharded 12 200
+  "$hqsweep" submit sharded.json --array 3 --ntasks-per-node 1 --time 10 >submit.txt
+  id=$(awk '/^submitted job/ {sub(/:$/, "", $3); print $3}' submit.txt)
+  wait_for_job "$id" 180
+  shards=(results/sharded.shard-{0,1,2}-of-3.h5)
+  total=0
+  for shard in "${shards[@]}"; do
+    [ -f "$shard" ] || fail "no shard file $shard"
+    n=$("$hqsweep" ls "$shard" --json | /usr/bin/python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
+    total=$((total + n))
+  done
+  [ "$total" -eq 12 ] || fail "the shards hold $total runs, expected 12 (each run in one shard)"
+  "$hqsweep" merge results/sharded.h5 >merge.txt || fail "merge: $(cat merge.txt)"
+  grep -q "12 runs added from 3 files, 0 already there, 0 duplicate copies skipped, 0 conflicts" merge.txt ||
+    fail "merge: $(cat merge.txt)"
+  check_runs results/sharded.h5 12
+  "$hqsweep" merge results/sharded.h5 >again.txt
+  grep -q "0 runs added from 3 files, 12 already there" again.txt || fail "merge again: $(cat again.txt)"
+  "$hqsweep" status results/sharded.h5 >file-status.txt
+  grep -q "12 of 12 runs finished" file-status.txt || fail "status of the file: $(cat file-status.txt)"
+  "$hqsweep" status sharded.json >status.txt
+  grep -q "12 of 12 runs finished" status.txt || fail "status: $(cat status.txt)"
+  [ "$(grep -c "^${id}_[0-2] .*COMPLETED" status.txt)" -eq 3 ] || fail "status: $(cat status.txt)"
+  echo "SlurmTest array: 3 array tasks wrote 12 runs into 3 shards; merged once, again idempotent"
+}
+
+for c in "${cases[@]}"; do "case_$c"; done
