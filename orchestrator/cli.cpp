@@ -1,5 +1,4 @@
-// Command dispatch and the commands' option parsing. Each command is a function of its arguments;
-// commands that later parts of hqsweep fill in say so and exit with code 2.
+// Command dispatch and the commands' option parsing. Each command is a function of its arguments.
 #include "orchestrator/cli.h"
 
 #include <algorithm>
@@ -38,7 +37,6 @@ constexpr int kExitUsage = 2;
 struct Command {
   const char* name;
   const char* summary;
-  // Null for commands that are not available yet.
   int (*handler)(const std::string& name, const std::vector<std::string>& args);
 };
 
@@ -131,13 +129,13 @@ void print_help(std::ostream& out) {
   for (const Command& c : commands()) {
     std::string line = std::string("  ") + c.name;
     line.resize(14, ' ');
-    out << line << c.summary << (c.handler ? "" : " [not available yet]") << "\n";
+    out << line << c.summary << "\n";
   }
   out << "\nOptions:\n"
          "  -h, --help    show this help\n"
          "  --version     print the version\n\n"
-         "Exit codes: 0 success; 1 bad input or a failed operation; 2 usage error, or a command\n"
-         "that is not available yet.\n";
+         "Exit codes: 0 success; 1 bad input or a failed operation; 2 usage error. `run` adds 3\n"
+         "(some runs failed) and 4 (stopped by a signal; run it again to resume).\n";
 }
 
 }  // namespace
@@ -177,11 +175,6 @@ int run_cli(int argc, char** argv) {
   for (const Command& command : commands()) {
     if (first != command.name) continue;
     std::vector<std::string> rest(args.begin() + 1, args.end());
-    if (command.handler == nullptr) {
-      std::cerr << "hqsweep " << command.name << ": not available yet in this version ("
-                << HQSWEEP_VERSION << "); " << command.summary << " is planned.\n";
-      return kExitUsage;
-    }
     try {
       return command.handler(command.name, rest);
     } catch (const po::error& e) {

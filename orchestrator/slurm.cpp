@@ -60,8 +60,7 @@ const std::vector<KeyDefinition>& definitions() {
       {"time", KeyKind::text, 0, "time limit, e.g. 04:00:00 or 2-00:00:00 (--time)",
        into(&SlurmSettings::time)},
       {"partition", KeyKind::text, 0, "partition (--partition)", into(&SlurmSettings::partition)},
-      {"account", KeyKind::text, 0, "account to charge (--account)",
-       into(&SlurmSettings::account)},
+      {"account", KeyKind::text, 0, "account to charge (--account)", into(&SlurmSettings::account)},
       {"qos", KeyKind::text, 0, "quality of service (--qos)", into(&SlurmSettings::qos)},
       {"job_name", KeyKind::text, 0, "job name; default: the sweep's name",
        into(&SlurmSettings::job_name)},
@@ -96,8 +95,7 @@ const std::vector<KeyDefinition>& definitions() {
        "job",
        into(&SlurmSettings::array)},
       {"run_args", KeyKind::text_list, 0,
-       "more `hqsweep run` options, e.g. --retries=1 (repeatable)",
-       into(&SlurmSettings::run_args)},
+       "more `hqsweep run` options, e.g. --retries=1 (repeatable)", into(&SlurmSettings::run_args)},
   };
   return list;
 }
@@ -155,7 +153,8 @@ const KeyDefinition* find_key(const std::string& name) {
 
 std::string key_names() {
   std::string names;
-  for (const KeyDefinition& key : definitions()) names += (names.empty() ? "" : ", ") + std::string(key.name);
+  for (const KeyDefinition& key : definitions())
+    names += (names.empty() ? "" : ", ") + std::string(key.name);
   return names;
 }
 
@@ -166,7 +165,8 @@ std::string option_name(const std::string& key) {
   return option;
 }
 
-void check_combination(const SlurmSettings& s, const std::function<void(std::string, std::string)>& fail) {
+void check_combination(const SlurmSettings& s,
+                       const std::function<void(std::string, std::string)>& fail) {
   static const std::set<std::string> launchers = {"mpirun", "srun", "none"};
   if (!launchers.count(s.launcher))
     fail("launcher", "expected mpirun, srun or none, found \"" + s.launcher + "\"");
@@ -182,7 +182,8 @@ std::string shell_quote(const std::string& text) {
   return quoted + "'";
 }
 
-std::string replace_placeholder(std::string text, const std::string& name, const std::string& value) {
+std::string replace_placeholder(std::string text, const std::string& name,
+                                const std::string& value) {
   const std::string placeholder = "{{" + name + "}}";
   std::size_t at = text.find(placeholder);
   if (at == std::string::npos) throw Error("batch script template: no " + placeholder + " in it");
@@ -209,8 +210,8 @@ SlurmSettings read_slurm_settings(const JsonSource& sweep_file, const json& over
   if (root.is_object() && root.contains("slurm")) {
     const auto& values = root["slurm"];
     if (!values.is_object())
-      throw Error(sweep_file.describe(section, "expected an object of Slurm settings (" +
-                                                   key_names() + ")"));
+      throw Error(sweep_file.describe(
+          section, "expected an object of Slurm settings (" + key_names() + ")"));
     for (const auto& [name, value] : values.items()) {
       const KeyDefinition* key = find_key(name);
       if (key == nullptr)
@@ -360,8 +361,8 @@ std::vector<SlurmJobState> query_slurm_jobs(const std::vector<std::string>& job_
       found = true;
       SlurmJobState state;
       const std::string array_job = field(line, "ArrayJobId");
-      state.job_id = array_job.empty() ? field(line, "JobId")
-                                       : array_job + "_" + field(line, "ArrayTaskId");
+      state.job_id =
+          array_job.empty() ? field(line, "JobId") : array_job + "_" + field(line, "ArrayTaskId");
       state.state = field(line, "JobState");
       state.reason = field(line, "Reason");
       state.run_time = field(line, "RunTime");

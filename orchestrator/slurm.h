@@ -13,8 +13,8 @@ class JsonSource;
 
 struct SlurmSettings {
   int nodes = 1;
-  int ntasks_per_node = 1;  // worker tasks per node
-  int cpus_per_task = 1;    // threads of each task (SLURM_CPUS_PER_TASK)
+  int ntasks_per_node = 1;                         // worker tasks per node
+  int cpus_per_task = 1;                           // threads of each task (SLURM_CPUS_PER_TASK)
   std::string mem, time, partition, account, qos;  // "" = the cluster's default
   std::string job_name;                            // "" = the sweep's name
   std::string output, error;                       // "" = results dir/slurm/%x-%j.out

@@ -4,18 +4,18 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <chrono>
 #include <map>
 #include <optional>
 #include <regex>
 #include <sstream>
 
-#include <boost/program_options.hpp>
 #include <fmt/format.h>
+#include <boost/program_options.hpp>
 
 #include "common/error.h"
 #include "common/json_source.h"
@@ -42,9 +42,9 @@ std::string default_results_path(const Sweep& sweep, const std::string& sweep_pa
 std::vector<std::string> shard_files(const std::string& results_path) {
   const fs::path path(results_path);
   const fs::path directory = path.has_parent_path() ? path.parent_path() : fs::path(".");
-  const std::regex pattern(std::regex_replace(path.stem().string(),
-                                              std::regex(R"([.^$|()\[\]{}*+?\\])"), R"(\$&)") +
-                           R"(\.shard-(\d+)-of-(\d+)\.h5)");
+  const std::regex pattern(
+      std::regex_replace(path.stem().string(), std::regex(R"([.^$|()\[\]{}*+?\\])"), R"(\$&)") +
+      R"(\.shard-(\d+)-of-(\d+)\.h5)");
   std::vector<std::pair<int, std::string>> found;
   if (!fs::is_directory(directory)) return {};
   for (const auto& entry : fs::directory_iterator(directory)) {
@@ -102,8 +102,9 @@ int submit_command(const std::string& name, const std::vector<std::string>& all_
   po::positional_options_description positional;
   positional.add("sweep", 1);
   po::variables_map vm;
-  if (!parse_arguments(name, "SWEEP [--time T] [--array N] [--requeue N] ... [--dry-run] [-- RUN OPTIONS]",
-                       options, positional, args, vm))
+  if (!parse_arguments(
+          name, "SWEEP [--time T] [--array N] [--requeue N] ... [--dry-run] [-- RUN OPTIONS]",
+          options, positional, args, vm))
     return 0;
 
   const JsonSource source = JsonSource::from_file(sweep_path);
@@ -142,12 +143,13 @@ int submit_command(const std::string& name, const std::vector<std::string>& all_
   if (settings.job_name.empty())
     settings.job_name = sweep.name.empty() ? fs::path(sweep_path).stem().string() : sweep.name;
   if (settings.output.empty())
-    settings.output = (slurm_directory / (settings.array > 0 ? "%x-%A_%a.out" : "%x-%j.out")).string();
+    settings.output =
+        (slurm_directory / (settings.array > 0 ? "%x-%A_%a.out" : "%x-%j.out")).string();
   fs::path script = slurm_directory / fmt::format("{}-{}.sbatch", settings.job_name,
                                                   local_time_text("%Y%m%d-%H%M%S"));
   for (int n = 2; fs::exists(script); ++n)
-    script = slurm_directory / fmt::format("{}-{}-{}.sbatch", settings.job_name,
-                                           local_time_text("%Y%m%d-%H%M%S"), n);
+    script = slurm_directory /
+             fmt::format("{}-{}-{}.sbatch", settings.job_name, local_time_text("%Y%m%d-%H%M%S"), n);
   job.script_path = script.string();
   for (const std::string& o : overrides) job.run_args.push_back("--set=" + o);
   job.run_args.insert(job.run_args.end(), settings.run_args.begin(), settings.run_args.end());
@@ -169,32 +171,32 @@ int submit_command(const std::string& name, const std::vector<std::string>& all_
   auto [code, printed] = run_program({"sbatch", "--parsable", script.string()});
   const std::string job_id = printed.substr(0, printed.find_first_of(";\n"));
   if (code != 0 || job_id.empty()) {
-    throw Error(fmt::format("sbatch {} failed (exit code {}); the script stays there to fix and "
-                            "submit by hand",
-                            script.string(), code));
+    throw Error(
+        fmt::format("sbatch {} failed (exit code {}); the script stays there to fix and "
+                    "submit by hand",
+                    script.string(), code));
   }
   std::ofstream jobs(job.jobs_path, std::ios::app);
-  jobs << job_id << '\t' << local_time_text("%Y-%m-%dT%H:%M:%S") << '\t' << script.string()
-       << '\n';
+  jobs << job_id << '\t' << local_time_text("%Y-%m-%dT%H:%M:%S") << '\t' << script.string() << '\n';
   if (!jobs.flush()) throw Error(job.jobs_path + ": cannot record job " + job_id);
   std::cout << fmt::format(
       "submitted job {}{}: {} runs of {} -> {}\n  script: {}\n  follow:  hqsweep status {}\n",
       job_id, settings.array > 0 ? fmt::format(" (array of {})", settings.array) : "",
       sweep.runs.size(), sweep_path, out, script.string(), job.results_path);
-  if (settings.array > 0)
-    std::cout << "  then:    hqsweep merge " << job.results_path << "\n";
+  if (settings.array > 0) std::cout << "  then:    hqsweep merge " << job.results_path << "\n";
   return 0;
 }
 
 int status_command(const std::string& name, const std::vector<std::string>& args) {
   po::options_description options(
       "Show a sweep's progress from its results file (and a job array's shard files) next to\n"
-      "the state of the Slurm jobs `hqsweep submit` recorded for it. Give the sweep file (runs not\n"
+      "the state of the Slurm jobs `hqsweep submit` recorded for it. Give the sweep file (runs "
+      "not\n"
       "started yet are counted too) or the results file.\n\nOptions");
   std::string target, out;
   std::vector<std::string> overrides;
-  options.add_options()("help,h", "show this help")(
-      "target", po::value(&target)->required(), "the sweep file or the results file")(
+  options.add_options()("help,h", "show this help")("target", po::value(&target)->required(),
+                                                    "the sweep file or the results file")(
       "out", po::value(&out), "results file of a sweep file (default: results/<sweep name>.h5)")(
       "set", po::value(&overrides)->composing(), "KEY=VALUE, as given to run or submit");
   po::positional_options_description positional;
@@ -233,7 +235,8 @@ int status_command(const std::string& name, const std::vector<std::string>& args
     const int64_t planned = records.empty() ? 0 : records.back().run_count;
     if (file != out || files.size() == 1) planned_total += planned;
     const auto modified = fs::last_write_time(file);
-    const double age = std::chrono::duration<double>(fs::file_time_type::clock::now() - modified).count();
+    const double age =
+        std::chrono::duration<double>(fs::file_time_type::clock::now() - modified).count();
     file_rows.push_back({file, std::to_string(planned), std::to_string(counts[RunStatus::done]),
                          std::to_string(counts[RunStatus::failed] + counts[RunStatus::timeout]),
                          std::to_string(counts[RunStatus::cancelled]),
@@ -266,11 +269,13 @@ int status_command(const std::string& name, const std::vector<std::string>& args
   std::cout << fmt::format(
       "{}: {} of {} runs finished ({:.0f}%): {} done, {} diverged, {} failed, {} timed out, {} "
       "cancelled (resume runs them), {} not started\n",
-      sweep ? target : out, finished, total, total > 0 ? 100.0 * static_cast<double>(finished) / static_cast<double>(total) : 0.0,
+      sweep ? target : out, finished, total,
+      total > 0 ? 100.0 * static_cast<double>(finished) / static_cast<double>(total) : 0.0,
       totals[RunStatus::done], totals[RunStatus::diverged], totals[RunStatus::failed],
       totals[RunStatus::timeout], totals[RunStatus::cancelled], not_started);
 
-  const std::vector<std::string> job_ids = read_job_ids(jobs_file_path(fs::absolute(out).lexically_normal().string()));
+  const std::vector<std::string> job_ids =
+      read_job_ids(jobs_file_path(fs::absolute(out).lexically_normal().string()));
   if (job_ids.empty()) {
     std::cout << "Slurm: no jobs recorded for " << out << " (hqsweep submit records them)\n";
     return 0;
@@ -279,7 +284,8 @@ int status_command(const std::string& name, const std::vector<std::string>& args
   try {
     states = query_slurm_jobs(job_ids);
   } catch (const Error& e) {
-    std::cout << "Slurm: jobs " << fmt::format("{}", fmt::join(job_ids, ", ")) << "; state unknown: " << e.what() << "\n";
+    std::cout << "Slurm: jobs " << fmt::format("{}", fmt::join(job_ids, ", "))
+              << "; state unknown: " << e.what() << "\n";
     return 0;
   }
   std::vector<std::vector<std::string>> rows;
@@ -288,7 +294,10 @@ int status_command(const std::string& name, const std::vector<std::string>& args
                     s.time_limit.empty() ? "-" : s.time_limit, std::to_string(s.restarts),
                     s.nodes.empty() ? "-" : s.nodes, s.exit_code.empty() ? "-" : s.exit_code});
   }
-  std::cout << "\n" << format_table({"job", "state", "reason", "elapsed", "limit", "requeued", "nodes", "exit"}, rows);
+  std::cout << "\n"
+            << format_table(
+                   {"job", "state", "reason", "elapsed", "limit", "requeued", "nodes", "exit"},
+                   rows);
   return 0;
 }
 

@@ -47,9 +47,9 @@ struct Leaf {
 };
 
 // "slurm" belongs to `hqsweep submit` (orchestrator/slurm.h); expansion leaves it alone.
-const std::set<std::string> kSweepSections = {
-    "name",  "description", "base",    "grid",    "zip",         "linked",
-    "random", "seeds",      "include", "exclude", "conditional", "slurm"};
+const std::set<std::string> kSweepSections = {"name",    "description", "base",        "grid",
+                                              "zip",     "linked",      "random",      "seeds",
+                                              "include", "exclude",     "conditional", "slurm"};
 
 class SweepParser {
  public:

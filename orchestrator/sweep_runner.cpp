@@ -178,10 +178,9 @@ int coordinate_sweep(const SweepRunOptions& run_options, WorkerPool& pool) {
     to_run.push_back(run.config);
   }
   const std::string shard_text =
-      options.shard.count > 1
-          ? fmt::format(" (shard {}/{}: {} of {})", options.shard.index, options.shard.count,
-                        in_this_shard, sweep.runs.size())
-          : "";
+      options.shard.count > 1 ? fmt::format(" (shard {}/{}: {} of {})", options.shard.index,
+                                            options.shard.count, in_this_shard, sweep.runs.size())
+                              : "";
   std::cerr << fmt::format(
       "{}: {} runs{}; {} already done, {} failed earlier{}; {} to run on {} "
       "workers -> {}\n",

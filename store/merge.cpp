@@ -101,8 +101,7 @@ MergeSummary merge_results(const std::string& out, const std::vector<std::string
         summary.conflicts.push_back({run_id, inputs[best->input], inputs[copy.input], why});
     }
     auto there = existing.find(run_id);
-    if (there != existing.end() &&
-        rank_of(there->second.status) >= rank_of(best->summary.status)) {
+    if (there != existing.end() && rank_of(there->second.status) >= rank_of(best->summary.status)) {
       ++summary.already_there;
       if (rank_of(there->second.status) == 2 && rank_of(best->summary.status) == 2) {
         std::string why = difference(there->second, best->summary);

@@ -17,9 +17,9 @@ struct MergeConflict {
 };
 
 struct MergeSummary {
-  int64_t added = 0;            // runs written to the merged file
-  int64_t already_there = 0;    // runs the merged file held already, as good as any input's copy
-  int64_t duplicate_copies = 0; // further copies of a run in the inputs, not written
+  int64_t added = 0;             // runs written to the merged file
+  int64_t already_there = 0;     // runs the merged file held already, as good as any input's copy
+  int64_t duplicate_copies = 0;  // further copies of a run in the inputs, not written
   std::vector<MergeConflict> conflicts;
 };
 

@@ -14,6 +14,9 @@
 #include <unistd.h>
 #include <nlohmann/json.hpp>
 
+#include "store/result_store.h"
+#include "tests/store/store_test_util.h"
+
 namespace {
 
 struct Outcome {
@@ -21,8 +24,7 @@ struct Outcome {
   std::string output;  // stdout and stderr together
 };
 
-Outcome run_hqsweep(const std::string& arguments) {
-  std::string command = std::string(HQSWEEP_EXECUTABLE) + " " + arguments + " 2>&1";
+Outcome run_hqsweep_command(const std::string& command) {
   FILE* pipe = popen(command.c_str(), "r");
   EXPECT_NE(pipe, nullptr);
   std::string output;
@@ -31,6 +33,16 @@ Outcome run_hqsweep(const std::string& arguments) {
     output.append(buffer.data(), n);
   int status = pclose(pipe);
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+}
+
+Outcome run_hqsweep(const std::string& arguments) {
+  return run_hqsweep_command(std::string(HQSWEEP_EXECUTABLE) + " " + arguments + " 2>&1");
+}
+
+// With PATH replaced, for commands that look for programs (sbatch).
+Outcome run_hqsweep_with_path(const std::string& path, const std::string& arguments) {
+  return run_hqsweep_command("PATH=" + path + " " + std::string(HQSWEEP_EXECUTABLE) + " " +
+                             arguments + " 2>&1");
 }
 
 std::string write_temp(const std::string& name, const std::string& text) {
@@ -42,8 +54,8 @@ std::string write_temp(const std::string& name, const std::string& text) {
 TEST(CliTest, HelpListsEveryCommand) {
   Outcome out = run_hqsweep("--help");
   EXPECT_EQ(out.exit_code, 0);
-  for (const char* command :
-       {"run", "validate", "train", "report", "submit", "describe", "ls", "cache"}) {
+  for (const char* command : {"run", "validate", "train", "report", "submit", "status", "merge",
+                              "describe", "ls", "cache"}) {
     EXPECT_NE(out.output.find(std::string("  ") + command + " "), std::string::npos) << command;
   }
   EXPECT_EQ(run_hqsweep("validate --help").exit_code, 0);
@@ -65,14 +77,6 @@ TEST(CliTest, UsageErrorsExitWithTwo) {
   EXPECT_EQ(bad_option.exit_code, 2);
   EXPECT_NE(bad_option.output.find("frob"), std::string::npos);
   EXPECT_EQ(run_hqsweep("validate").exit_code, 2) << "the sweep file is required";
-}
-
-TEST(CliTest, CommandsNotAvailableYetSaySoWithExitTwo) {
-  for (const char* command : {"submit"}) {
-    Outcome out = run_hqsweep(command);
-    EXPECT_EQ(out.exit_code, 2) << command;
-    EXPECT_NE(out.output.find("not available yet"), std::string::npos) << command;
-  }
 }
 
 TEST(CliTest, ValidatePrintsCountVaryingKeysAndTable) {
@@ -189,6 +193,117 @@ TEST(CliTest, ReportPrintsATableOrWritesAFileAndRefusesBadInput) {
   Outcome text = run_hqsweep("report " + write_temp("hqsweep_cli_report.h5", "hello"));
   EXPECT_EQ(text.exit_code, 1);
   EXPECT_NE(text.output.find("is not an HDF5 file"), std::string::npos) << text.output;
+}
+
+TEST(CliTest, SubmitDryRunPrintsTheScriptOfSectionAndOptionsAndWritesNothing) {
+  Fixture f;
+  const std::string sweep = f.dir + "/study.json";
+  std::ofstream(sweep) << R"({"name": "study", "base": {"model": {"backbone": "probe"}},
+    "seeds": 3, "slurm": {"partition": "cpu", "time": "01:00:00", "requeue": 2,
+                          "setup": ["module load openmpi"]}})";
+  Outcome out = run_hqsweep("submit " + sweep + " --out " + f.dir + "/r/study.h5 --dry-run" +
+                            " --time 02:00:00 --array 3 --set train.epochs=2 -- --retries=1");
+  EXPECT_EQ(out.exit_code, 0) << out.output;
+  for (const char* line :
+       {"#SBATCH --partition=cpu\n", "#SBATCH --time=02:00:00\n", "#SBATCH --array=0-2\n",
+        "#SBATCH --requeue\n", "#SBATCH --job-name=study\n", "module load openmpi\n",
+        "'--set=train.epochs=2' '--retries=1'"}) {
+    EXPECT_NE(out.output.find(line), std::string::npos) << line << out.output;
+  }
+  EXPECT_NE(out.output.find("#SBATCH --output=" + f.dir + "/r/slurm/%x-%A_%a.out"),
+            std::string::npos);
+  EXPECT_FALSE(std::filesystem::exists(f.dir + "/r"));  // no script, no jobs file
+}
+
+TEST(CliTest, SubmitRefusesBadSettingsAndKeepsTheScriptWhenSbatchFails) {
+  Fixture f;
+  const std::string sweep = f.dir + "/study.json";
+  std::ofstream(sweep) << "{\"base\": {\"model\": {\"backbone\": \"probe\"}},\n"
+                          " \"slurm\": {\"nodes\": 2,\n \"tme\": \"1:00\"}}";
+  Outcome unknown = run_hqsweep("submit " + sweep + " --dry-run");
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_NE(unknown.output.find(sweep + ":3: slurm.tme: unknown Slurm setting"), std::string::npos)
+      << unknown.output;
+  std::ofstream(sweep) << R"({"base": {"model": {"backbone": "probe"}}})";
+  Outcome option = run_hqsweep("submit " + sweep + " --dry-run --ntasks-per-node many");
+  EXPECT_EQ(option.exit_code, 1);
+  EXPECT_NE(option.output.find("--ntasks-per-node: expected an integer >= 1, found \"many\""),
+            std::string::npos)
+      << option.output;
+  EXPECT_EQ(run_hqsweep("submit " + sweep + " --dry-run --no-such-option").exit_code, 2);
+  // No sbatch on PATH: the error says so and the written script stays for a manual sbatch.
+  Outcome missing =
+      run_hqsweep_with_path("/nonexistent", "submit " + sweep + " --out " + f.dir + "/r/x.h5");
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.output.find("cannot run sbatch"), std::string::npos) << missing.output;
+  int scripts = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(f.dir + "/r/slurm"))
+    scripts += entry.path().extension() == ".sbatch";
+  EXPECT_EQ(scripts, 1);
+  EXPECT_FALSE(std::filesystem::exists(f.dir + "/r/x.slurm-jobs"));  // no job was recorded
+}
+
+TEST(CliTest, StatusCountsRunsOfTheSweepAndSaysWhenNoJobsAreRecorded) {
+  Fixture f;
+  const std::string sweep = f.dir + "/study.json";
+  std::ofstream(sweep)
+      << R"({"name": "study", "base": {"model": {"backbone": "probe"}}, "seeds": 4})";
+  Outcome none = run_hqsweep("status " + sweep + " --out " + f.dir + "/study.h5");
+  EXPECT_EQ(none.exit_code, 0) << none.output;
+  EXPECT_NE(none.output.find("0 of 4 runs finished (0%)"), std::string::npos) << none.output;
+  EXPECT_NE(none.output.find("4 not started"), std::string::npos) << none.output;
+  EXPECT_NE(none.output.find("Slurm: no jobs recorded"), std::string::npos) << none.output;
+  ASSERT_EQ(run_hqsweep("run " + sweep + " --out " + f.dir + "/study.h5 --workers 2 --set seed=0")
+                .exit_code,
+            0);
+  Outcome one = run_hqsweep("status " + sweep + " --out " + f.dir + "/study.h5");
+  EXPECT_NE(one.output.find("1 of 4 runs finished (25%): 1 done"), std::string::npos) << one.output;
+  Outcome file = run_hqsweep("status " + f.dir + "/study.h5");
+  EXPECT_NE(file.output.find("1 of 1 runs finished"), std::string::npos) << file.output;
+  Outcome missing = run_hqsweep("status " + f.dir + "/absent.h5");
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.output.find(f.dir + "/absent.h5: no such results file"), std::string::npos)
+      << missing.output;
+}
+
+TEST(CliTest, MergeFindsShardsExitsThreeOnConflictsAndRefusesNoInput) {
+  Fixture f;
+  const std::string sweep = f.dir + "/study.json";
+  std::ofstream(sweep)
+      << R"({"name": "study", "base": {"model": {"backbone": "probe"}}, "seeds": 6})";
+  for (int shard = 0; shard < 2; ++shard) {
+    ASSERT_EQ(
+        run_hqsweep("run " + sweep + " --workers 2 --shard " + std::to_string(shard) + "/2 --out " +
+                    f.dir + "/study.shard-" + std::to_string(shard) + "-of-2.h5")
+            .exit_code,
+        0);
+  }
+  Outcome merged = run_hqsweep("merge " + f.dir + "/study.h5");
+  EXPECT_EQ(merged.exit_code, 0) << merged.output;
+  EXPECT_NE(merged.output.find("6 runs added from 2 files, 0 already there"), std::string::npos)
+      << merged.output;
+  // Two files with different finished copies of one run: reported, the first kept, exit 3.
+  {
+    hqsweep::ResultStore a = hqsweep::ResultStore::open_for_writing(f.dir + "/a.h5");
+    a.append(hqsweep::testing::make_result("r1", 1));
+    hqsweep::RunResult other = hqsweep::testing::make_result("r1", 1);
+    other.metrics["test_acc"] = 0.5;
+    hqsweep::ResultStore b = hqsweep::ResultStore::open_for_writing(f.dir + "/b.h5");
+    b.append(other);
+  }
+  Outcome conflict = run_hqsweep("merge " + f.dir + "/ab.h5 " + f.dir + "/a.h5 " + f.dir + "/b.h5");
+  EXPECT_EQ(conflict.exit_code, 3) << conflict.output;
+  EXPECT_NE(conflict.output.find("conflict: run r1: test_acc"), std::string::npos)
+      << conflict.output;
+  EXPECT_NE(conflict.output.find("1 runs added from 2 files, 0 already there, 1 duplicate copies "
+                                 "skipped, 1 conflicts"),
+            std::string::npos)
+      << conflict.output;
+  Outcome refused = run_hqsweep("merge " + f.dir + "/nothing.h5");
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_NE(refused.output.find("no shard files nothing.shard-I-of-N.h5"), std::string::npos)
+      << refused.output;
+  EXPECT_EQ(run_hqsweep("merge " + f.dir + "/study.h5 " + f.dir + "/study.h5").exit_code, 1);
 }
 
 TEST(CliTest, CacheLsRmAndGcKeepWhatResultsReferTo) {

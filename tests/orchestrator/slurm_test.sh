@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# SlurmTest: `hqsweep submit`, the graceful stop at Slurm's signal with requeue, and a job array
-# with `hqsweep merge`, on a real one-node Slurm that this script starts (slurm_cluster.sh) and
-# stops again. Usage: slurm_test.sh HQSWEEP [submit|requeue|array]... (default: all three).
+# SlurmTest: `hqsweep submit`, the graceful stop at Slurm's signal (sent by scancel, and by Slurm
+# itself before the time limit) with requeue or resubmission, and a job array with `hqsweep merge`,
+# on a real one-node Slurm that this script starts (slurm_cluster.sh) and stops again.
+# Usage: slurm_test.sh HQSWEEP [submit|requeue|resubmit|timelimit|array]... (default: all).
 # Exits 77 (skipped) without root or Slurm's daemons (install-deps installs slurm-wlm and munge).
 set -euo pipefail
 hqsweep=$(realpath "$1")
 shift
 cases=("$@")
-[ ${#cases[@]} -gt 0 ] || cases=(submit requeue array)
+[ ${#cases[@]} -gt 0 ] || cases=(submit requeue resubmit timelimit array)
 here=$(cd "$(dirname "$0")" && pwd)
 
 for program in slurmctld slurmd munged sbatch; do
@@ -97,15 +98,8 @@ case_requeue() {
   "$hqsweep" submit longer.json --ntasks-per-node 2 --time 10 --requeue 1 >submit.txt
   id=$(awk '/^submitted job/ {sub(/:$/, "", $3); print $3}' submit.txt)
   log=results/slurm/longer-$id.out
-  # Once some runs are stored, the warning signal Slurm would send before the time limit.
-  for _ in $(seq 300); do
-    done_runs=$("$hqsweep" ls results/longer.h5 --status done --json 2>/dev/null |
-      /usr/bin/python3 -c 'import json,sys; print(len(json.load(sys.stdin)))' 2>/dev/null || echo 0)
-    [ "$done_runs" -ge 2 ] && break
-    sleep 0.2
-  done
-  [ "$done_runs" -ge 2 ] || fail "no runs stored within 60 s"
-  scancel --signal=USR1 --batch "$id"
+  # The warning signal Slurm sends before the time limit, once some runs are stored.
+  signal_mid_sweep "$id" longer 16
   for _ in $(seq 300); do
     grep -q "requeueing" "$log" 2>/dev/null && break
     sleep 0.2
@@ -127,6 +121,61 @@ case_requeue() {
   "$hqsweep" status longer.json >status.txt
   grep -q "^$id .*COMPLETED .* 1 " status.txt || fail "status: $(cat status.txt)"
   echo "SlurmTest requeue: stopped gracefully with $stopped_with of 16 runs done, requeued, completed each run once"
+}
+
+# Stops the job of results/NAME.h5 with Slurm's warning signal once some of its runs are stored;
+# prints how many were.
+signal_mid_sweep() {
+  local id=$1 name=$2 total=$3 done_runs=0
+  for _ in $(seq 300); do
+    done_runs=$("$hqsweep" ls "results/$name.h5" --status done --json 2>/dev/null |
+      /usr/bin/python3 -c 'import json,sys; print(len(json.load(sys.stdin)))' 2>/dev/null || echo 0)
+    [ "$done_runs" -ge 2 ] && break
+    sleep 0.2
+  done
+  [ "$done_runs" -ge 2 ] || fail "no runs stored within 60 s"
+  [ "$done_runs" -lt "$total" ] || fail "the sweep finished before the signal"
+  scancel --signal=USR1 --batch "$id"
+}
+
+case_resubmit() {
+  write_sweep again 16 1500
+  "$hqsweep" submit again.json --ntasks-per-node 2 --time 10 --resubmit 1 >submit.txt
+  id=$(awk '/^submitted job/ {sub(/:$/, "", $3); print $3}' submit.txt)
+  signal_mid_sweep "$id" again 16
+  wait_for_job "$id" 120
+  log=results/slurm/again-$id.out
+  grep -q "hqsweep run exited with code 4" "$log" || fail "hqsweep run did not stop with code 4"
+  new_id=$(sed -n 's/.*resubmitted as job \([0-9]*\) (1 of at most 1)/\1/p' "$log")
+  [ -n "$new_id" ] || fail "the job did not resubmit itself"
+  wait_for_job "$new_id" 120
+  check_runs results/again.h5 16
+  "$hqsweep" status again.json >status.txt
+  grep -q "^$id .*COMPLETED" status.txt && grep -q "^$new_id .*COMPLETED" status.txt ||
+    fail "status does not show both jobs: $(cat status.txt)"
+  grep -q "not requeued (limit reached)" "results/slurm/again-$new_id.out" &&
+    fail "the resubmitted job stopped again"
+  echo "SlurmTest resubmit: job $id stopped gracefully and resubmitted itself as $new_id, which completed the sweep"
+}
+
+# Slurm's own warning: --time 2 with --signal-seconds 100 signals within the first 20 s or so
+# (Slurm may signal up to a minute early); the sweep would take 100 s.
+case_timelimit() {
+  write_sweep limited 200 1000
+  "$hqsweep" submit limited.json --ntasks-per-node 2 --time 2 --signal-seconds 100 --requeue 1 >submit.txt
+  id=$(awk '/^submitted job/ {sub(/:$/, "", $3); print $3}' submit.txt)
+  log=results/slurm/limited-$id.out
+  grep -q "^#SBATCH --signal=B:USR1@100$" results/slurm/limited-*.sbatch || fail "no --signal line"
+  for _ in $(seq 450); do
+    grep -q "requeueing" "$log" 2>/dev/null && break
+    sleep 0.2
+  done
+  grep -q "signal from Slurm" "$log" || fail "no warning signal from Slurm within 90 s"
+  grep -q "hqsweep run exited with code 4" "$log" || fail "hqsweep run did not stop with code 4"
+  grep -q "requeueing (1 of at most 1)" "$log" || fail "the job did not requeue itself"
+  stored=$("$hqsweep" ls results/limited.h5 --json | /usr/bin/python3 -c 'import json,sys; r=json.load(sys.stdin); print(sum(x["status"]=="done" for x in r), sum(x["status"]=="cancelled" for x in r))')
+  scancel "$id"
+  echo "SlurmTest timelimit: Slurm's warning before --time 2 stopped the sweep gracefully (done, cancelled: $stored) and the job requeued itself"
 }
 
 case_array() {

@@ -184,3 +184,57 @@ TEST(SweepTest, ExampleSweepFilesExpand) {
 
 }  // namespace
 }  // namespace hqsweep
+
+namespace hqsweep {
+namespace {
+
+TEST(SweepShardTest, ShardsSplitEveryRunIntoExactlyOne) {
+  const Sweep sweep = expand(std::string("{") + kBase +
+                             R"(, "grid": {"train.lr": [0.1, 0.01, 0.001]}, "seeds": 20})");
+  ASSERT_EQ(sweep.runs.size(), 60u);
+  std::size_t total = 0;
+  for (int index = 0; index < 3; ++index) {
+    std::size_t in_this = 0;
+    for (const RunSpec& run : sweep.runs) {
+      int shards_holding = 0;
+      for (int other = 0; other < 3; ++other)
+        shards_holding += in_shard(run.run_id, Shard{other, 3});
+      EXPECT_EQ(shards_holding, 1) << run.run_id;
+      in_this += in_shard(run.run_id, Shard{index, 3});
+    }
+    EXPECT_GT(in_this, 0u) << "shard " << index << " of 60 runs is empty";
+    total += in_this;
+  }
+  EXPECT_EQ(total, 60u);
+  // The run_id read as hexadecimal, modulo the count: what a Python client recomputes.
+  EXPECT_TRUE(in_shard("000000000000000a", Shard{1, 3}));
+  EXPECT_TRUE(in_shard("ffffffffffffffff", Shard{0, 3}));  // 2^64 - 1 = 3 * 6148914691236517205
+  EXPECT_TRUE(in_shard("0123456789abcdef", Shard{0, 1}));
+}
+
+TEST(SweepShardTest, ShardTextAndFileName) {
+  const Shard shard = parse_shard("2/5");
+  EXPECT_EQ(shard.index, 2);
+  EXPECT_EQ(shard.count, 5);
+  for (const char* bad : {"", "3", "3/3", "-1/3", "1/0", "a/3", "1/3x", "1//3"}) {
+    try {
+      parse_shard(bad);
+      ADD_FAILURE() << "accepted \"" << bad << "\"";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("expected I/N"), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_EQ(shard_results_path("results/x.h5", Shard{2, 5}), "results/x.shard-2-of-5.h5");
+  EXPECT_EQ(shard_results_path("out", Shard{0, 2}), "out.shard-0-of-2.h5");
+}
+
+TEST(SweepShardTest, SlurmSectionIsNotASweepDimension) {
+  const Sweep sweep = expand(std::string("{") + kBase +
+                             R"(, "seeds": 2, "slurm": {"time": "01:00:00", "array": 4}})");
+  EXPECT_EQ(sweep.runs.size(), 2u);
+  const Sweep without = expand(std::string("{") + kBase + R"(, "seeds": 2})");
+  EXPECT_EQ(sweep.runs[0].run_id, without.runs[0].run_id);
+}
+
+}  // namespace
+}  // namespace hqsweep
