@@ -2,13 +2,13 @@
 # SlurmTest: `hqsweep submit`, the graceful stop at Slurm's signal (sent by scancel, and by Slurm
 # itself before the time limit) with requeue or resubmission, and a job array with `hqsweep merge`,
 # on a real one-node Slurm that this script starts (slurm_cluster.sh) and stops again.
-# Usage: slurm_test.sh HQSWEEP [submit|requeue|resubmit|timelimit|array]... (default: all).
+# Usage: slurm_test.sh HQSWEEP [submit|requeue|resubmit|srun|timelimit|array]... (default: all).
 # Exits 77 (skipped) without root or Slurm's daemons (install-deps installs slurm-wlm and munge).
 set -euo pipefail
 hqsweep=$(realpath "$1")
 shift
 cases=("$@")
-[ ${#cases[@]} -gt 0 ] || cases=(submit requeue resubmit timelimit array)
+[ ${#cases[@]} -gt 0 ] || cases=(submit requeue resubmit srun timelimit array)
 here=$(cd "$(dirname "$0")" && pwd)
 
 for program in slurmctld slurmd munged sbatch; do
@@ -156,6 +156,25 @@ case_resubmit() {
   grep -q "not requeued (limit reached)" "results/slurm/again-$new_id.out" &&
     fail "the resubmitted job stopped again"
   echo "SlurmTest resubmit: job $id stopped gracefully and resubmitted itself as $new_id, which completed the sweep"
+}
+
+# srun as the launcher (PMIx), stopped by the signal without requeue, then continued by hand by
+# submitting the kept script again.
+case_srun() {
+  write_sweep launched 10 1500
+  "$hqsweep" submit launched.json --ntasks-per-node 2 --time 10 --launcher srun >submit.txt
+  id=$(awk '/^submitted job/ {sub(/:$/, "", $3); print $3}' submit.txt)
+  signal_mid_sweep "$id" launched 10
+  wait_for_job "$id" 120
+  log=results/slurm/launched-$id.out
+  grep -q "srun --mpi=pmix" "$log" || fail "the job did not use srun"
+  grep -q "hqsweep run exited with code 4" "$log" || fail "hqsweep run did not stop with code 4"
+  grep -q "not requeued (limit reached); submit .* again to continue" "$log" || fail "no hint to continue"
+  script=$(ls results/slurm/launched-*.sbatch)
+  again=$(sbatch --parsable "$script")
+  wait_for_job "$again" 120
+  check_runs results/launched.h5 10
+  echo "SlurmTest srun: stopped under srun with code 4; the script submitted again by hand completed the sweep"
 }
 
 # Slurm's own warning: --time 2 with --signal-seconds 100 signals within the first 20 s or so
