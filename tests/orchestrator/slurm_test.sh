@@ -50,18 +50,22 @@ write_sweep() {
 JSON
 }
 
-# Waits until Slurm no longer lists the job as pending or running (bounded).
+# Waits until every task of the job has ended (COMPLETED, FAILED, CANCELLED, TIMEOUT, ...), as
+# `scontrol show job` says; a requeued job is PENDING in between, so it is waited for too.
 wait_for_job() {
-  local id=$1 seconds=$2
+  local id=$1 seconds=$2 states
   for _ in $(seq $((seconds * 5))); do
-    [ -z "$(squeue -h -j "$id" 2>/dev/null)" ] && return 0
+    states=$(job_state "$id")
+    if [ -n "$states" ] && ! grep -qE "PENDING|RUNNING|CONFIGURING|COMPLETING|REQUEUE|SUSPENDED" <<<"$states"; then
+      return 0
+    fi
     sleep 0.2
   done
   scontrol show job "$id" >&2 || true
-  fail "job $id still in the queue after $seconds s"
+  fail "job $id not ended after $seconds s ($states)"
 }
 
-job_state() { scontrol --oneliner show job "$1" | grep -o 'JobState=[A-Z_]*' | sort -u | tr '\n' ' '; }
+job_state() { scontrol --oneliner show job "$1" 2>/dev/null | grep -o 'JobState=[A-Z_]*' | sort -u | tr '\n' ' '; }
 
 # Python check of a results file: expected run count, every run done exactly once.
 check_runs() {
@@ -111,11 +115,11 @@ case_requeue() {
     /usr/bin/python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
   [ "$stopped_with" -lt 16 ] || fail "the sweep finished before the stop took effect"
   # A requeued job waits for a begin time about two minutes ahead; no need to wait here.
-  for _ in $(seq 50); do
-    squeue -h -j "$id" -t PD | grep -q . && break
+  for _ in $(seq 100); do
+    [[ $(job_state "$id") == "JobState=PENDING " ]] && break
     sleep 0.2
   done
-  scontrol update JobId="$id" StartTime=now
+  scontrol update JobId="$id" StartTime=now || fail "cannot move the requeued job's begin time"
   wait_for_job "$id" 180
   check_runs results/longer.h5 16
   "$hqsweep" status longer.json >status.txt
