@@ -133,7 +133,7 @@ int run_command(const std::string& name, const std::vector<std::string>& args) {
       "run a failed, crashed or timed-out task again up to N times")(
       "retry-failed", po::bool_switch(&run.retry_failed),
       "also run again the runs that failed in earlier invocations")(
-      "max-tasks-per-runner", po::value(&run.runner.max_tasks_per_runner)->default_value(1000),
+      "max-tasks-per-runner", po::value(&run.runner.max_tasks_per_runner)->default_value(10000),
       "start a fresh runner process after this many tasks; 0 = never")(
       "grace", po::value(&run.grace)->default_value(30),
       "seconds running tasks get to finish after SIGINT/SIGTERM")(
