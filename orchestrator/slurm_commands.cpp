@@ -155,7 +155,12 @@ int submit_command(const std::string& name, const std::vector<std::string>& all_
   job.run_args.insert(job.run_args.end(), settings.run_args.begin(), settings.run_args.end());
   job.run_args.insert(job.run_args.end(), run_args.begin(), run_args.end());
   job.settings = settings;
-  const std::string text = make_batch_script(job, template_text);
+  std::string text;
+  try {
+    text = make_batch_script(job, template_text);
+  } catch (const Error& e) {
+    throw Error((template_path.empty() ? "" : template_path + ": ") + e.what());
+  }
 
   if (vm.count("dry-run")) {
     std::cout << text;
@@ -229,7 +234,8 @@ int status_command(const std::string& name, const std::vector<std::string>& args
     for (const RunSummary& run : store.list()) {
       ++counts[run.status];
       auto [it, fresh] = status.emplace(run.run_id, run.status);
-      if (!fresh && run.status == RunStatus::done) it->second = run.status;
+      const bool finished = run.status == RunStatus::done || run.status == RunStatus::diverged;
+      if (!fresh && finished) it->second = run.status;  // a finished copy wins
     }
     const auto records = store.sweeps();
     const int64_t planned = records.empty() ? 0 : records.back().run_count;

@@ -231,6 +231,20 @@ TEST(CliTest, SubmitRefusesBadSettingsAndKeepsTheScriptWhenSbatchFails) {
             std::string::npos)
       << option.output;
   EXPECT_EQ(run_hqsweep("submit " + sweep + " --dry-run --no-such-option").exit_code, 2);
+  Outcome no_template =
+      run_hqsweep("submit " + sweep + " --dry-run --template " + f.dir + "/absent.sbatch.in");
+  EXPECT_EQ(no_template.exit_code, 1);
+  EXPECT_NE(no_template.output.find(f.dir + "/absent.sbatch.in: cannot read the batch script"),
+            std::string::npos)
+      << no_template.output;
+  std::ofstream(f.dir + "/short.sbatch.in") << "#!/bin/bash\n{{SBATCH_LINES}}\n";
+  Outcome short_template =
+      run_hqsweep("submit " + sweep + " --dry-run --template " + f.dir + "/short.sbatch.in");
+  EXPECT_EQ(short_template.exit_code, 1);
+  EXPECT_NE(short_template.output.find(f.dir + "/short.sbatch.in: batch script template: no "
+                                               "{{EXECUTABLE}} in it"),
+            std::string::npos)
+      << short_template.output;
   // No sbatch on PATH: the error says so and the written script stays for a manual sbatch.
   Outcome missing =
       run_hqsweep_with_path("/nonexistent", "submit " + sweep + " --out " + f.dir + "/r/x.h5");

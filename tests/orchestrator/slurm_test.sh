@@ -65,6 +65,24 @@ wait_for_job() {
   fail "job $id not ended after $seconds s ($states)"
 }
 
+# The job id `hqsweep submit` printed ("submitted job 12: ...") into submit.txt.
+submitted_job_id() { awk '/^submitted job/ {sub(/:$/, "", $3); print $3}' submit.txt; }
+
+# Waits (bounded) until the log has a line matching the pattern.
+wait_for_log() {
+  local log=$1 pattern=$2 seconds=$3
+  for _ in $(seq $((seconds * 5))); do
+    grep -q "$pattern" "$log" 2>/dev/null && return 0
+    sleep 0.2
+  done
+}
+
+# How many runs of a results file are done.
+count_done() {
+  "$hqsweep" ls "$1" --status done --json 2>/dev/null |
+    /usr/bin/python3 -c 'import json,sys; print(len(json.load(sys.stdin)))' 2>/dev/null || echo 0
+}
+
 job_state() { scontrol --oneliner show job "$1" 2>/dev/null | grep -o 'JobState=[A-Z_]*' | sort -u | tr '\n' ' '; }
 
 # Python check of a results file: expected run count, every run done exactly once.
@@ -85,7 +103,7 @@ PY
 case_submit() {
   write_sweep probe 8 300
   "$hqsweep" submit probe.json --ntasks-per-node 2 --time 10 >submit.txt
-  id=$(awk '/^submitted job/ {sub(/:$/, "", $3); print $3}' submit.txt)
+  id=$(submitted_job_id)
   [ -n "$id" ] || fail "no job id in: $(cat submit.txt)"
   wait_for_job "$id" 120
   [[ $(job_state "$id") == "JobState=COMPLETED " ]] || fail "job $id ended $(job_state "$id")"
@@ -100,19 +118,15 @@ case_submit() {
 case_requeue() {
   write_sweep longer 16 1500
   "$hqsweep" submit longer.json --ntasks-per-node 2 --time 10 --requeue 1 >submit.txt
-  id=$(awk '/^submitted job/ {sub(/:$/, "", $3); print $3}' submit.txt)
+  id=$(submitted_job_id)
   log=results/slurm/longer-$id.out
   # The warning signal Slurm sends before the time limit, once some runs are stored.
   signal_mid_sweep "$id" longer 16
-  for _ in $(seq 300); do
-    grep -q "requeueing" "$log" 2>/dev/null && break
-    sleep 0.2
-  done
+  wait_for_log "$log" requeueing 60
   grep -q "stopping the sweep gracefully" "$log" || fail "the job did not hear the signal"
   grep -q "hqsweep run exited with code 4" "$log" || fail "hqsweep run did not stop with code 4"
   grep -q "requeueing (1 of at most 1)" "$log" || fail "the job did not requeue itself"
-  stopped_with=$("$hqsweep" ls results/longer.h5 --status done --json |
-    /usr/bin/python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
+  stopped_with=$(count_done results/longer.h5)
   [ "$stopped_with" -lt 16 ] || fail "the sweep finished before the stop took effect"
   # A requeued job waits for a begin time about two minutes ahead; no need to wait here.
   for _ in $(seq 100); do
@@ -132,8 +146,7 @@ case_requeue() {
 signal_mid_sweep() {
   local id=$1 name=$2 total=$3 done_runs=0
   for _ in $(seq 300); do
-    done_runs=$("$hqsweep" ls "results/$name.h5" --status done --json 2>/dev/null |
-      /usr/bin/python3 -c 'import json,sys; print(len(json.load(sys.stdin)))' 2>/dev/null || echo 0)
+    done_runs=$(count_done "results/$name.h5")
     [ "$done_runs" -ge 2 ] && break
     sleep 0.2
   done
@@ -145,7 +158,7 @@ signal_mid_sweep() {
 case_resubmit() {
   write_sweep again 16 1500
   "$hqsweep" submit again.json --ntasks-per-node 2 --time 10 --resubmit 1 >submit.txt
-  id=$(awk '/^submitted job/ {sub(/:$/, "", $3); print $3}' submit.txt)
+  id=$(submitted_job_id)
   signal_mid_sweep "$id" again 16
   wait_for_job "$id" 120
   log=results/slurm/again-$id.out
@@ -167,7 +180,7 @@ case_resubmit() {
 case_srun() {
   write_sweep launched 10 1500
   "$hqsweep" submit launched.json --ntasks-per-node 2 --time 10 --launcher srun >submit.txt
-  id=$(awk '/^submitted job/ {sub(/:$/, "", $3); print $3}' submit.txt)
+  id=$(submitted_job_id)
   signal_mid_sweep "$id" launched 10
   wait_for_job "$id" 120
   log=results/slurm/launched-$id.out
@@ -186,13 +199,10 @@ case_srun() {
 case_timelimit() {
   write_sweep limited 200 1000
   "$hqsweep" submit limited.json --ntasks-per-node 2 --time 2 --signal-seconds 100 --requeue 1 >submit.txt
-  id=$(awk '/^submitted job/ {sub(/:$/, "", $3); print $3}' submit.txt)
+  id=$(submitted_job_id)
   log=results/slurm/limited-$id.out
   grep -q "^#SBATCH --signal=B:USR1@100$" results/slurm/limited-*.sbatch || fail "no --signal line"
-  for _ in $(seq 450); do
-    grep -q "requeueing" "$log" 2>/dev/null && break
-    sleep 0.2
-  done
+  wait_for_log "$log" requeueing 90
   grep -q "signal from Slurm" "$log" || fail "no warning signal from Slurm within 90 s"
   grep -q "hqsweep run exited with code 4" "$log" || fail "hqsweep run did not stop with code 4"
   grep -q "requeueing (1 of at most 1)" "$log" || fail "the job did not requeue itself"
@@ -204,7 +214,7 @@ case_timelimit() {
 case_array() {
   write_sweep sharded 12 200
   "$hqsweep" submit sharded.json --array 3 --ntasks-per-node 1 --time 10 >submit.txt
-  id=$(awk '/^submitted job/ {sub(/:$/, "", $3); print $3}' submit.txt)
+  id=$(submitted_job_id)
   wait_for_job "$id" 180
   shards=(results/sharded.shard-{0,1,2}-of-3.h5)
   total=0
