@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <deque>
 #include <iostream>
 #include <iterator>
 #include <list>
@@ -56,7 +57,7 @@ class MpiPool : public WorkerPool {
   explicit MpiPool(int ranks) : ranks_(ranks) {}
   int size() const override { return ranks_ - 1; }
 
-  // Non-blocking: a worker's second task waits in MPI until the worker is done with its first,
+  // Non-blocking: a worker's further tasks wait in MPI until the worker takes them,
   // and a large task must not block rank 0 until then.
   void assign(int worker, const Task& task) override {
     sends_.emplace_back();
@@ -116,20 +117,37 @@ class MpiPool : public WorkerPool {
 // Ranks 1..K-1: take a task, run it in the runner process, report, until told to stop.
 void work(const RunnerOptions& options) {
   TaskRunner runner(options);
-  runner.start();  // LibTorch loads now, not when the first task waits
-  bool stop = false;
-  while (!stop) {
-    MPI_Status status;
-    if (!probe_for(0, MPI_ANY_TAG, 1.0, &status)) continue;
-    const std::string text = receive_text(status);
-    if (status.MPI_TAG == kStop) break;
-    const Task task = task_from_json(json::parse(text));
-    const TaskReport report = runner.execute(task, [&] {
-      int flag = 0;
-      MPI_Status probed;
-      MPI_Iprobe(0, kStop, MPI_COMM_WORLD, &flag, &probed);
-      return flag != 0;
-    });
+  runner.start();          // LibTorch loads now, not when the first task waits
+  std::deque<Task> tasks;  // received, in order; the second is queued in the runner
+  for (;;) {
+    // Take every task that has arrived; wait (probing) only when there is none.
+    bool stop = false;
+    for (;;) {
+      MPI_Status status;
+      int arrived = 0;
+      MPI_Iprobe(0, kTask, MPI_COMM_WORLD, &arrived, &status);
+      if (arrived) {
+        tasks.push_back(task_from_json(json::parse(receive_text(status))));
+        continue;
+      }
+      if (!tasks.empty()) break;
+      if (!probe_for(0, MPI_ANY_TAG, 1.0, &status) || status.MPI_TAG == kTask) continue;
+      receive_text(status);  // the stop
+      stop = true;
+      break;
+    }
+    if (stop) break;
+    const Task task = std::move(tasks.front());
+    tasks.pop_front();
+    const TaskReport report = runner.execute(
+        task,
+        [&] {
+          int flag = 0;
+          MPI_Status probed;
+          MPI_Iprobe(0, kStop, MPI_COMM_WORLD, &flag, &probed);
+          return flag != 0;
+        },
+        tasks.empty() ? nullptr : &tasks.front());
     send_text(to_json(report).dump(), 0, kReport);
     if (report.result.status == RunStatus::cancelled) {
       // Rank 0 is stopping: tasks queued behind this one are dropped (it records them), up to

@@ -252,9 +252,10 @@ int coordinate_sweep(const SweepRunOptions& run_options, WorkerPool& pool) {
   };
 
   const double scheduling_started = now_seconds();
-  // Each worker holds up to two tasks: the one it runs and the next, so that it starts the next
-  // without waiting for rank 0 to hear about the last.
-  constexpr std::size_t kTasksPerWorker = 2;
+  // Each worker holds up to three tasks: the one it runs, the next (queued in its runner process,
+  // which starts it the moment the first ends) and one more, which becomes the queued one while
+  // rank 0 hears about the first. Nobody waits on a round trip between two tasks.
+  constexpr std::size_t kTasksPerWorker = 3;
   std::vector<std::vector<Task>> held(static_cast<std::size_t>(pool.size()));
   std::size_t outstanding = 0;
   bool stopping = false;
@@ -269,7 +270,7 @@ int coordinate_sweep(const SweepRunOptions& run_options, WorkerPool& pool) {
           "them now)",
           outstanding, options.grace));
     }
-    // Idle workers first, then a second task for the busy ones.
+    // Idle workers first, then further tasks for the busy ones.
     for (std::size_t depth = 0; depth < kTasksPerWorker && !stopping; ++depth) {
       for (std::size_t w = 0; w < held.size(); ++w) {
         if (held[w].size() != depth) continue;
@@ -387,15 +388,18 @@ class EmbeddedPool : public WorkerPool {
     runner.start();  // LibTorch loads now, not when the first task waits
     for (;;) {
       Task task;
+      std::optional<Task> next;  // queued in the runner behind `task`
       {
         std::unique_lock<std::mutex> lock(mutex_);
-        work_ready_.wait(
-            lock, [&] { return stopped_ || !assigned_[static_cast<std::size_t>(worker)].empty(); });
+        auto& mine = assigned_[static_cast<std::size_t>(worker)];
+        work_ready_.wait(lock, [&] { return stopped_ || !mine.empty(); });
         if (stopped_) return;
-        task = std::move(assigned_[static_cast<std::size_t>(worker)].front());
-        assigned_[static_cast<std::size_t>(worker)].pop_front();
+        task = std::move(mine.front());
+        mine.pop_front();
+        if (!mine.empty()) next = mine.front();
       }
-      TaskReport report = runner.execute(task, [this] { return kill_.load(); });
+      TaskReport report = runner.execute(
+          task, [this] { return kill_.load(); }, next ? &*next : nullptr);
       std::lock_guard<std::mutex> lock(mutex_);
       reports_.emplace_back(worker, std::move(report));
       report_ready_.notify_all();

@@ -130,6 +130,8 @@ TaskReport task_report_from_json(const json& j) {
 
 TaskRunner::TaskRunner(RunnerOptions options) : options_(std::move(options)) {
   if (options_.executable.empty()) options_.executable = self_executable();
+  // Writing to a runner that just died must fail with EPIPE (and be reported), not kill us.
+  signal(SIGPIPE, SIG_IGN);
 }
 
 TaskRunner::~TaskRunner() {
@@ -199,10 +201,13 @@ int TaskRunner::stop_child(bool kill_now) {
   if (child_errors_ >= 0) ::close(child_errors_);
   child_ = -1;
   to_child_ = from_child_ = child_errors_ = -1;
+  queued_id_.clear();
+  replies_.clear();
   return status;
 }
 
-TaskReport TaskRunner::execute(const Task& task, const std::function<bool()>& should_stop) {
+TaskReport TaskRunner::execute(const Task& task, const std::function<bool()>& should_stop,
+                               const Task* next) {
   const auto started = std::chrono::steady_clock::now();
   const double start_time = now_seconds();
   TaskReport report;
@@ -220,15 +225,26 @@ TaskReport TaskRunner::execute(const Task& task, const std::function<bool()>& sh
 
   if (child_ < 0) spawn();
   std::string errors;
-  if (!write_all(to_child_, to_json(task).dump() + "\n")) {
+  const bool already_sent = !queued_id_.empty() && queued_id_ == task.id;
+  queued_id_.clear();
+  if (!already_sent && !write_all(to_child_, to_json(task).dump() + "\n")) {
     stop_child(true);
     spawn();
     if (!write_all(to_child_, to_json(task).dump() + "\n")) {
       return fail(RunStatus::failed, "cannot send the task to the runner process", true);
     }
   }
-  std::string reply;
+  // Not behind the child's last task before recycling: it would run it instead of exiting.
+  const bool recycles_after_this =
+      options_.max_tasks_per_runner > 0 && tasks_in_child_ + 1 >= options_.max_tasks_per_runner;
+  if (next != nullptr && !recycles_after_this &&
+      write_all(to_child_, to_json(*next).dump() + "\n")) {
+    queued_id_ = next->id;  // a failed write shows as the child's end below
+  }
+  std::string& reply = replies_;
   for (;;) {
+    const std::size_t end_of_line = reply.find('\n');
+    if (end_of_line != std::string::npos) break;
     pollfd fds[2] = {{from_child_, POLLIN, 0}, {child_errors_, POLLIN, 0}};
     const int ready = ::poll(fds, 2, 50);
     if (ready < 0 && errno != EINTR) throw Error(std::string("poll: ") + std::strerror(errno));
@@ -249,7 +265,6 @@ TaskReport TaskRunner::execute(const Task& task, const std::function<bool()>& sh
         ended = true;
       }
     }
-    if (!reply.empty() && reply.back() == '\n') break;
     const std::string tail =
         errors.size() > kErrorTail ? errors.substr(errors.size() - kErrorTail) : errors;
     if (ended) {
@@ -279,9 +294,12 @@ TaskReport TaskRunner::execute(const Task& task, const std::function<bool()>& sh
     }
   }
 
+  const std::size_t end_of_reply = reply.find('\n');
+  const std::string line = reply.substr(0, end_of_reply);
+  reply.erase(0, end_of_reply + 1);  // what stays is the queued task's reply, or part of it
   json answer;
   try {
-    answer = json::parse(reply);
+    answer = json::parse(line);
   } catch (const json::exception& e) {
     stop_child(true);
     return fail(RunStatus::failed, std::string("unreadable reply from the runner: ") + e.what(),

@@ -51,8 +51,12 @@ class TaskRunner {
 
   // Executes one task in the child process (spawning it first when needed). While waiting it
   // sleeps in poll(); `should_stop` is asked every 50 ms, and when it says yes the child is killed
-  // and the task reported cancelled.
-  TaskReport execute(const Task& task, const std::function<bool()>& should_stop);
+  // and the task reported cancelled. `next`, when given, is sent behind `task`: the child starts it
+  // the moment `task` ends, without waiting for this process to read the reply and send it, and
+  // the following execute(*next) collects it. A child that dies takes its queued task along; the
+  // following execute sends it again.
+  TaskReport execute(const Task& task, const std::function<bool()>& should_stop,
+                     const Task* next = nullptr);
   // Starts the child process now (execute starts it when needed).
   void start();
   // Processes started so far (for tests: one per runner life, not one per task).
@@ -67,6 +71,8 @@ class TaskRunner {
   pid_t child_ = -1;
   int to_child_ = -1, from_child_ = -1, child_errors_ = -1;
   int tasks_in_child_ = 0;
+  std::string queued_id_;  // the task sent to the child behind the running one; "" = none
+  std::string replies_;    // read from the child beyond the last complete reply (the queued one's)
   int spawned_ = 0;
 };
 

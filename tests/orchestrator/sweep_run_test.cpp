@@ -246,5 +246,57 @@ TEST(TaskRunnerTest, OneProcessServesManyTasksAndIsRespawnedAfterACrash) {
   EXPECT_FALSE(stopped.retryable);
 }
 
+TEST(TaskRunnerTest, QueuedTaskStartsBehindTheCurrentOneAndOwnsItsCrash) {
+  RunnerOptions options;
+  options.executable = HQSWEEP_EXECUTABLE;
+  options.max_tasks_per_runner = 4;
+  TaskRunner runner(options);
+  auto task = [](const char* failure, int seed, double milliseconds = 0) {
+    Task t;
+    t.config =
+        canonical_config(json{{"model", {{"backbone", "probe"}}},
+                              {"probe", {{"failure", failure}, {"duration_ms", milliseconds}}},
+                              {"seed", seed}});
+    t.id = run_id(t.config);
+    return t;
+  };
+  // Each task queued behind the one before: the runner starts it when that one ends.
+  const std::vector<Task> tasks = {task("none", 0, 30), task("none", 1, 30), task("none", 2, 30)};
+  for (std::size_t i = 0; i < tasks.size(); ++i) {
+    // The worker is slow to come back (100 ms); a queued task has started (and ended) meanwhile.
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    const double asked =
+        std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+    const TaskReport report =
+        runner.execute(tasks[i], nullptr, i + 1 < tasks.size() ? &tasks[i + 1] : nullptr);
+    EXPECT_TRUE(report.succeeded) << i << ": " << report.error;
+    EXPECT_EQ(report.result.run_id, tasks[i].id);
+    if (i > 0) {
+      EXPECT_LT(report.result.start_time, asked) << "task " << i << " waited to be asked";
+    } else {
+      EXPECT_GE(report.result.start_time, asked);
+    }
+  }
+  EXPECT_EQ(runner.spawned(), 1);
+  // The fourth task of this runner is its last before recycling: nothing is queued behind it, so
+  // the runner exits instead of running a task whose reply nobody reads.
+  const Task after_recycle = task("none", 3);
+  EXPECT_TRUE(runner.execute(task("none", 4), nullptr, &after_recycle).succeeded);
+  EXPECT_TRUE(runner.execute(after_recycle, nullptr).succeeded);
+  EXPECT_EQ(runner.spawned(), 2);
+  // A queued task that crashes is reported as its own failure; the one before it is done.
+  const Task crashing = task("segfault", 5);
+  EXPECT_TRUE(runner.execute(task("none", 6), nullptr, &crashing).succeeded);
+  const TaskReport crashed = runner.execute(crashing, nullptr);
+  EXPECT_FALSE(crashed.succeeded);
+  EXPECT_NE(crashed.error.find("killed by signal 11"), std::string::npos) << crashed.error;
+  // A runner killed with a task queued (stop) sends it again to the next runner.
+  const Task queued = task("none", 7);
+  const TaskReport stopped = runner.execute(
+      task("hang", 1), [] { return true; }, &queued);
+  EXPECT_EQ(stopped.result.status, RunStatus::cancelled);
+  EXPECT_TRUE(runner.execute(queued, nullptr).succeeded);
+}
+
 }  // namespace
 }  // namespace hqsweep
