@@ -201,17 +201,20 @@ int coordinate_sweep(const SweepRunOptions& run_options, WorkerPool& pool) {
   // Results that arrive together are stored together: one journal fsync for all of them.
   std::vector<RunResult> pending;
   double file_updated = now_seconds();
+  bool file_behind = false;  // a slice of the deferred runs is written each time round
   auto append = [&](RunResult result) { pending.push_back(std::move(result)); };
   auto flush = [&] {
     bool again = false;
     for (const RunResult& r : pending) again = again || store.contains(r.run_id);
-    // Durable in the journal now; the HDF5 file follows at most a second later (readers of a
-    // results file being written read the journal, so they see every run at once).
+    // Durable in the journal now; the HDF5 file follows about a second later (readers of a
+    // results file being written read the journal, so they see every run at once). It is written
+    // in slices of 5 ms between reports: a second's worth of runs at once (0.2 s for 600 short
+    // runs) would leave workers without their next tasks meanwhile.
     store.append_all(std::exchange(pending, {}), again ? AppendMode::retry : AppendMode::normal,
                      FileUpdate::deferred);
-    if (now_seconds() - file_updated >= 1.0) {
-      store.update_file();
-      file_updated = now_seconds();
+    if (file_behind || now_seconds() - file_updated >= 1.0) {
+      file_behind = store.update_file(0.005);
+      if (!file_behind) file_updated = now_seconds();
     }
   };
   int64_t failures = 0;

@@ -50,7 +50,7 @@ echo "== 1. overhead (mpirun; workers = ranks - 1)"
 for ranks in 2 4 8 16; do
   workers=$((ranks - 1))
   for ms in 0 10 1000; do
-    case $ms in 0) count=10000 ;; 10) count=$((workers * 60)) ;; 1000) count=$((workers * 3)) ;; esac
+    case $ms in 0) count=10000 ;; 10) count=$((workers * 300)) ;; 1000) count=$((workers * 3)) ;; esac
     echo "{\"name\": \"b$ranks-$ms\", \"base\": {\"model\": {\"backbone\": \"probe\"}, \"probe\": {\"duration_ms\": $ms}}, \"seeds\": {\"count\": $count}}" > "$work/s.json"
     "${mpi[@]}" -np "$ranks" "$hqsweep" run "$work/s.json" --out "$work/b$ranks-$ms.h5" \
       --progress-interval 1000 > "$work/log" 2>&1

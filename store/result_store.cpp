@@ -111,17 +111,26 @@ struct ResultStore::State {
   // Runs safe in the journal whose HDF5 update was deferred (FileUpdate::deferred), with rows.
   std::vector<std::pair<RunResult, std::size_t>> unwritten;
 
-  void write_unwritten() {
-    if (unwritten.empty()) return;
+  // Writes the deferred runs in order, stopping once `max_seconds` are spent (after at least
+  // one run); returns whether some are still waiting.
+  bool write_unwritten(double max_seconds = std::numeric_limits<double>::infinity()) {
+    if (unwritten.empty()) return false;
+    const auto started = std::chrono::steady_clock::now();
+    std::size_t written = 0;
     update_file(unwritten.size() == 1 ? "run " + unwritten[0].first.run_id
                                       : std::to_string(unwritten.size()) + " runs",
                 [&] {
                   for (const auto& [result, row] : unwritten) {
                     results_file::write_run(file, result);
                     results_file::write_index_row(file, columns, row, runs[row]);
+                    ++written;
+                    const std::chrono::duration<double> spent =
+                        std::chrono::steady_clock::now() - started;
+                    if (spent.count() >= max_seconds) break;
                   }
                 });
-    unwritten.clear();
+    unwritten.erase(unwritten.begin(), unwritten.begin() + static_cast<std::ptrdiff_t>(written));
+    return !unwritten.empty();
   }
 
   // Applies one journal record to the in-memory view; returns whether the varying keys grew.
@@ -405,8 +414,8 @@ void ResultStore::append_all(std::vector<RunResult> results, AppendMode mode, Fi
   if (update == FileUpdate::now) state.write_unwritten();
 }
 
-void ResultStore::update_file() {
-  state_->write_unwritten();
+bool ResultStore::update_file(double max_seconds) {
+  return state_->write_unwritten(max_seconds);
 }
 
 bool ResultStore::contains(const std::string& run_id) const {

@@ -7,6 +7,7 @@
 // One writer at a time (rank 0); any number of readers, also while the writer is active.
 #pragma once
 
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -45,8 +46,10 @@ class ResultStore {
   // Several runs with one journal fsync and one HDF5 update (results that arrived together).
   void append_all(std::vector<RunResult> results, AppendMode mode = AppendMode::normal,
                   FileUpdate update = FileUpdate::now);
-  // Writes deferred runs into the HDF5 file.
-  void update_file();
+  // Writes deferred runs into the HDF5 file. With a time budget it stops once that is spent (after
+  // at least one run, oldest first), so that a busy writer can update the file in slices; returns
+  // whether deferred runs are still waiting.
+  bool update_file(double max_seconds = std::numeric_limits<double>::infinity());
 
   bool contains(const std::string& run_id) const;
   std::optional<RunStatus> status(const std::string& run_id) const;

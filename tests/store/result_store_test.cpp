@@ -144,6 +144,27 @@ TEST(ResultStoreTest, DeferredAppendsAreDurableAndReachTheFileLater) {
   EXPECT_EQ(reader.get("p").attempt, 1);
 }
 
+TEST(ResultStoreTest, FileUpdatesInSlicesWriteTheOldestRunsFirst) {
+  TemporaryDirectory dir;
+  const std::string path = dir.file("results.h5");
+  {
+    ResultStore writer = ResultStore::open_for_writing(path);
+    EXPECT_FALSE(writer.update_file(0));  // nothing deferred
+    writer.append_all({make_result("p", 1), make_result("q", 2), make_result("r", 3)},
+                      AppendMode::normal, FileUpdate::deferred);
+    // No time at all: still one run per call, oldest first, and it says when runs are left.
+    EXPECT_TRUE(writer.update_file(0));
+    EXPECT_TRUE(writer.update_file(0));
+    EXPECT_FALSE(writer.update_file(0));
+    EXPECT_FALSE(writer.update_file(0));
+    writer.append_all({make_result("s", 4)}, AppendMode::normal, FileUpdate::deferred);
+    EXPECT_FALSE(writer.update_file(60));  // time enough for everything
+  }
+  ResultStore reader = ResultStore::open_for_reading(path);
+  EXPECT_EQ(ids(reader.list()), (std::vector<std::string>{"p", "q", "r", "s"}));
+  expect_same_result(reader.get("r"), make_result("r", 3));
+}
+
 TEST(ResultStoreTest, SweepRecordsBecomeIndexColumns) {
   TemporaryDirectory dir;
   const std::string path = dir.file("results.h5");
