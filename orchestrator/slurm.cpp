@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -18,6 +19,7 @@
 
 #include "common/error.h"
 #include "common/json_source.h"
+#include "orchestrator/sweep.h"
 
 extern char** environ;
 
@@ -162,10 +164,10 @@ std::string key_names() {
   return names;
 }
 
-std::string option_name(const std::string& key) {
-  std::string option = "--" + key;
-  for (char& c : option)
-    if (c == '_') c = '-';
+// "ntasks_per_node" -> "ntasks-per-node"
+std::string option_of(const std::string& key) {
+  std::string option = key;
+  std::replace(option.begin(), option.end(), '_', '-');
   return option;
 }
 
@@ -201,7 +203,8 @@ std::string replace_placeholder(std::string text, const std::string& name,
 const std::vector<SlurmKey>& slurm_keys() {
   static const std::vector<SlurmKey> keys = [] {
     std::vector<SlurmKey> out;
-    for (const KeyDefinition& key : definitions()) out.push_back({key.name, key.help});
+    for (const KeyDefinition& key : definitions())
+      out.push_back({key.name, option_of(key.name), key.help, key.kind == KeyKind::text_list});
     return out;
   }();
   return keys;
@@ -232,14 +235,14 @@ SlurmSettings read_slurm_settings(const JsonSource& sweep_file, const json& over
     if (key == nullptr) throw Error("unknown Slurm setting \"" + name + "\"");
     json checked;
     const std::string problem = normalized(*key, value, checked);
-    if (!problem.empty()) throw Error(option_name(name) + ": " + problem);
+    if (!problem.empty()) throw Error("--" + option_of(name) + ": " + problem);
     key->assign(settings, checked);
   }
   check_combination(settings, [&](const std::string& name, const std::string& problem) {
     const bool from_option = overrides.contains(name);
     if (!from_option && root.is_object() && root.contains("slurm") && root["slurm"].contains(name))
       throw Error(sweep_file.describe(section.child(name), problem));
-    throw Error((from_option ? option_name(name) : "slurm." + name) + ": " + problem);
+    throw Error((from_option ? "--" + option_of(name) : "slurm." + name) + ": " + problem);
   });
   return settings;
 }
@@ -294,9 +297,7 @@ std::string make_batch_script(const BatchJob& job, const std::string& template_t
 }
 
 std::string jobs_file_path(const std::string& results_path) {
-  std::string stem = results_path;
-  if (stem.size() > 3 && stem.compare(stem.size() - 3, 3, ".h5") == 0) stem.resize(stem.size() - 3);
-  return stem + ".slurm-jobs";
+  return beside_results(results_path, ".slurm-jobs");
 }
 
 std::vector<std::string> read_job_ids(const std::string& jobs_path) {

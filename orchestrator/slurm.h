@@ -32,8 +32,10 @@ struct SlurmSettings {
 // The keys of the "slurm" section, which are also `hqsweep submit` options ('_' written '-'),
 // with their help text.
 struct SlurmKey {
-  std::string name;
+  std::string name;    // "ntasks_per_node"
+  std::string option;  // "ntasks-per-node"
   std::string help;
+  bool is_list = false;  // repeatable: each option given adds an item
 };
 const std::vector<SlurmKey>& slurm_keys();
 

@@ -94,9 +94,7 @@ int submit_command(const std::string& name, const std::vector<std::string>& all_
       "template", po::value(&template_path),
       "another batch script template (default: the built-in scripts/slurm/hqsweep.sbatch.in)");
   for (const SlurmKey& key : slurm_keys()) {
-    std::string option = key.name;
-    std::replace(option.begin(), option.end(), '_', '-');
-    options.add_options()(option.c_str(), po::value<std::vector<std::string>>()->composing(),
+    options.add_options()(key.option.c_str(), po::value<std::vector<std::string>>()->composing(),
                           key.help.c_str());
   }
   po::positional_options_description positional;
@@ -111,11 +109,9 @@ int submit_command(const std::string& name, const std::vector<std::string>& all_
   const Sweep sweep = expand_sweep(source, SweepOptions{overrides, 100000});
   nlohmann::json from_options = nlohmann::json::object();
   for (const SlurmKey& key : slurm_keys()) {
-    std::string option = key.name;
-    std::replace(option.begin(), option.end(), '_', '-');
-    if (!vm.count(option)) continue;
-    const auto& values = vm[option].as<std::vector<std::string>>();
-    if (key.name == "sbatch" || key.name == "setup" || key.name == "run_args") {
+    if (!vm.count(key.option)) continue;
+    const auto& values = vm[key.option].as<std::vector<std::string>>();
+    if (key.is_list) {
       from_options[key.name] = values;
     } else {
       from_options[key.name] = values.back();  // the last one given counts

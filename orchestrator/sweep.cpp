@@ -625,11 +625,16 @@ bool in_shard(const std::string& run_id, const Shard& shard) {
   return value % static_cast<std::uint64_t>(shard.count) == static_cast<std::uint64_t>(shard.index);
 }
 
-std::string shard_results_path(const std::string& results_path, const Shard& shard) {
+std::string beside_results(const std::string& results_path, const std::string& suffix) {
   std::string stem = results_path;
   if (stem.size() > 3 && stem.compare(stem.size() - 3, 3, ".h5") == 0) stem.resize(stem.size() - 3);
-  return stem + ".shard-" + std::to_string(shard.index) + "-of-" + std::to_string(shard.count) +
-         ".h5";
+  return stem + suffix;
+}
+
+std::string shard_results_path(const std::string& results_path, const Shard& shard) {
+  // The batch script (scripts/slurm/hqsweep.sbatch.in) names array tasks' files the same way.
+  return beside_results(results_path, ".shard-" + std::to_string(shard.index) + "-of-" +
+                                          std::to_string(shard.count) + ".h5");
 }
 
 std::vector<RunSpec> read_runs(const std::string& path, const SweepOptions& options) {

@@ -42,6 +42,9 @@ Shard parse_shard(const std::string& text);
 bool in_shard(const std::string& run_id, const Shard& shard);
 // results/x.h5 -> results/x.shard-I-of-N.h5, the file of one shard.
 std::string shard_results_path(const std::string& results_path, const Shard& shard);
+// A file that belongs beside a results file: results/x.h5 + ".slurm-jobs" -> results/x.slurm-jobs
+// (a name without ".h5" keeps all of it).
+std::string beside_results(const std::string& results_path, const std::string& suffix);
 
 // Throws Error naming the file, line and JSON path of what is wrong, and what is allowed.
 Sweep expand_sweep(const JsonSource& source, const SweepOptions& options = {});

@@ -255,6 +255,19 @@ TEST(CliTest, SubmitRefusesBadSettingsAndKeepsTheScriptWhenSbatchFails) {
     scripts += entry.path().extension() == ".sbatch";
   EXPECT_EQ(scripts, 1);
   EXPECT_FALSE(std::filesystem::exists(f.dir + "/r/x.slurm-jobs"));  // no job was recorded
+  // sbatch refuses the job (a cluster's policy, a wrong partition): its exit code and the script.
+  std::filesystem::create_directories(f.dir + "/bin");
+  std::ofstream(f.dir + "/bin/sbatch")
+      << "#!/bin/sh\necho 'sbatch: error: invalid partition specified: gpu' >&2\nexit 1\n";
+  std::filesystem::permissions(f.dir + "/bin/sbatch", std::filesystem::perms::owner_all);
+  Outcome refused = run_hqsweep_with_path(f.dir + "/bin:/usr/bin:/bin",
+                                          "submit " + sweep + " --out " + f.dir + "/r/x.h5");
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_NE(refused.output.find("invalid partition specified"), std::string::npos)
+      << refused.output;
+  EXPECT_NE(refused.output.find("failed (exit code 1); the script stays there"), std::string::npos)
+      << refused.output;
+  EXPECT_FALSE(std::filesystem::exists(f.dir + "/r/x.slurm-jobs"));
 }
 
 TEST(CliTest, StatusCountsRunsOfTheSweepAndSaysWhenNoJobsAreRecorded) {
