@@ -84,6 +84,10 @@ bool is_sgd(const FlatConfig& c) {
 bool is_shf(const FlatConfig& c) {
   return not_probe(c) && equals(c, "model.fusion", "shf");
 }
+// SHF caches the circuit's outputs before its head trains, so its circuit is always fixed.
+bool has_trainable_circuit(const FlatConfig& c) {
+  return uses_quantum(c) && !is_shf(c);
+}
 bool has_decay_schedule(const FlatConfig& c) {
   return not_probe(c) &&
          (equals(c, "train.schedule", "step") || equals(c, "train.schedule", "plateau"));
@@ -109,6 +113,7 @@ const Condition kUsesWeights{uses_weights, "a backbone that is not probe"};
 const Condition kCrossAttention{is_cross_attention, "fusion is cross_attention"};
 const Condition kSgd{is_sgd, "optimizer is sgd"};
 const Condition kShf{is_shf, "fusion is shf"};
+const Condition kTrainableCircuit{has_trainable_circuit, "fusion is not classical or shf"};
 const Condition kDecaySchedule{has_decay_schedule, "schedule is step or plateau"};
 const Condition kProbe{is_probe, "backbone is probe"};
 
@@ -220,10 +225,10 @@ std::vector<ConfigKey> build_keys() {
              "squashing of projected features into angles", kUsesQuantum),
       choice("quantum.measure", {"z", "z_zz"}, "z",
              "z: Z expectation of each qubit; z_zz: also Z_i Z_i+1 of neighbours", kUsesQuantum),
-      key("quantum.trainable", K::Boolean, true, "false: a fixed circuit drawn from the seed",
-          kUsesQuantum),
+      key("quantum.trainable", K::Boolean, true,
+          "false: a fixed circuit drawn from the seed (shf: always fixed)", kTrainableCircuit),
       ranged(key("quantum.lr", K::Number, 0.0, "learning rate of circuit parameters; 0 = train.lr",
-                 kUsesQuantum),
+                 kTrainableCircuit),
              0, 10),
       ranged(key("quantum.shots", K::Integer, 0, "sampled measurement at evaluation; 0 = exact",
                  kUsesQuantum),

@@ -63,7 +63,8 @@ HybridModelOptions model_options(const nlohmann::json& config, const InputShape&
     circuit.embedding = value_or<std::string>(flat, "quantum.embedding", "angle_ry");
     circuit.reupload = value_or<bool>(flat, "quantum.reupload", false);
     circuit.measure = value_or<std::string>(flat, "quantum.measure", "z");
-    options.quantum.trainable = value_or<bool>(flat, "quantum.trainable", true);
+    options.quantum.trainable =
+        options.fusion != "shf" && value_or<bool>(flat, "quantum.trainable", true);
     options.quantum.seed = value_or<uint64_t>(flat, "seed", 0);
     options.quantum.shots = value_or<int64_t>(flat, "quantum.shots", 0);
     options.scaling = value_or<std::string>(flat, "quantum.scaling", "pi_tanh");

@@ -68,7 +68,7 @@ RunResult execute_run(const json& config, const WorkerOptions& options) {
   result.rank = options.rank;
   result.start_time = now_seconds();
 
-  if (canonical.at("model").at("backbone") == "probe") {
+  if (canonical.at("model").value("backbone", "") == "probe") {
     run_probe(canonical, result);
     result.end_time = now_seconds();
     return result;

@@ -37,6 +37,17 @@ TEST(ConfigSchemaTest, FillsDefaultsAndDropsKeysThatDoNotApply) {
       canonical_config(tabular({{"model", {{"fusion", "dhf"}}}, {"quantum", {{"qubits", 8}}}}));
   EXPECT_EQ(hybrid["quantum"]["qubits"], 8);
   EXPECT_EQ(hybrid["quantum"]["layers"], 2);
+  EXPECT_EQ(hybrid["quantum"]["trainable"], true);
+
+  // SHF caches the circuit's outputs, so its circuit is fixed: trainable does not apply, and a
+  // grid over trainable gives one SHF run.
+  json shf = canonical_config(
+      tabular({{"model", {{"fusion", "shf"}}}, {"quantum", {{"trainable", true}}}}));
+  EXPECT_FALSE(shf["quantum"].contains("trainable"));
+  EXPECT_FALSE(shf["quantum"].contains("lr"));
+  EXPECT_EQ(shf.dump(), canonical_config(tabular({{"model", {{"fusion", "shf"}}},
+                                                  {"quantum", {{"trainable", false}}}}))
+                            .dump());
 }
 
 TEST(ConfigSchemaTest, SameRunWrittenDifferentlyHasOneId) {

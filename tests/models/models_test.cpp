@@ -26,7 +26,6 @@ nlohmann::json config_for(const std::string& backbone, const std::string& fusion
   if (fusion != "quantum") config["model"]["backbone"] = backbone;
   if (backbone != "mlp" && backbone != "hqcnn" && fusion != "quantum")
     config["model"]["width"] = width;
-  if (fusion == "shf") config["quantum"]["trainable"] = false;
   return config;
 }
 
@@ -229,19 +228,21 @@ TEST(ModelFactoryTest, SummarySplitsTrainableParametersByPart) {
       << built.model->describe();
 }
 
+TEST(ModelFactoryTest, ShfCircuitIsFixedEvenWhenTheConfigAsksForATrainableOne) {
+  nlohmann::json c = config_for("hqcnn", "shf");
+  c["quantum"]["trainable"] = true;  // does not apply to shf: dropped, not refused
+  BuiltModel built = build_model(c, InputShape{1, 28, 0, 2});
+  for (const auto& p : built.model->named_parameters()) {
+    EXPECT_NE(p.key().rfind("circuit", 0), 0u) << p.key() << " is a circuit parameter";
+  }
+}
+
 TEST(ModelFactoryTest, RefusesImpossibleCombinationsNamingTheKey) {
   struct Case {
     nlohmann::json config;
     InputShape input;
     const char* message;
   } cases[] = {
-      {[] {
-         nlohmann::json c = config_for("hqcnn", "shf");
-         c["quantum"]["trainable"] = true;
-         return c;
-       }(),
-       {1, 28, 0, 2},
-       "model.fusion shf caches the circuit's outputs"},
       {config_for("resnet18", "dhf"), {0, 0, 30, 2}, "model.backbone resnet18 needs images"},
       {config_for("mlp", "dhf"), {1, 28, 0, 2}, "model.backbone mlp needs tabular data"},
       {config_for("hqcnn", "classical"), {1, 2, 0, 2}, "images must be at least 4 pixels"},

@@ -88,6 +88,17 @@ TEST_F(TrainingTest, LearnsSeparableDataAndReportsEveryMetric) {
   }
 }
 
+TEST_F(TrainingTest, PureQuantumRunsHaveNoBackboneAndStillLearn) {
+  // fusion quantum drops model.backbone from the canonical config; the run must not look for it.
+  const json c = config({{"model", {{"fusion", "quantum"}}},
+                         {"quantum", {{"qubits", 4}}},
+                         {"train", {{"epochs", 15}, {"lr", 0.05}}}});
+  ASSERT_FALSE(c.at("model").contains("backbone"));
+  RunResult result = execute_run(c, worker());
+  ASSERT_EQ(result.status, RunStatus::done) << result.error;
+  EXPECT_GT(result.metrics.at("test_auc"), 0.8);
+}
+
 TEST_F(TrainingTest, EarlyStoppingRestoresTheBestEpoch) {
   RunResult result = execute_run(
       config({{"train", {{"epochs", 60}, {"patience", 3}, {"monitor", "val_loss"}}}}), worker());
