@@ -17,8 +17,10 @@
 
 #include "common/config_schema.h"
 #include "common/error.h"
+#include "common/json_source.h"
 #include "orchestrator/command_options.h"
 #include "orchestrator/statistics.h"
+#include "orchestrator/sweep.h"
 #include "orchestrator/text_table.h"
 #include "store/result_store.h"
 
@@ -35,6 +37,7 @@ struct LoadedRun {
   RunSummary summary;
   FlatConfig flat;
   std::string file;
+  std::size_t sweep_position = std::numeric_limits<std::size_t>::max();  // max: in no sweep
 };
 
 std::string join(const std::vector<std::string>& parts, const std::string& separator) {
@@ -68,13 +71,16 @@ Loaded load_runs(const std::vector<std::string>& files) {
   if (files.empty()) throw Error("no results file given");
   Loaded loaded;
   std::map<std::string, std::size_t> index;
+  std::set<std::pair<std::string, std::string>> sweep_texts;
   for (const std::string& file : files) {
     ResultStore store = ResultStore::open_for_reading(file);
-    for (const SweepRecord& sweep : store.sweeps())
+    for (const SweepRecord& sweep : store.sweeps()) {
       for (const std::string& key : sweep.varying_keys)
         if (std::find(loaded.recorded_varying.begin(), loaded.recorded_varying.end(), key) ==
             loaded.recorded_varying.end())
           loaded.recorded_varying.push_back(key);
+      sweep_texts.insert({sweep.text, sweep.source});  // shards record the same sweep
+    }
     for (RunSummary& run : store.list()) {
       auto [it, fresh] = index.emplace(run.run_id, loaded.runs.size());
       if (fresh) {
@@ -96,6 +102,20 @@ Loaded load_runs(const std::vector<std::string>& files) {
   }
   loaded.description = files.size() == 1 ? files[0] : fmt::format("{} files", files.size());
   if (loaded.runs.empty()) throw Error(loaded.description + ": no runs to report");
+  for (const auto& [text, source] : sweep_texts) {
+    // The recorded sweep gives the table its order (the file's own: classical control first,
+    // qubits ascending); a sweep that no longer expands (an older schema) just gives none.
+    try {
+      Sweep sweep = expand_sweep(JsonSource::from_text(text, source));
+      std::map<std::string, std::size_t> position;
+      for (std::size_t i = 0; i < sweep.runs.size(); ++i) position[sweep.runs[i].run_id] = i;
+      for (LoadedRun& run : loaded.runs) {
+        auto it = position.find(run.summary.run_id);
+        if (it != position.end()) run.sweep_position = std::min(run.sweep_position, it->second);
+      }
+    } catch (const std::exception&) {
+    }
+  }
   return loaded;
 }
 
@@ -377,6 +397,16 @@ Report build_report(const std::vector<std::string>& files, const ReportOptions& 
     if (fresh) report.groups.push_back(Group{values, "", kNaN, {}});
     report.groups[it->second].runs.push_back(&run);
   }
+  // Groups in the order of their first run in the sweep file; runs of no sweep after, as stored.
+  auto first_position = [](const Group& group) {
+    std::size_t first = std::numeric_limits<std::size_t>::max();
+    for (const LoadedRun* run : group.runs) first = std::min(first, run->sweep_position);
+    return first;
+  };
+  std::stable_sort(report.groups.begin(), report.groups.end(),
+                   [&](const Group& a, const Group& b) {
+                     return first_position(a) < first_position(b);
+                   });
   if (options.best)
     for (Group& group : report.groups) keep_best_configuration(group, inner_keys, report.selection);
 

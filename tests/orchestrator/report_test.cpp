@@ -2,6 +2,7 @@
 // comparisons, best configurations, shards, the formats, and the refusals.
 #include "orchestrator/report.h"
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <sstream>
@@ -106,6 +107,29 @@ TEST_F(ReportTest, GroupsByTheVaryingKeyAndSummarisesOverSeeds) {
   EXPECT_NEAR(dhf["best_seed_value"].get<double>(), 133 / 156.0, 1e-12);
   EXPECT_EQ(dhf["median_duration_s"], 22.0) << "median of the done runs only";
   EXPECT_EQ(group(report, "cross_attention")["done"], 3);
+}
+
+TEST_F(ReportTest, GroupsFollowTheRecordedSweepsOrderNotTheOrderRunsFinished) {
+  std::vector<RunResult> runs = fusion_runs();
+  std::reverse(runs.begin(), runs.end());  // cross_attention finished first
+  const std::string path = write("ordered.h5", runs);
+  auto fusions = [&] {
+    std::vector<std::string> order;
+    const json report = report_json({path});
+    for (const json& g : report.at("groups"))
+      order.push_back(g.at("keys").at("model.fusion"));
+    return order;
+  };
+  EXPECT_EQ(fusions(), (std::vector<std::string>{"cross_attention", "dhf", "classical"}))
+      << "without a sweep record: as stored";
+  SweepRecord sweep;
+  sweep.name = "ordered";
+  sweep.source = "ordered.json";
+  sweep.text = R"({"base": {"dataset.name": "wdbc", "model.backbone": "mlp"},
+                   "grid": {"model.fusion": ["classical", "dhf", "cross_attention"]},
+                   "seeds": 5})";
+  ResultStore::open_for_writing(path).record_sweep(sweep);
+  EXPECT_EQ(fusions(), (std::vector<std::string>{"classical", "dhf", "cross_attention"}));
 }
 
 TEST_F(ReportTest, MetricsDefaultToTheTestSetAndAcceptFullNames) {
