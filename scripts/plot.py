@@ -7,7 +7,8 @@
   curves  mean learning curves per group (loss, validation accuracy), band = std over seeds
   bars    a metric per group (fusion, qubits, ...), one bar per backbone, error bars = std
           over seeds
-  qubits  a metric against the qubit count, one line per backbone and fusion
+  qubits  a metric against the qubit count, one line per backbone and fusion; the classical
+          control as a dashed line
   roc     ROC curves from the stored test probabilities, one per group (binary: the positive
           class; several classes: micro-average one-vs-rest), seeds pooled
 
@@ -95,7 +96,8 @@ def groups(runs, keys):
         return [("all runs", runs)]
     filled = runs[keys].astype(str)
     out = []
-    for _, frame in runs.groupby([filled[k] for k in keys], sort=False):
+    by = [filled[k] for k in keys]
+    for _, frame in runs.groupby(by if len(by) > 1 else by[0], sort=False):
         out.append((label_of(frame.iloc[0], keys), frame))
     return out
 
@@ -211,6 +213,14 @@ def plot_qubits(runs, keys, metric, out_dir, written):
             stats = group.groupby("quantum.qubits")[metric].agg(["mean", "std"]).sort_index()
             axis.errorbar(stats.index, stats["mean"] * factor, yerr=stats["std"].fillna(0) * factor,
                           marker="o", capsize=3, label=label)
+        # The classical control (no circuit, so no qubit count): a dashed line, mean over seeds.
+        control = frame[(frame["quantum.qubits"].isna()) & (frame["model.fusion"] == "classical")]
+        control_keys = [k for k in inner
+                        if k != "model.fusion" and k in control and control[k].notna().any()]
+        for label, group in groups(control, control_keys):
+            axis.axhline(group[metric].mean() * factor, linestyle="--", color="grey",
+                         label=f"{label} (classical control)" if control_keys else
+                         "classical control")
         qubit_counts = sorted(hybrid["quantum.qubits"].dropna().unique())
         axis.set_xticks(qubit_counts, [str(int(q)) for q in qubit_counts])
         axis.set(title=f"{dataset}: {axis_label(metric)} against qubits\nmean ± std over seeds",

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Regenerates the measured parts of docs/results.md from the results files, so no number in its
+# tables is typed by hand:
+#   - every block between a line `<!-- hqsweep report ARGS -->` and the next `<!-- end -->` is
+#     replaced by the output of `hqsweep report ARGS --format markdown`;
+#   - the figures of each results file named by a report block go to docs/figures/NAME/
+#     (scripts/plot.py; NAME is the file's name without .h5).
+# The prose around the blocks is kept as written. Usage: bash scripts/make-results.sh
+# (HQSWEEP_BUILD_DIR: where hqsweep was built, default build/).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+hqsweep=${HQSWEEP_BUILD_DIR:-$root/build}/orchestrator/hqsweep
+doc=$root/docs/results.md
+cd "$root"
+[[ -x $hqsweep ]] || { echo "make-results: $hqsweep not found; build first" >&2; exit 1; }
+
+declare -A plotted=()
+out=$(mktemp "$doc.XXXXXX")
+trap 'rm -f "$out"' EXIT
+skipping=0
+line_number=0
+while IFS= read -r line || [[ -n $line ]]; do
+  line_number=$((line_number + 1))
+  if [[ $line =~ ^\<!--\ hqsweep\ report\ (.*)\ --\>$ ]]; then
+    ((skipping)) && { echo "$doc:$line_number: report block inside another (no <!-- end -->)" >&2; exit 1; }
+    read -r -a args <<<"${BASH_REMATCH[1]}"
+    printf '%s\n\n' "$line" >>"$out"
+    if ! "$hqsweep" report "${args[@]}" --format markdown >>"$out"; then
+      echo "$doc:$line_number: hqsweep report ${args[*]} failed" >&2
+      exit 1
+    fi
+    printf '\n' >>"$out"
+    for arg in "${args[@]}"; do
+      [[ $arg == *.h5 ]] && plotted[$arg]=1
+    done
+    skipping=1
+  elif [[ $line == '<!-- end -->' ]]; then
+    ((skipping)) || { echo "$doc:$line_number: <!-- end --> without a report block" >&2; exit 1; }
+    printf '%s\n' "$line" >>"$out"
+    skipping=0
+  elif ((!skipping)); then
+    printf '%s\n' "$line" >>"$out"
+  fi
+done <"$doc"
+((skipping)) && { echo "$doc: the last report block has no <!-- end -->" >&2; exit 1; }
+mv "$out" "$doc"
+trap - EXIT
+
+for file in "${!plotted[@]}"; do
+  name=$(basename "$file" .h5)
+  rm -rf "docs/figures/$name"
+  /usr/bin/python3 scripts/plot.py "$file" --out "docs/figures/$name" >/dev/null
+  echo "make-results: figures of $file in docs/figures/$name"
+done
+echo "make-results: $doc updated"
