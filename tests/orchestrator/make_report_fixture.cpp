@@ -38,6 +38,11 @@ hqsweep::RunResult make_run(const std::string& backbone, const std::string& fusi
                  {"test_f1", skill + 0.05 + noise(random)},
                  {"test_auc", skill + 0.08 + noise(random)}};
   const int epochs = 12;
+  // A hybrid epoch costs 1.25 classical ones (what scripts/epoch_costs.py must find).
+  const double seconds_per_epoch =
+      (backbone == "resnet18" ? 24.0 : 2.0) * (fusion == "classical" ? 1.0 : 1.25);
+  run.metrics["train_seconds"] = seconds_per_epoch * epochs;
+  run.metrics["epochs_run"] = epochs;
   for (int epoch = 0; epoch < epochs; ++epoch) {
     double progress = 1 - std::exp(-0.4 * (epoch + 1));
     run.curves["train_loss"].push_back(0.7 - 0.4 * progress + 0.02 * unit(random));
