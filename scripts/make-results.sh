@@ -3,15 +3,18 @@
 # tables is typed by hand:
 #   - every block between a line `<!-- hqsweep report ARGS -->` and the next `<!-- end -->` is
 #     replaced by the output of `hqsweep report ARGS --format markdown`;
-#   - the figures of each results file named by a report block go to docs/figures/NAME/
-#     (scripts/plot.py; NAME is the file's name without .h5).
-# The prose around the blocks is kept as written. Usage: bash scripts/make-results.sh
-# (HQSWEEP_BUILD_DIR: where hqsweep was built, default build/).
+#   - the figures of each results file named by a report block go to figures/NAME/ beside the
+#     document (scripts/plot.py; NAME is the file's name without .h5).
+# The prose around the blocks is kept as written. Usage: bash scripts/make-results.sh [DOC.md]
+# (default docs/results.md; paths in the blocks are relative to the project root;
+# HQSWEEP_BUILD_DIR: where hqsweep was built, default build/).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 hqsweep=${HQSWEEP_BUILD_DIR:-$root/build}/orchestrator/hqsweep
-doc=$root/docs/results.md
+doc=$(realpath "${1:-$root/docs/results.md}")
+figures=$(dirname "$doc")/figures
 cd "$root"
+[[ -f $doc ]] || { echo "make-results: $doc: no such file" >&2; exit 1; }
 [[ -x $hqsweep ]] || { echo "make-results: $hqsweep not found; build first" >&2; exit 1; }
 
 declare -A plotted=()
@@ -48,8 +51,8 @@ trap - EXIT
 
 for file in "${!plotted[@]}"; do
   name=$(basename "$file" .h5)
-  rm -rf "docs/figures/$name"
-  /usr/bin/python3 scripts/plot.py "$file" --out "docs/figures/$name" >/dev/null
-  echo "make-results: figures of $file in docs/figures/$name"
+  rm -rf "${figures:?}/$name"
+  /usr/bin/python3 scripts/plot.py "$file" --out "$figures/$name" >/dev/null
+  echo "make-results: figures of $file in $figures/$name"
 done
 echo "make-results: $doc updated"
