@@ -18,6 +18,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from load_results import load_index, load_metrics  # noqa: E402
 
 
+def text(value):
+    """A key's value as the config writes it: 4, not the 4.0 pandas makes next to NaN."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return "-" if value != value else str(value)  # NaN: the key does not apply
+
+
 def main(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("results", nargs="+")
@@ -41,7 +48,7 @@ def main(argv):
             metrics = load_metrics(path, run.run_id)
             epochs = metrics.get("epochs_run", 0)
             if epochs > 0:
-                rows.append({**{k: str(run[k]) for k in keys},
+                rows.append({**{k: text(run[k]) for k in keys},
                              "seconds_per_epoch": metrics["train_seconds"] / epochs})
     if not rows:
         sys.exit("epoch_costs.py: no done run with train_seconds and epochs_run")
@@ -62,7 +69,7 @@ def main(argv):
             base = control["median"].iloc[0]
             ratio = f"{row['median'] / base:.2f}"
             share = f"{(row['median'] - base) / row['median'] * 100:.0f}%"
-        cells = [row[k] for k in keys] + [str(row["count"]), f"{row['median']:.2f}", ratio, share]
+        cells = [row[k] for k in keys] + [str(row["count"]), f"{row['median']:.3g}", ratio, share]
         print("| " + " | ".join(cells) + " |")
 
 

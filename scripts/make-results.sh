@@ -2,9 +2,10 @@
 # Regenerates the measured parts of docs/results.md from the results files, so no number in its
 # tables is typed by hand:
 #   - every block between a line `<!-- hqsweep report ARGS -->` and the next `<!-- end -->` is
-#     replaced by the output of `hqsweep report ARGS --format markdown`;
-#   - the figures of each results file named by a report block go to figures/NAME/ beside the
-#     document (scripts/plot.py; NAME is the file's name without .h5).
+#     replaced by the output of `hqsweep report ARGS --format markdown`, and a block opened by
+#     `<!-- epoch_costs ARGS -->` by that of `scripts/epoch_costs.py ARGS`;
+#   - for every line `<!-- figures RESULTS.h5 -->` the figures of that file are drawn into
+#     figures/NAME/ beside the document (scripts/plot.py; NAME is the file's name without .h5).
 # The prose around the blocks is kept as written. Usage: bash scripts/make-results.sh [DOC.md]
 # (default docs/results.md; paths in the blocks are relative to the project root;
 # HQSWEEP_BUILD_DIR: where hqsweep was built, default build/).
@@ -24,21 +25,28 @@ skipping=0
 line_number=0
 while IFS= read -r line || [[ -n $line ]]; do
   line_number=$((line_number + 1))
-  if [[ $line =~ ^\<!--\ hqsweep\ report\ (.*)\ --\>$ ]]; then
-    ((skipping)) && { echo "$doc:$line_number: report block inside another (no <!-- end -->)" >&2; exit 1; }
-    read -r -a args <<<"${BASH_REMATCH[1]}"
+  if [[ $line =~ ^\<!--\ (hqsweep\ report|epoch_costs)\ (.*)\ --\>$ ]]; then
+    ((skipping)) && { echo "$doc:$line_number: block inside another (no <!-- end -->)" >&2; exit 1; }
+    kind=${BASH_REMATCH[1]}
+    read -r -a args <<<"${BASH_REMATCH[2]}"
     printf '%s\n\n' "$line" >>"$out"
-    if ! "$hqsweep" report "${args[@]}" --format markdown >>"$out"; then
-      echo "$doc:$line_number: hqsweep report ${args[*]} failed" >&2
+    if [[ $kind == epoch_costs ]]; then
+      command=(/usr/bin/python3 scripts/epoch_costs.py "${args[@]}")
+    else
+      command=("$hqsweep" report "${args[@]}" --format markdown)
+    fi
+    if ! "${command[@]}" >>"$out"; then
+      echo "$doc:$line_number: $kind ${args[*]} failed" >&2
       exit 1
     fi
     printf '\n' >>"$out"
-    for arg in "${args[@]}"; do
-      [[ $arg == *.h5 ]] && plotted[$arg]=1
-    done
     skipping=1
+  elif [[ $line =~ ^\<!--\ figures\ (.*)\ --\>$ ]]; then
+    [[ -f ${BASH_REMATCH[1]} ]] || { echo "$doc:$line_number: ${BASH_REMATCH[1]}: no such results file" >&2; exit 1; }
+    plotted[${BASH_REMATCH[1]}]=1
+    printf '%s\n' "$line" >>"$out"
   elif [[ $line == '<!-- end -->' ]]; then
-    ((skipping)) || { echo "$doc:$line_number: <!-- end --> without a report block" >&2; exit 1; }
+    ((skipping)) || { echo "$doc:$line_number: <!-- end --> without an open block" >&2; exit 1; }
     printf '%s\n' "$line" >>"$out"
     skipping=0
   elif ((!skipping)); then

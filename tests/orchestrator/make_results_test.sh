@@ -24,11 +24,15 @@ Prose before.
 stale text
 <!-- end -->
 Prose after.
+<!-- epoch_costs $work/fixture.h5 -->
+<!-- end -->
+<!-- figures $work/fixture.h5 -->
 DOC
 bash "$root/scripts/make-results.sh" "$doc" >/dev/null || fail "make-results exited $?"
 grep -q "stale text" "$doc" && fail "the block was not replaced"
 grep -q "Prose before." "$doc" && grep -q "Prose after." "$doc" || fail "prose lost"
 grep -q "^| classical " "$doc" || fail "no Markdown row for classical: $(cat "$doc")"
+grep -q "^| hqcnn | dhf | 6 | 2.5 | 1.25 | 20% |" "$doc" || fail "no epoch_costs row: $(cat "$doc")"
 ls "$work/figures/fixture/"bars-*.png >/dev/null 2>&1 || fail "no figures beside the document"
 cp "$doc" "$work/once.md"
 bash "$root/scripts/make-results.sh" "$doc" >/dev/null || fail "second run exited $?"
