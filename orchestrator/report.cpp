@@ -403,10 +403,9 @@ Report build_report(const std::vector<std::string>& files, const ReportOptions& 
     for (const LoadedRun* run : group.runs) first = std::min(first, run->sweep_position);
     return first;
   };
-  std::stable_sort(report.groups.begin(), report.groups.end(),
-                   [&](const Group& a, const Group& b) {
-                     return first_position(a) < first_position(b);
-                   });
+  std::stable_sort(report.groups.begin(), report.groups.end(), [&](const Group& a, const Group& b) {
+    return first_position(a) < first_position(b);
+  });
   if (options.best)
     for (Group& group : report.groups) keep_best_configuration(group, inner_keys, report.selection);
 

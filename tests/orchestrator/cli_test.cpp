@@ -379,12 +379,13 @@ TEST(CliTest, DescribeSweepListsEachDistinctModelOnce) {
 }
 
 TEST(CliTest, DescribeRefusesImpossibleModelsAndUnknownShapes) {
-  std::string shf = write_temp("hqsweep_cli_shf.json", R"({
-    "dataset": {"name": "wdbc"}, "model": {"backbone": "mlp", "fusion": "shf"},
-    "quantum": {"trainable": true}})");
-  Outcome out = run_hqsweep("describe " + shf);
+  std::string images_on_table = write_temp("hqsweep_cli_images_on_table.json", R"({
+    "dataset": {"name": "wdbc"}, "model": {"backbone": "resnet18", "fusion": "dhf"}})");
+  Outcome out = run_hqsweep("describe " + images_on_table);
   EXPECT_EQ(out.exit_code, 1);
-  EXPECT_NE(out.output.find("set quantum.trainable to false"), std::string::npos) << out.output;
+  EXPECT_NE(out.output.find("\"resnet18\" takes images, but dataset \"wdbc\" is tabular"),
+            std::string::npos)
+      << out.output;
   std::string csv = write_temp("hqsweep_cli_csv.json", R"({
     "dataset": {"name": "csv", "path": "x.csv"}, "model": {"backbone": "mlp"}})");
   out = run_hqsweep("describe " + csv);

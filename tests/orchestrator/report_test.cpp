@@ -116,8 +116,7 @@ TEST_F(ReportTest, GroupsFollowTheRecordedSweepsOrderNotTheOrderRunsFinished) {
   auto fusions = [&] {
     std::vector<std::string> order;
     const json report = report_json({path});
-    for (const json& g : report.at("groups"))
-      order.push_back(g.at("keys").at("model.fusion"));
+    for (const json& g : report.at("groups")) order.push_back(g.at("keys").at("model.fusion"));
     return order;
   };
   EXPECT_EQ(fusions(), (std::vector<std::string>{"cross_attention", "dhf", "classical"}))
