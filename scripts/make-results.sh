@@ -12,7 +12,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 hqsweep=${HQSWEEP_BUILD_DIR:-$root/build}/orchestrator/hqsweep
-doc=$(realpath "${1:-$root/docs/results.md}")
+doc=$(realpath -m "${1:-$root/docs/results.md}")
 figures=$(dirname "$doc")/figures
 cd "$root"
 [[ -f $doc ]] || { echo "make-results: $doc: no such file" >&2; exit 1; }

@@ -2,6 +2,8 @@
 """Runs scripts/epoch_costs.py on report_fixture's file, whose hybrid epochs cost 1.25 classical
 ones, and checks the table and the refusals. Exit 77 (skipped) without h5py and pandas.
     check_epoch_costs.py EPOCH_COSTS_PY RESULTS.h5"""
+import os
+import shutil
 import subprocess
 import sys
 
@@ -40,6 +42,16 @@ def main(script, results):
         if refused.returncode == 0 or words not in refused.stderr:
             failures.append(f"{args}: expected a refusal naming '{words}', got "
                             f"{refused.returncode}: {refused.stderr}")
+    # A file without a done run: every status rewritten to failed in a copy.
+    no_done = os.path.join(os.path.dirname(os.path.abspath(results)), "epoch-fixture-failed.h5")
+    shutil.copyfile(results, no_done)
+    with h5py.File(no_done, "r+") as f:
+        index = f["index"][()]
+        index["status"] = b"failed"
+        f["index"][...] = index
+    refused = run(script, no_done)
+    if refused.returncode == 0 or "no done run with train_seconds" not in refused.stderr:
+        failures.append(f"a file without done runs: got {refused.returncode}: {refused.stderr}")
     for failure in failures:
         print("FAIL:", failure)
     return 1 if failures else 0

@@ -47,4 +47,18 @@ cmp -s "$work/open.md" "$work/open.before" || fail "a refused document was chang
 printf '%s\n' "x" "<!-- hqsweep report $work/missing.h5 -->" "<!-- end -->" >"$work/bad.md"
 message=$(bash "$root/scripts/make-results.sh" "$work/bad.md" 2>&1) && fail "a missing results file passed"
 [[ $message == *"bad.md:2: hqsweep report"* ]] || fail "the failing block's line is not named: $message"
+# Each refusal names the document (and line) and what is wrong, and leaves the document alone.
+refuses() {  # DOC_TEXT EXPECTED_WORDS
+  printf '%s\n' "$1" >"$work/refused.md"
+  cp "$work/refused.md" "$work/refused.before"
+  message=$(bash "$root/scripts/make-results.sh" "$work/refused.md" 2>&1) && fail "passed: $1"
+  [[ $message == *"$2"* ]] || fail "for '$1' expected '$2', got: $message"
+  cmp -s "$work/refused.md" "$work/refused.before" || fail "a refused document was changed: $1"
+}
+refuses "$(printf 'x\n<!-- end -->')" "refused.md:2: <!-- end --> without an open block"
+refuses "$(printf '<!-- epoch_costs %s -->\n<!-- hqsweep report %s -->' "$work/fixture.h5" "$work/fixture.h5")" \
+  "refused.md:2: block inside another"
+refuses "<!-- figures $work/none.h5 -->" "refused.md:1: $work/none.h5: no such results file"
+message=$(bash "$root/scripts/make-results.sh" "$work/absent.md" 2>&1) && fail "a missing document passed"
+[[ $message == *"absent.md: no such file"* ]] || fail "missing document not named: $message"
 echo "make-results: every case passed"
