@@ -89,6 +89,22 @@ void BM_SimulatorForwardBackward(benchmark::State& state) {
   set_counters(state, p.circuit, forward_flops(p.circuit));
 }
 
+// Arguments: qubits, tile wires (0: chosen from the cache size; 30: no tiles, one pass per gate),
+// forward only (0) or forward and backward (1). Defaults otherwise.
+void BM_SimulatorTiles(benchmark::State& state) {
+  Problem p(static_cast<int>(state.range(0)));
+  hqsweep::SimulatorOptions options;
+  options.tile_qubits = static_cast<int>(state.range(1));
+  BatchedSimulator<float> sim(p.circuit, options);
+  for (auto _ : state) {
+    sim.forward(p.inputs.data(), kBatch, p.params.data(), p.outputs.data());
+    if (state.range(2))
+      sim.backward(p.grad_outputs.data(), p.grad_params.data(), p.grad_inputs.data());
+    benchmark::DoNotOptimize(p.outputs.data());
+  }
+  set_counters(state, p.circuit, forward_flops(p.circuit));
+}
+
 // The baseline: state as a complex tensor [B, 2, ..., 2]; a one-qubit gate is a 2x2 matmul on its
 // axis (per-sample matrices for the embedding), CNOT flips the target axis where the control is 1.
 torch::Tensor apply_one_qubit(const torch::Tensor& state, const torch::Tensor& u, int qubit) {
@@ -199,6 +215,9 @@ BENCHMARK(BM_SimulatorForward)
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_SimulatorForwardBackward)
     ->ArgsProduct({{4, 8, 10, 12, 16}, {1, 8}})
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_SimulatorTiles)
+    ->ArgsProduct({{10, 12, 16}, {0, 7, 8, 9, 10, 30}, {0, 1}})
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_TorchOpsForwardBackward)->Arg(4)->Arg(8)->Arg(12)->Unit(benchmark::kMillisecond);
 // One iteration at 16 qubits: about 40 s and several GB of autograd intermediates.

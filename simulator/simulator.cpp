@@ -9,6 +9,7 @@
 
 #include "common/error.h"
 #include "simulator/kernels.h"
+#include "simulator/tiles.h"
 
 namespace hqsweep {
 
@@ -154,14 +155,6 @@ kernels::PairOp gate_coefficients(const Gate& gate, const T* angles, bool invers
   return kernels::PairOp::X;
 }
 
-// Applies gate (or its inverse) with per-lane angles to one block.
-template <typename T, int W>
-void apply_gate(T* re, T* im, int qubits, const Gate& gate, const T* angles, bool inverse) {
-  Coefficients<T> k;
-  const kernels::PairOp op = gate_coefficients<T, W>(gate, angles, inverse, k);
-  kernels::apply_pair_op<T, W>(re, im, qubits, gate.control, gate.target, op, k.a);
-}
-
 // Per-lane sums of p over the amplitude runs [hi + start, hi + start + length) for hi = 0, period,
 // ...
 template <typename T, int W>
@@ -206,9 +199,9 @@ std::array<std::complex<double>, 4> one_qubit_matrix(const Gate& gate, double a)
     case GateKind::RY:
       return {c, -s, s, c};
     case GateKind::RZ:
-      return {std::exp(-i * a / 2.0), 0, 0, std::exp(i * a / 2.0)};
+      return {std::complex<double>(c, -std::sin(a / 2)), 0, 0, std::complex<double>(c, s)};
     case GateKind::PhaseShift:
-      return {1, 0, 0, std::exp(i * a)};
+      return {1, 0, 0, std::polar(1.0, a)};
     case GateKind::H:
       return {r, r, r, -r};
     case GateKind::X:
@@ -230,14 +223,69 @@ std::array<std::complex<double>, 4> one_qubit_matrix(const Gate& gate, double a)
   return {};
 }
 
-// Gates waiting on one wire to be applied as one pass (forward fusion).
+// A kernel application of the forward pass, planned once per circuit: one gate, or a run of
+// one-qubit gates on one wire fused into one 2x2 matrix per lane.
+struct PlannedOp {
+  int control = -1;
+  int target = 0;
+  std::vector<std::size_t> gates;  // in the order they act
+};
+
+// With fusion, a run of one-qubit gates on a wire (up to the next gate that touches it with a
+// control) becomes one operation; gates on other wires commute with the waiting ones.
+std::vector<PlannedOp> plan_forward(const Circuit& circuit, bool fuse) {
+  const std::vector<Gate>& gates = circuit.gates();
+  std::vector<PlannedOp> ops;
+  if (!fuse) {
+    for (std::size_t i = 0; i < gates.size(); ++i)
+      ops.push_back({gates[i].control, gates[i].target, {i}});
+    return ops;
+  }
+  std::vector<std::vector<std::size_t>> pending(circuit.qubits());
+  auto flush = [&](int wire) {
+    if (pending[wire].empty()) return;
+    ops.push_back({-1, wire, std::move(pending[wire])});
+    pending[wire].clear();
+  };
+  for (std::size_t i = 0; i < gates.size(); ++i) {
+    const Gate& gate = gates[i];
+    if (gate.control < 0) {
+      pending[gate.target].push_back(i);
+      continue;
+    }
+    flush(gate.control);
+    flush(gate.target);
+    ops.push_back({gate.control, gate.target, {i}});
+  }
+  for (int wire = 0; wire < circuit.qubits(); ++wire) flush(wire);
+  return ops;
+}
+
+template <typename Op>
+std::vector<tiles::OpWires> wires_of(const std::vector<Op>& ops) {
+  std::vector<tiles::OpWires> wires;
+  for (const Op& op : ops) wires.push_back({op.control, op.target});
+  return wires;
+}
+
+// The adjoint pass undoes gates [stop, end) from the last one.
+struct BackwardPlan {
+  std::ptrdiff_t stop = -1;
+  std::vector<PlannedOp> ops;                  // one gate each, last gate first
+  std::vector<kernels::Generator> generators;  // per operation
+  std::vector<tiles::Segment> segments;
+};
+
+// Per-thread buffers, reused from block to block.
 template <typename T>
-struct PendingWire {
-  int count = 0;
-  bool shared = true;  // every waiting gate has the same angle in all lanes
-  const Gate* first = nullptr;
-  T first_angles[kMaxLanes];
-  std::array<std::complex<double>, 4> product[kMaxLanes];  // per lane, the later gates on the left
+struct Scratch {
+  std::vector<T> states;  // backward: phi and lambda
+  std::vector<T> tile;    // a gathered tile
+  std::vector<T> probabilities;
+  std::vector<Coefficients<T>> coefficients;  // per planned operation whose angles vary by sample
+  std::vector<kernels::PairOp> kinds;
+  std::vector<const T*> coefficient_of;  // per planned operation: this block's or the shared ones
+  std::vector<T> gradients;              // backward: dL/d(angle) per operation and lane
 };
 
 }  // namespace
@@ -252,6 +300,18 @@ struct BatchedSimulator<T>::Impl {
   SimulatorOptions options;
   int lanes;
   std::size_t amplitudes;
+  std::vector<PlannedOp> forward_ops;
+  std::vector<tiles::Segment> forward_segments;
+  BackwardPlan backward_plan;
+  // Planned operations whose angles are the same in every sample (circuit parameters,
+  // constants) get their coefficients once per call rather than once per block: at small n the
+  // trigonometry costs more than the gates.
+  struct SharedCoefficients {
+    std::vector<char> shared;  // per operation
+    std::vector<Coefficients<T>> coefficients;
+    std::vector<kernels::PairOp> kinds;
+  };
+  SharedCoefficients forward_shared, backward_shared;
   std::size_t batch = 0;
   std::size_t blocks = 0;
   std::vector<T> inputs;  // of the last forward
@@ -267,26 +327,137 @@ struct BatchedSimulator<T>::Impl {
     if (lanes != 1 && lanes != 8)
       throw Error("simulator: lanes must be 1 or 8, got " + std::to_string(lanes));
     if (options.threads < 1) throw Error("simulator: threads must be at least 1");
+    if (options.tile_qubits != 0 && options.tile_qubits < 2) {
+      throw Error(
+          "simulator: tile_qubits must be 0 (chosen from the cache size) or at least 2, got " +
+          std::to_string(options.tile_qubits));
+    }
+    const int n = circuit.qubits();
+    const bool fuse =
+        options.fusion == SimulatorOptions::Fusion::Always ||
+        (options.fusion == SimulatorOptions::Fusion::Auto && n >= kSmallestFusedQubits);
+    forward_ops = plan_forward(circuit, fuse);
+    forward_segments = tiles::plan_segments(wires_of(forward_ops), n, tile_qubits());
+  }
+
+  int tile_qubits() const {
+    if (options.tile_qubits != 0) return options.tile_qubits;
+    return tiles::chosen_tile_qubits(circuit.qubits(), 2 * lanes * sizeof(T));
+  }
+
+  void plan_backward(std::ptrdiff_t stop) {
+    if (backward_plan.stop == stop) return;
+    const std::vector<Gate>& gates = circuit.gates();
+    backward_plan.stop = stop;
+    backward_plan.ops.clear();
+    for (auto gi = static_cast<std::ptrdiff_t>(gates.size()) - 1; gi >= stop; --gi) {
+      backward_plan.ops.push_back(
+          {gates[gi].control, gates[gi].target, {static_cast<std::size_t>(gi)}});
+    }
+    backward_plan.generators.clear();
+    for (const PlannedOp& op : backward_plan.ops)
+      backward_plan.generators.push_back(generator_of(gates[op.gates[0]].kind));
+    backward_plan.segments =
+        tiles::plan_segments(wires_of(backward_plan.ops), circuit.qubits(), tile_qubits());
+  }
+
+  // Computes the coefficients of every operation whose gates all have shared angles, with
+  // compute(i, k) (which must give the same for every block then).
+  template <typename F>
+  void share_coefficients(const std::vector<PlannedOp>& ops, SharedCoefficients& out, F&& compute) {
+    const std::vector<Gate>& gates = circuit.gates();
+    out.shared.assign(ops.size(), 1);
+    out.coefficients.resize(ops.size());
+    out.kinds.resize(ops.size());
+    for (std::size_t i = 0; i < ops.size(); ++i) {
+      for (std::size_t g : ops[i].gates) out.shared[i] = out.shared[i] && shared_angle(gates[g]);
+      if (out.shared[i]) out.kinds[i] = compute(i, out.coefficients[i]);
+    }
+  }
+
+  // Points scratch at every operation's coefficients for one block: the shared ones, or the
+  // block's own from compute(i, k).
+  template <typename F>
+  void collect_coefficients(const std::vector<PlannedOp>& ops, const SharedCoefficients& shared,
+                            Scratch<T>& scratch, F&& compute) const {
+    scratch.coefficients.resize(ops.size());
+    scratch.kinds.resize(ops.size());
+    scratch.coefficient_of.resize(ops.size());
+    for (std::size_t i = 0; i < ops.size(); ++i) {
+      if (shared.shared[i]) {
+        scratch.kinds[i] = shared.kinds[i];
+        scratch.coefficient_of[i] = shared.coefficients[i].a;
+      } else {
+        scratch.kinds[i] = compute(i, scratch.coefficients[i]);
+        scratch.coefficient_of[i] = scratch.coefficients[i].a;
+      }
+    }
   }
 
   std::size_t block_size() const { return 2 * amplitudes * lanes; }
   T* block_re(std::size_t block) { return states.data() + block * block_size(); }
 
   template <int W>
-  void forward_block(std::size_t block, T* outputs, std::vector<T>& scratch);
+  kernels::PairOp forward_coefficients(const PlannedOp& op, std::size_t first,
+                                       Coefficients<T>& k) const;
+  template <int W>
+  void forward_block(std::size_t block, T* outputs, Scratch<T>& scratch);
   template <int W>
   void measure_block(const T* re, const T* im, std::size_t block, T* outputs,
                      std::vector<T>& probabilities);
   template <int W>
-  void backward_block(std::size_t block, const T* grad_outputs, T* grad_params, T* grad_inputs,
-                      std::vector<T>& scratch);
+  void backward_block(std::size_t block, const T* grad_outputs, const std::vector<char>& wanted,
+                      T* grad_params, T* grad_inputs, Scratch<T>& scratch);
 };
+
+// The pair operation of a planned forward operation for the block starting at sample `first`.
+template <typename T>
+template <int W>
+kernels::PairOp BatchedSimulator<T>::Impl::forward_coefficients(const PlannedOp& op,
+                                                                std::size_t first,
+                                                                Coefficients<T>& k) const {
+  const std::vector<Gate>& gates = circuit.gates();
+  alignas(64) T angles[kMaxLanes];
+  if (op.gates.size() == 1) {
+    const Gate& gate = gates[op.gates[0]];
+    gate_angles(gate, inputs.data(), circuit.input_count(), first, batch, W, params.data(), angles);
+    return gate_coefficients<T, W>(gate, angles, /*inverse=*/false, k);
+  }
+  auto multiply = [](const std::array<std::complex<double>, 4>& a,
+                     const std::array<std::complex<double>, 4>& b) {
+    return std::array<std::complex<double>, 4>{a[0] * b[0] + a[1] * b[2], a[0] * b[1] + a[1] * b[3],
+                                               a[2] * b[0] + a[3] * b[2],
+                                               a[2] * b[1] + a[3] * b[3]};
+  };
+  std::array<std::complex<double>, 4> product[kMaxLanes];  // per lane, later gates on the left
+  bool shared = true;  // every gate so far has the same angle in all lanes
+  for (std::size_t j = 0; j < op.gates.size(); ++j) {
+    const Gate& gate = gates[op.gates[j]];
+    gate_angles(gate, inputs.data(), circuit.input_count(), first, batch, W, params.data(), angles);
+    const bool gate_shared = shared_angle(gate);
+    const std::array<std::complex<double>, 4> first_matrix = one_qubit_matrix(gate, angles[0]);
+    for (int l = 0; l < W; ++l) {
+      if (shared && gate_shared && l > 0) {
+        product[l] = product[0];
+        continue;
+      }
+      const auto m = gate_shared || l == 0 ? first_matrix : one_qubit_matrix(gate, angles[l]);
+      product[l] = j == 0 ? m : multiply(m, product[l]);
+    }
+    shared = shared && gate_shared;
+  }
+  for (int l = 0; l < W; ++l) {
+    for (int e = 0; e < 4; ++e) {
+      k.a[(2 * e) * W + l] = T(product[l][e].real());
+      k.a[(2 * e + 1) * W + l] = T(product[l][e].imag());
+    }
+  }
+  return kernels::PairOp::Matrix;
+}
 
 template <typename T>
 template <int W>
-void BatchedSimulator<T>::Impl::forward_block(std::size_t block, T* outputs,
-                                              std::vector<T>& scratch) {
-  const int n = circuit.qubits();
+void BatchedSimulator<T>::Impl::forward_block(std::size_t block, T* outputs, Scratch<T>& scratch) {
   const int input_count = circuit.input_count();
   T* re = block_re(block);
   T* im = re + amplitudes * W;
@@ -310,70 +481,21 @@ void BatchedSimulator<T>::Impl::forward_block(std::size_t block, T* outputs,
   } else {
     for (int l = 0; l < W; ++l) re[l] = 1;
   }
-  alignas(64) T angles[kMaxLanes];
-  const bool fuse = options.fusion == SimulatorOptions::Fusion::Always ||
-                    (options.fusion == SimulatorOptions::Fusion::Auto && n >= kSmallestFusedQubits);
-  if (!fuse) {
-    for (const Gate& gate : circuit.gates()) {
-      gate_angles(gate, inputs.data(), input_count, first, batch, W, params.data(), angles);
-      apply_gate<T, W>(re, im, n, gate, angles, /*inverse=*/false);
-    }
-    measure_block<W>(re, im, block, outputs, scratch);
-    return;
-  }
-  // One pass per run of one-qubit gates on a wire: a lone gate keeps its own kernel, two or more
-  // become one 2x2 matrix per lane. Gates on other wires commute with the waiting ones.
-  std::array<PendingWire<T>, 20> pending;  // at most 20 qubits
-  auto flush = [&](int wire) {
-    PendingWire<T>& p = pending[wire];
-    if (p.count == 1) {
-      apply_gate<T, W>(re, im, n, *p.first, p.first_angles, /*inverse=*/false);
-    } else if (p.count > 1) {
-      alignas(64) T m[8 * kMaxLanes];
-      for (int l = 0; l < W; ++l) {
-        for (int e = 0; e < 4; ++e) {
-          m[(2 * e) * W + l] = T(p.product[l][e].real());
-          m[(2 * e + 1) * W + l] = T(p.product[l][e].imag());
-        }
+  collect_coefficients(forward_ops, forward_shared, scratch,
+                       [&](std::size_t i, Coefficients<T>& k) {
+                         return forward_coefficients<W>(forward_ops[i], first, k);
+                       });
+  for (const tiles::Segment& segment : forward_segments) {
+    tiles::for_each_tile<T, W, 2>(segment, {re, im}, scratch.tile, [&](const std::array<T*, 2>& t) {
+      for (std::size_t i : segment.ops) {
+        const PlannedOp& op = forward_ops[i];
+        kernels::apply_pair_op<T, W>(
+            t[0], t[1], segment.qubits, op.control < 0 ? -1 : segment.local[op.control],
+            segment.local[op.target], scratch.kinds[i], scratch.coefficient_of[i]);
       }
-      kernels::apply_pair_op<T, W>(re, im, n, -1, wire, kernels::PairOp::Matrix, m);
-    }
-    p.count = 0;
-  };
-  auto multiply = [](const std::array<std::complex<double>, 4>& a,
-                     const std::array<std::complex<double>, 4>& b) {
-    return std::array<std::complex<double>, 4>{a[0] * b[0] + a[1] * b[2], a[0] * b[1] + a[1] * b[3],
-                                               a[2] * b[0] + a[3] * b[2],
-                                               a[2] * b[1] + a[3] * b[3]};
-  };
-  for (const Gate& gate : circuit.gates()) {
-    gate_angles(gate, inputs.data(), input_count, first, batch, W, params.data(), angles);
-    if (gate.control >= 0) {
-      flush(gate.control);
-      flush(gate.target);
-      apply_gate<T, W>(re, im, n, gate, angles, /*inverse=*/false);
-      continue;
-    }
-    PendingWire<T>& p = pending[gate.target];
-    if (p.count == 0) {
-      p.first = &gate;
-      p.shared = shared_angle(gate);
-      std::copy(angles, angles + W, p.first_angles);
-    } else {
-      const bool was_shared = p.shared;
-      p.shared = p.shared && shared_angle(gate);
-      for (int l = 0; l < W; ++l) {
-        if (p.count == 1)
-          p.product[l] = one_qubit_matrix(*p.first, p.first_angles[was_shared ? 0 : l]);
-        p.product[l] = p.shared && l > 0
-                           ? p.product[0]
-                           : multiply(one_qubit_matrix(gate, angles[l]), p.product[l]);
-      }
-    }
-    ++p.count;
+    });
   }
-  for (int wire = 0; wire < n; ++wire) flush(wire);
-  measure_block<W>(re, im, block, outputs, scratch);
+  measure_block<W>(re, im, block, outputs, scratch.probabilities);
 }
 
 template <typename T>
@@ -422,15 +544,15 @@ void BatchedSimulator<T>::Impl::measure_block(const T* re, const T* im, std::siz
 template <typename T>
 template <int W>
 void BatchedSimulator<T>::Impl::backward_block(std::size_t block, const T* grad_outputs,
-                                               T* grad_params, T* grad_inputs,
-                                               std::vector<T>& scratch) {
+                                               const std::vector<char>& wanted, T* grad_params,
+                                               T* grad_inputs, Scratch<T>& scratch) {
   const int n = circuit.qubits();
   const int input_count = circuit.input_count();
   const int output_count = circuit.output_count();
   const std::size_t first = block * W;
   const std::size_t size = amplitudes * W;
-  scratch.resize(4 * size);
-  T* phi_re = scratch.data();
+  scratch.states.resize(4 * size);
+  T* phi_re = scratch.states.data();
   T* phi_im = phi_re + size;
   T* lambda_re = phi_im + size;
   T* lambda_im = lambda_re + size;
@@ -479,43 +601,36 @@ void BatchedSimulator<T>::Impl::backward_block(std::size_t block, const T* grad_
     lambda_re[j] = weight[j] * phi_re[j];
   }
 
-  // Walk the gates backwards as far as anything still needs a gradient.
+  // Walk the gates backwards as planned: each step takes the gradient of a gate from the states
+  // after it and undoes it on both, tile by tile.
   const std::vector<Gate>& gates = circuit.gates();
-  std::ptrdiff_t stop = circuit.amplitude_input() && grad_inputs ? 0 : -1;
-  if (stop < 0) {
-    for (std::size_t i = 0; i < gates.size(); ++i) {
-      if (is_differentiable(gates[i])) {
-        stop = static_cast<std::ptrdiff_t>(i);
-        break;
-      }
-    }
-  }
+  const std::vector<PlannedOp>& ops = backward_plan.ops;
   alignas(64) T angles[kMaxLanes];
-  const bool walk_to_start = circuit.amplitude_input() && grad_inputs;
-  for (std::ptrdiff_t gi = static_cast<std::ptrdiff_t>(gates.size()) - 1; gi >= 0 && gi >= stop;
-       --gi) {
-    const Gate& gate = gates[gi];
-    const Angle& a = gate.angle;
-    const bool wanted =
-        is_differentiable(gate) && ((a.source == Angle::Source::Parameter && grad_params) ||
-                                    (a.source != Angle::Source::Parameter && grad_inputs));
-    T d_angle[kMaxLanes] = {};
-    const kernels::Generator generator = generator_of(gate.kind);
-    if (gi == stop && !walk_to_start) {
-      // The last step: only the gradient, nothing earlier needs the states.
-      if (wanted) {
-        kernels::generator_overlap<T, W>(lambda_re, lambda_im, phi_re, phi_im, n, gate.control,
-                                         gate.target, generator, d_angle);
-      }
-    } else {
-      // Gradient and undo of the gate on both states in one sweep.
-      gate_angles(gate, inputs.data(), input_count, first, batch, W, params.data(), angles);
-      Coefficients<T> k;
-      const kernels::PairOp op = gate_coefficients<T, W>(gate, angles, /*inverse=*/true, k);
-      kernels::adjoint_step<T, W>(phi_re, phi_im, lambda_re, lambda_im, n, gate.control,
-                                  gate.target, op, k.a, wanted ? &generator : nullptr, d_angle);
-    }
-    if (!wanted) continue;
+  scratch.gradients.assign(ops.size() * W, T(0));
+  collect_coefficients(ops, backward_shared, scratch, [&](std::size_t i, Coefficients<T>& k) {
+    const Gate& gate = gates[ops[i].gates[0]];
+    gate_angles(gate, inputs.data(), input_count, first, batch, W, params.data(), angles);
+    return gate_coefficients<T, W>(gate, angles, /*inverse=*/true, k);
+  });
+  for (const tiles::Segment& segment : backward_plan.segments) {
+    tiles::for_each_tile<T, W, 4>(segment, {phi_re, phi_im, lambda_re, lambda_im}, scratch.tile,
+                                  [&](const std::array<T*, 4>& t) {
+                                    for (std::size_t i : segment.ops) {
+                                      const PlannedOp& op = ops[i];
+                                      kernels::adjoint_step<T, W>(
+                                          t[0], t[1], t[2], t[3], segment.qubits,
+                                          op.control < 0 ? -1 : segment.local[op.control],
+                                          segment.local[op.target], scratch.kinds[i],
+                                          scratch.coefficient_of[i],
+                                          wanted[i] ? &backward_plan.generators[i] : nullptr,
+                                          scratch.gradients.data() + i * W);
+                                    }
+                                  });
+  }
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    if (!wanted[i]) continue;
+    const Angle& a = gates[ops[i].gates[0]].angle;
+    const T* d_angle = scratch.gradients.data() + i * W;
     for (int l = 0; l < W; ++l) {
       const std::size_t b = first + l;
       if (b >= batch) continue;
@@ -588,10 +703,15 @@ void BatchedSimulator<T>::forward(const T* inputs, std::size_t batch, const T* p
   s.params.assign(params, params + c.parameter_count());
   s.states.resize(s.blocks * s.block_size());
   s.norms.assign(batch, T(0));
+  auto forward_shared = [&s](std::size_t i, Coefficients<T>& k) {
+    return s.lanes == 8 ? s.template forward_coefficients<8>(s.forward_ops[i], 0, k)
+                        : s.template forward_coefficients<1>(s.forward_ops[i], 0, k);
+  };
+  s.share_coefficients(s.forward_ops, s.forward_shared, forward_shared);
   const auto blocks = static_cast<std::ptrdiff_t>(s.blocks);
 #pragma omp parallel num_threads(s.options.threads)
   {
-    std::vector<T> scratch;
+    Scratch<T> scratch;
 #pragma omp for schedule(dynamic)
     for (std::ptrdiff_t block = 0; block < blocks; ++block) {
       if (s.lanes == 8) {
@@ -613,17 +733,48 @@ void BatchedSimulator<T>::backward(const T* grad_outputs, T* grad_params, T* gra
   // One parameter-gradient row per block, summed in block order: the same result for any thread
   // count.
   std::vector<T> per_block(grad_params ? s.blocks * params : 0, T(0));
+  // Walk back as far as anything still needs a gradient: to the first differentiable gate, or to
+  // the start when the amplitude embedding's inputs need one.
+  const std::vector<Gate>& gates = c.gates();
+  std::ptrdiff_t stop = static_cast<std::ptrdiff_t>(gates.size());
+  if (c.amplitude_input() && grad_inputs) {
+    stop = 0;
+  } else {
+    for (std::size_t i = 0; i < gates.size(); ++i) {
+      if (is_differentiable(gates[i])) {
+        stop = static_cast<std::ptrdiff_t>(i);
+        break;
+      }
+    }
+  }
+  s.plan_backward(stop);
+  auto backward_shared = [&s, &gates](std::size_t i, Coefficients<T>& k) {
+    const Gate& gate = gates[s.backward_plan.ops[i].gates[0]];
+    alignas(64) T angles[kMaxLanes];
+    gate_angles(gate, s.inputs.data(), s.circuit.input_count(), 0, s.batch, s.lanes,
+                s.params.data(), angles);
+    return s.lanes == 8 ? gate_coefficients<T, 8>(gate, angles, /*inverse=*/true, k)
+                        : gate_coefficients<T, 1>(gate, angles, /*inverse=*/true, k);
+  };
+  s.share_coefficients(s.backward_plan.ops, s.backward_shared, backward_shared);
+  std::vector<char> wanted;
+  for (const PlannedOp& op : s.backward_plan.ops) {
+    const Gate& gate = gates[op.gates[0]];
+    const bool parameter = gate.angle.source == Angle::Source::Parameter;
+    wanted.push_back(is_differentiable(gate) &&
+                     ((parameter && grad_params) || (!parameter && grad_inputs)));
+  }
   const auto blocks = static_cast<std::ptrdiff_t>(s.blocks);
 #pragma omp parallel num_threads(s.options.threads)
   {
-    std::vector<T> scratch;
+    Scratch<T> scratch;
 #pragma omp for schedule(dynamic)
     for (std::ptrdiff_t block = 0; block < blocks; ++block) {
       T* row = grad_params ? per_block.data() + block * params : nullptr;
       if (s.lanes == 8) {
-        s.template backward_block<8>(block, grad_outputs, row, grad_inputs, scratch);
+        s.template backward_block<8>(block, grad_outputs, wanted, row, grad_inputs, scratch);
       } else {
-        s.template backward_block<1>(block, grad_outputs, row, grad_inputs, scratch);
+        s.template backward_block<1>(block, grad_outputs, wanted, row, grad_inputs, scratch);
       }
     }
   }

@@ -21,6 +21,9 @@ struct SimulatorOptions {
   // the passes it saves; docs/benchmarks.md).
   enum class Fusion { Auto, Always, Never };
   Fusion fusion = Fusion::Auto;
+  // Wires per cache tile (simulator/tiles.h): runs of gates on at most this many wires are applied
+  // tile by tile. 0 chooses from the L1 size; the qubit count or more gives one pass per gate.
+  int tile_qubits = 0;
 };
 
 constexpr int kSmallestFusedQubits = 10;

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "common/error.h"
+#include "simulator/tiles.h"
 
 namespace hqsweep {
 namespace {
@@ -391,6 +392,52 @@ TYPED_TEST(SimulatorTest, FusedAndUnfusedForwardPassesAgree) {
   }
 }
 
+TYPED_TEST(SimulatorTest, TiledPassesMatchOnePassPerGate) {
+  using T = TypeParam;
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<double> u(-1.5, 1.5);
+  std::vector<Circuit> circuits = {
+      random_circuit(6, rng), random_circuit(9, rng),
+      build_circuit({7, 2, "strongly_entangling", "amplitude", false, "z_zz"})};
+  for (const Circuit& c : circuits) {
+    const std::size_t batch = 10;
+    std::vector<T> x(batch * c.input_count()), p(c.parameter_count()), g(batch * c.output_count());
+    for (auto* v : {&x, &p, &g}) {
+      for (T& e : *v) e = T(u(rng));
+    }
+    for (int lanes : {1, 8}) {
+      for (auto fusion : {SimulatorOptions::Fusion::Always, SimulatorOptions::Fusion::Never}) {
+        auto run = [&](int tile_qubits, std::vector<T>& out, std::vector<T>& grad_p,
+                       std::vector<T>& grad_x) {
+          SimulatorOptions options{1, lanes, fusion};
+          options.tile_qubits = tile_qubits;
+          BatchedSimulator<T> sim(c, options);
+          out.resize(g.size());
+          grad_p.resize(p.size());
+          grad_x.resize(x.size());
+          sim.forward(x.data(), batch, p.data(), out.data());
+          sim.backward(g.data(), grad_p.data(), grad_x.data());
+        };
+        std::vector<T> out0, grad_p0, grad_x0;
+        run(30, out0, grad_p0, grad_x0);  // one pass per gate
+        for (int tile_qubits : {2, 3, 5}) {
+          std::vector<T> out, grad_p, grad_x;
+          run(tile_qubits, out, grad_p, grad_x);
+          const std::string where = "n=" + std::to_string(c.qubits()) +
+                                    " lanes=" + std::to_string(lanes) +
+                                    " tile=" + std::to_string(tile_qubits);
+          for (std::size_t k = 0; k < out.size(); ++k)
+            EXPECT_NEAR(out[k], out0[k], this->tolerance() * 10) << where << " output " << k;
+          for (std::size_t k = 0; k < grad_p.size(); ++k)
+            EXPECT_NEAR(grad_p[k], grad_p0[k], this->tolerance() * 100) << where << " param " << k;
+          for (std::size_t k = 0; k < grad_x.size(); ++k)
+            EXPECT_NEAR(grad_x[k], grad_x0[k], this->tolerance() * 100) << where << " input " << k;
+        }
+      }
+    }
+  }
+}
+
 TYPED_TEST(SimulatorTest, ShotEstimatesConvergeToExactValues) {
   using T = TypeParam;
   Circuit c = build_circuit({4, 2, "hardware_efficient", "angle_ry", false, "z_zz"});
@@ -426,6 +473,64 @@ TEST(CircuitTest, TemplatesHaveTheirParameterCounts) {
   EXPECT_EQ(build_circuit({3, 1, "basic_entangler", "amplitude", false, "z"}).input_count(), 8);
   EXPECT_EQ(
       build_circuit({5, 1, "basic_entangler", "zz_feature_map", false, "z_zz"}).output_count(), 9);
+}
+
+TEST(SimulatorOptionsTest, TileOfOneWireIsRefused) {
+  SimulatorOptions options;
+  options.tile_qubits = 1;
+  EXPECT_THROW(
+      {
+        try {
+          BatchedSimulator<float> sim(
+              build_circuit({4, 1, "basic_entangler", "angle_rx", false, "z"}), options);
+        } catch (const hqsweep::Error& e) {
+          EXPECT_NE(std::string(e.what()).find("tile_qubits"), std::string::npos) << e.what();
+          throw;
+        }
+      },
+      hqsweep::Error);
+}
+
+TEST(TilesTest, SegmentsKeepEveryWiresOrderAndCoverEveryAmplitudeOnce) {
+  std::mt19937 rng(5);
+  for (int n : {3, 6, 10}) {
+    std::vector<hqsweep::tiles::OpWires> ops;
+    for (int i = 0; i < 20 * n; ++i) {
+      const int target = int(rng() % n);
+      int control = rng() % 2 ? int(rng() % n) : -1;
+      if (control == target) control = -1;
+      ops.push_back({control, target});
+    }
+    for (int tile : {2, 4, 7}) {
+      const auto segments = hqsweep::tiles::plan_segments(ops, n, tile);
+      std::vector<std::size_t> order;  // the operations in the order the segments apply them
+      for (const auto& s : segments) {
+        EXPECT_LE(s.qubits, std::max(tile, 2));
+        for (std::size_t i : s.ops) {
+          order.push_back(i);
+          EXPECT_GE(s.local[ops[i].target], 0) << "operation " << i << " outside its tile";
+          if (ops[i].control >= 0) {
+            EXPECT_GE(s.local[ops[i].control], 0);
+          }
+        }
+        std::vector<int> seen(std::size_t{1} << n, 0);
+        for (std::size_t base : s.bases) {
+          for (std::size_t offset : s.run_offsets) {
+            for (std::size_t k = 0; k < s.run; ++k) seen[base + offset + k]++;
+          }
+        }
+        EXPECT_EQ(std::count(seen.begin(), seen.end(), 1), std::ptrdiff_t(seen.size()));
+      }
+      ASSERT_EQ(order.size(), ops.size());
+      for (int w = 0; w < n; ++w) {  // on every wire, operations keep their relative order
+        std::vector<std::size_t> on_wire;
+        for (std::size_t i : order) {
+          if (ops[i].target == w || ops[i].control == w) on_wire.push_back(i);
+        }
+        EXPECT_TRUE(std::is_sorted(on_wire.begin(), on_wire.end())) << "n=" << n << " wire " << w;
+      }
+    }
+  }
 }
 
 TEST(CircuitTest, BadDescriptionsAreRefusedWithTheReason) {
