@@ -173,6 +173,11 @@ void BM_TorchOpsForwardBackward(benchmark::State& state) {
   torch::Tensor x = torch::tensor(p.inputs).reshape({kBatch, n});
   torch::Tensor g = torch::tensor(p.grad_outputs).reshape({kBatch, n});
   torch::Tensor params = torch::tensor(p.params).requires_grad_(true);
+  {  // one untimed pass: the first call pays LibTorch's and the allocator's start-up
+    torch::Tensor out = torch_reference_forward(x, params, n);
+    (out * g).sum().backward();
+    params.mutable_grad().zero_();
+  }
   for (auto _ : state) {
     torch::Tensor out = torch_reference_forward(x, params, n);
     (out * g).sum().backward();
@@ -217,7 +222,7 @@ BENCHMARK(BM_SimulatorForwardBackward)
     ->ArgsProduct({{4, 8, 10, 12, 16}, {1, 8}})
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_SimulatorTiles)
-    ->ArgsProduct({{10, 12, 16}, {0, 7, 8, 9, 10, 30}, {0, 1}})
+    ->ArgsProduct({{12, 16}, {0, 7, 8, 9, 30}, {0, 1}})
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_TorchOpsForwardBackward)->Arg(4)->Arg(8)->Arg(12)->Unit(benchmark::kMillisecond);
 // One iteration at 16 qubits: about 40 s and several GB of autograd intermediates.

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <stdexcept>
 #include <utility>
 
 namespace hqsweep::kernels {
@@ -288,12 +289,135 @@ void adjoint_step(T* phi_re, T* phi_im, T* lambda_re, T* lambda_im, int qubits, 
   }
 }
 
-#define HQSWEEP_INSTANTIATE_KERNELS(T, W)                                                      \
-  template void apply_pair_op<T, W>(T*, T*, int, int, int, PairOp, const T*);                  \
-  template void generator_overlap<T, W>(const T*, const T*, const T*, const T*, int, int, int, \
-                                        Generator, T*);                                        \
-  template void adjoint_step<T, W>(T*, T*, T*, T*, int, int, int, PairOp, const T*,            \
-                                   const Generator*, T*);
+namespace {
+
+// Rotation kinds adjoint_step_pair takes, as (pair operation, generator).
+enum class Rotation { X, Y, Z };
+
+template <Rotation R>
+constexpr PairOp op_of() {
+  return R == Rotation::X ? PairOp::RX : R == Rotation::Y ? PairOp::RY : PairOp::Diagonal;
+}
+
+template <Rotation R>
+constexpr Generator generator_of() {
+  return R == Rotation::X ? Generator::X : R == Rotation::Y ? Generator::Y : Generator::Z;
+}
+
+template <Rotation A, Rotation B, typename T, int W>
+void adjoint_step_pair_impl(T* phi_re, T* phi_im, T* lambda_re, T* lambda_im, int qubits,
+                            int target, const T* ka, T* out_a, const T* kb, T* out_b) {
+  const std::size_t off = stride_of(qubits, target) * W;
+  T acc_a[W] = {}, acc_b[W] = {};
+  for_each_pair(qubits, -1, target, [&](std::size_t i0, std::size_t count) {
+    T* __restrict par = phi_re + i0 * W;
+    T* __restrict pai = phi_im + i0 * W;
+    T* __restrict pbr = par + off;
+    T* __restrict pbi = pai + off;
+    T* __restrict lar = lambda_re + i0 * W;
+    T* __restrict lai = lambda_im + i0 * W;
+    T* __restrict lbr = lar + off;
+    T* __restrict lbi = lai + off;
+    auto step = [&](std::size_t j, int l, T& overlap_a, T& overlap_b) {
+      T xr = par[j], xi = pai[j], yr = pbr[j], yi = pbi[j];
+      T ur = lar[j], ui = lai[j], vr = lbr[j], vi = lbi[j];
+      overlap_a = pair_overlap<generator_of<A>()>(ur, ui, vr, vi, xr, xi, yr, yi);
+      pair_apply<op_of<A>(), T, W>(xr, xi, yr, yi, ka, l);
+      pair_apply<op_of<A>(), T, W>(ur, ui, vr, vi, ka, l);
+      overlap_b = pair_overlap<generator_of<B>()>(ur, ui, vr, vi, xr, xi, yr, yi);
+      pair_apply<op_of<B>(), T, W>(xr, xi, yr, yi, kb, l);
+      pair_apply<op_of<B>(), T, W>(ur, ui, vr, vi, kb, l);
+      par[j] = xr, pai[j] = xi, pbr[j] = yr, pbi[j] = yi;
+      lar[j] = ur, lai[j] = ui, lbr[j] = vr, lbi[j] = vi;
+    };
+    if constexpr (W == 1) {
+      T sum_a = 0, sum_b = 0;
+#pragma omp simd reduction(+ : sum_a, sum_b)
+      for (std::size_t k2 = 0; k2 < count; ++k2) {
+        T a, b;
+        step(k2, 0, a, b);
+        sum_a += a;
+        sum_b += b;
+      }
+      acc_a[0] += sum_a;
+      acc_b[0] += sum_b;
+    } else {
+      for (std::size_t k2 = 0; k2 < count; ++k2) {
+#pragma omp simd
+        for (int l = 0; l < W; ++l) {
+          T a, b;
+          step(k2 * W + l, l, a, b);
+          acc_a[l] += a;
+          acc_b[l] += b;
+        }
+      }
+    }
+  });
+  for (int l = 0; l < W; ++l) {
+    out_a[l] += acc_a[l];
+    out_b[l] += acc_b[l];
+  }
+}
+
+int rotation_index(PairOp op, Generator generator) {
+  if (op == PairOp::RX && generator == Generator::X) return 0;
+  if (op == PairOp::RY && generator == Generator::Y) return 1;
+  if (op == PairOp::Diagonal && generator == Generator::Z) return 2;
+  return -1;
+}
+
+template <Rotation A, typename T, int W>
+void adjoint_step_pair_second(T* phi_re, T* phi_im, T* lambda_re, T* lambda_im, int qubits,
+                              int target, const T* ka, T* out_a, int b, const T* kb, T* out_b) {
+  switch (b) {
+    case 0:
+      return adjoint_step_pair_impl<A, Rotation::X, T, W>(phi_re, phi_im, lambda_re, lambda_im,
+                                                          qubits, target, ka, out_a, kb, out_b);
+    case 1:
+      return adjoint_step_pair_impl<A, Rotation::Y, T, W>(phi_re, phi_im, lambda_re, lambda_im,
+                                                          qubits, target, ka, out_a, kb, out_b);
+    default:
+      return adjoint_step_pair_impl<A, Rotation::Z, T, W>(phi_re, phi_im, lambda_re, lambda_im,
+                                                          qubits, target, ka, out_a, kb, out_b);
+  }
+}
+
+}  // namespace
+
+bool rotation_pair_supported(PairOp op, Generator generator) {
+  return rotation_index(op, generator) >= 0;
+}
+
+template <typename T, int W>
+void adjoint_step_pair(T* phi_re, T* phi_im, T* lambda_re, T* lambda_im, int qubits, int target,
+                       PairOp op_a, const T* coefficients_a, Generator generator_a, T* out_a,
+                       PairOp op_b, const T* coefficients_b, Generator generator_b, T* out_b) {
+  const int a = rotation_index(op_a, generator_a), b = rotation_index(op_b, generator_b);
+  if (a < 0 || b < 0) throw std::logic_error("adjoint_step_pair: not a pair of rotations");
+  switch (a) {
+    case 0:
+      return adjoint_step_pair_second<Rotation::X, T, W>(phi_re, phi_im, lambda_re, lambda_im,
+                                                         qubits, target, coefficients_a, out_a, b,
+                                                         coefficients_b, out_b);
+    case 1:
+      return adjoint_step_pair_second<Rotation::Y, T, W>(phi_re, phi_im, lambda_re, lambda_im,
+                                                         qubits, target, coefficients_a, out_a, b,
+                                                         coefficients_b, out_b);
+    default:
+      return adjoint_step_pair_second<Rotation::Z, T, W>(phi_re, phi_im, lambda_re, lambda_im,
+                                                         qubits, target, coefficients_a, out_a, b,
+                                                         coefficients_b, out_b);
+  }
+}
+
+#define HQSWEEP_INSTANTIATE_KERNELS(T, W)                                                          \
+  template void apply_pair_op<T, W>(T*, T*, int, int, int, PairOp, const T*);                      \
+  template void generator_overlap<T, W>(const T*, const T*, const T*, const T*, int, int, int,     \
+                                        Generator, T*);                                            \
+  template void adjoint_step<T, W>(T*, T*, T*, T*, int, int, int, PairOp, const T*,                \
+                                   const Generator*, T*);                                          \
+  template void adjoint_step_pair<T, W>(T*, T*, T*, T*, int, int, PairOp, const T*, Generator, T*, \
+                                        PairOp, const T*, Generator, T*);
 
 HQSWEEP_INSTANTIATE_KERNELS(float, 1)
 HQSWEEP_INSTANTIATE_KERNELS(float, 8)

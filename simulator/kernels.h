@@ -39,4 +39,15 @@ template <typename T, int W>
 void adjoint_step(T* phi_re, T* phi_im, T* lambda_re, T* lambda_im, int qubits, int control,
                   int target, PairOp op, const T* coefficients, const Generator* generator, T* out);
 
+// Two adjoint steps on one wire (no control) in one sweep, each as adjoint_step with a gradient:
+// first (op_a, generator_a) adding to out_a, then (op_b, generator_b) adding to out_b. For
+// rotations only: op RX with generator X, RY with Y, Diagonal with Z; see rotation_pair_supported.
+template <typename T, int W>
+void adjoint_step_pair(T* phi_re, T* phi_im, T* lambda_re, T* lambda_im, int qubits, int target,
+                       PairOp op_a, const T* coefficients_a, Generator generator_a, T* out_a,
+                       PairOp op_b, const T* coefficients_b, Generator generator_b, T* out_b);
+
+// Whether (op, generator) is a rotation adjoint_step_pair takes.
+bool rotation_pair_supported(PairOp op, Generator generator);
+
 }  // namespace hqsweep::kernels

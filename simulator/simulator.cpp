@@ -273,8 +273,20 @@ struct BackwardPlan {
   std::ptrdiff_t stop = -1;
   std::vector<PlannedOp> ops;                  // one gate each, last gate first
   std::vector<kernels::Generator> generators;  // per operation
-  std::vector<tiles::Segment> segments;
+  // What one sweep does: `count` operations from `first`; two consecutive rotations on one wire
+  // share a sweep (kernels::adjoint_step_pair).
+  struct Unit {
+    std::size_t first = 0, count = 1;
+    int control = -1, target = 0;
+  };
+  std::vector<Unit> units;
+  std::vector<tiles::Segment> segments;  // over units
 };
+
+bool is_rotation(const Gate& gate) {
+  return gate.control < 0 &&
+         (gate.kind == GateKind::RX || gate.kind == GateKind::RY || gate.kind == GateKind::RZ);
+}
 
 // Per-thread buffers, reused from block to block.
 template <typename T>
@@ -357,8 +369,20 @@ struct BatchedSimulator<T>::Impl {
     backward_plan.generators.clear();
     for (const PlannedOp& op : backward_plan.ops)
       backward_plan.generators.push_back(generator_of(gates[op.gates[0]].kind));
-    backward_plan.segments =
-        tiles::plan_segments(wires_of(backward_plan.ops), circuit.qubits(), tile_qubits());
+    auto& units = backward_plan.units;
+    units.clear();
+    const auto& ops = backward_plan.ops;
+    for (std::size_t i = 0; i < ops.size(); ++i) {
+      const Gate& gate = gates[ops[i].gates[0]];
+      if (i + 1 < ops.size() && is_rotation(gate) && is_rotation(gates[ops[i + 1].gates[0]]) &&
+          gates[ops[i + 1].gates[0]].target == gate.target) {
+        units.push_back({i, 2, -1, gate.target});
+        ++i;
+      } else {
+        units.push_back({i, 1, gate.control, gate.target});
+      }
+    }
+    backward_plan.segments = tiles::plan_segments(wires_of(units), circuit.qubits(), tile_qubits());
   }
 
   // Computes the coefficients of every operation whose gates all have shared angles, with
@@ -612,20 +636,29 @@ void BatchedSimulator<T>::Impl::backward_block(std::size_t block, const T* grad_
     gate_angles(gate, inputs.data(), input_count, first, batch, W, params.data(), angles);
     return gate_coefficients<T, W>(gate, angles, /*inverse=*/true, k);
   });
+  auto sweep_units = [&](const tiles::Segment& segment, const std::array<T*, 4>& t) {
+    for (std::size_t u : segment.ops) {
+      const BackwardPlan::Unit& unit = backward_plan.units[u];
+      const int target = segment.local[unit.target];
+      const std::size_t i = unit.first;
+      if (unit.count == 2) {
+        kernels::adjoint_step_pair<T, W>(
+            t[0], t[1], t[2], t[3], segment.qubits, target, scratch.kinds[i],
+            scratch.coefficient_of[i], backward_plan.generators[i],
+            scratch.gradients.data() + i * W, scratch.kinds[i + 1], scratch.coefficient_of[i + 1],
+            backward_plan.generators[i + 1], scratch.gradients.data() + (i + 1) * W);
+        continue;
+      }
+      kernels::adjoint_step<T, W>(t[0], t[1], t[2], t[3], segment.qubits,
+                                  unit.control < 0 ? -1 : segment.local[unit.control], target,
+                                  scratch.kinds[i], scratch.coefficient_of[i],
+                                  wanted[i] ? &backward_plan.generators[i] : nullptr,
+                                  scratch.gradients.data() + i * W);
+    }
+  };
   for (const tiles::Segment& segment : backward_plan.segments) {
     tiles::for_each_tile<T, W, 4>(segment, {phi_re, phi_im, lambda_re, lambda_im}, scratch.tile,
-                                  [&](const std::array<T*, 4>& t) {
-                                    for (std::size_t i : segment.ops) {
-                                      const PlannedOp& op = ops[i];
-                                      kernels::adjoint_step<T, W>(
-                                          t[0], t[1], t[2], t[3], segment.qubits,
-                                          op.control < 0 ? -1 : segment.local[op.control],
-                                          segment.local[op.target], scratch.kinds[i],
-                                          scratch.coefficient_of[i],
-                                          wanted[i] ? &backward_plan.generators[i] : nullptr,
-                                          scratch.gradients.data() + i * W);
-                                    }
-                                  });
+                                  [&](const std::array<T*, 4>& t) { sweep_units(segment, t); });
   }
   for (std::size_t i = 0; i < ops.size(); ++i) {
     if (!wanted[i]) continue;
