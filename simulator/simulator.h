@@ -26,7 +26,7 @@ struct SimulatorOptions {
   int tile_qubits = 0;
 };
 
-constexpr int kSmallestFusedQubits = 10;
+constexpr int kSmallestFusedQubits = 8;
 
 // The lane count chosen when SimulatorOptions::lanes is 0.
 int default_lanes(int qubits);
