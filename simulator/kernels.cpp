@@ -135,64 +135,6 @@ inline T pair_overlap(T lar, T lai, T lbr, T lbi, T par, T pai, T pbr, T pbi) {
   }
 }
 
-template <Generator G, typename T, int W>
-void overlap(const T* lambda_re, const T* lambda_im, const T* phi_re, const T* phi_im, int qubits,
-             int control, int target, T* out) {
-  const std::size_t off = stride_of(qubits, target) * W;
-  T acc[W] = {};
-  for_each_pair(qubits, control, target, [&](std::size_t i0, std::size_t count) {
-    const T* __restrict lar = lambda_re + i0 * W;
-    const T* __restrict lai = lambda_im + i0 * W;
-    const T* __restrict lbr = lar + off;
-    const T* __restrict lbi = lai + off;
-    const T* __restrict par = phi_re + i0 * W;
-    const T* __restrict pai = phi_im + i0 * W;
-    const T* __restrict pbr = par + off;
-    const T* __restrict pbi = pai + off;
-    if constexpr (W == 1) {
-      // One lane: reduce along amplitudes (a vectorised reduction needs the simd clause).
-      T sum = 0;
-#pragma omp simd reduction(+ : sum)
-      for (std::size_t k = 0; k < count; ++k) {
-        sum += pair_overlap<G>(lar[k], lai[k], lbr[k], lbi[k], par[k], pai[k], pbr[k], pbi[k]);
-      }
-      acc[0] += sum;
-    } else {
-      for (std::size_t k = 0; k < count; ++k) {
-#pragma omp simd
-        for (int l = 0; l < W; ++l) {
-          const std::size_t j = k * W + l;
-          acc[l] += pair_overlap<G>(lar[j], lai[j], lbr[j], lbi[j], par[j], pai[j], pbr[j], pbi[j]);
-        }
-      }
-    }
-  });
-  for (int l = 0; l < W; ++l) out[l] += acc[l];
-}
-
-}  // namespace
-
-template <typename T, int W>
-void generator_overlap(const T* lambda_re, const T* lambda_im, const T* phi_re, const T* phi_im,
-                       int qubits, int control, int target, Generator generator, T* out) {
-  switch (generator) {
-    case Generator::X:
-      return overlap<Generator::X, T, W>(lambda_re, lambda_im, phi_re, phi_im, qubits, control,
-                                         target, out);
-    case Generator::Y:
-      return overlap<Generator::Y, T, W>(lambda_re, lambda_im, phi_re, phi_im, qubits, control,
-                                         target, out);
-    case Generator::Z:
-      return overlap<Generator::Z, T, W>(lambda_re, lambda_im, phi_re, phi_im, qubits, control,
-                                         target, out);
-    case Generator::MinusTwoP1:
-      return overlap<Generator::MinusTwoP1, T, W>(lambda_re, lambda_im, phi_re, phi_im, qubits,
-                                                  control, target, out);
-  }
-}
-
-namespace {
-
 // Generator index None (4) means "no gradient for this gate, only undo it".
 template <PairOp Op, int G, typename T, int W>
 void adjoint_step_impl(T* phi_re, T* phi_im, T* lambda_re, T* lambda_im, int qubits, int control,
@@ -412,8 +354,6 @@ void adjoint_step_pair(T* phi_re, T* phi_im, T* lambda_re, T* lambda_im, int qub
 
 #define HQSWEEP_INSTANTIATE_KERNELS(T, W)                                                          \
   template void apply_pair_op<T, W>(T*, T*, int, int, int, PairOp, const T*);                      \
-  template void generator_overlap<T, W>(const T*, const T*, const T*, const T*, int, int, int,     \
-                                        Generator, T*);                                            \
   template void adjoint_step<T, W>(T*, T*, T*, T*, int, int, int, PairOp, const T*,                \
                                    const Generator*, T*);                                          \
   template void adjoint_step_pair<T, W>(T*, T*, T*, T*, int, int, PairOp, const T*, Generator, T*, \

@@ -27,14 +27,10 @@ template <typename T, int W>
 void apply_pair_op(T* re, T* im, int qubits, int control, int target, PairOp op,
                    const T* coefficients);
 
-// out[l] += Im <lambda_l | G | phi_l> for every lane l: the adjoint method's gradient of a gate
-// whose generator G acts on target (restricted to control = 1), from the states after that gate.
-template <typename T, int W>
-void generator_overlap(const T* lambda_re, const T* lambda_im, const T* phi_re, const T* phi_im,
-                       int qubits, int control, int target, Generator generator, T* out);
-
-// One step of the adjoint pass in a single sweep: when generator is non-null, adds the overlap
-// above to out; then applies op (the inverse of the gate) to both phi and lambda.
+// One step of the adjoint pass in a single sweep: when generator is non-null, adds
+// Im <lambda_l | G | phi_l> for every lane l to out[l] (the adjoint method's gradient of a gate
+// whose generator G acts on target, from the states after that gate); then applies op (the inverse
+// of the gate) to both phi and lambda.
 template <typename T, int W>
 void adjoint_step(T* phi_re, T* phi_im, T* lambda_re, T* lambda_im, int qubits, int control,
                   int target, PairOp op, const T* coefficients, const Generator* generator, T* out);
