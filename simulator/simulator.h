@@ -22,7 +22,8 @@ struct SimulatorOptions {
   enum class Fusion { Auto, Always, Never };
   Fusion fusion = Fusion::Auto;
   // Wires per cache tile (simulator/tiles.h): runs of gates on at most this many wires are applied
-  // tile by tile. 0 chooses from the L1 size; the qubit count or more gives one pass per gate.
+  // tile by tile. 0 chooses (no tiles while a state fits the L2 cache, else an L1-sized tile); the
+  // qubit count or more gives one pass per gate.
   int tile_qubits = 0;
 };
 
