@@ -9,6 +9,7 @@
 
 #include "common/error.h"
 #include "simulator/kernels.h"
+#include "simulator/permutation.h"
 #include "simulator/tiles.h"
 
 namespace hqsweep {
@@ -229,6 +230,7 @@ struct PlannedOp {
   int control = -1;
   int target = 0;
   std::vector<std::size_t> gates;  // in the order they act
+  int permutation = -1;            // a run of CNOTs: index of its IndexPermutation
 };
 
 // With fusion, a run of one-qubit gates on a wire (up to the next gate that touches it with a
@@ -261,6 +263,65 @@ std::vector<PlannedOp> plan_forward(const Circuit& circuit, bool fuse) {
   return ops;
 }
 
+bool is_cnot(const std::vector<Gate>& gates, const PlannedOp& op) {
+  return op.gates.size() == 1 && gates[op.gates[0]].kind == GateKind::CNOT;
+}
+
+std::uint32_t wire_mask(const std::vector<Gate>& gates, const PlannedOp& op) {
+  std::uint32_t mask = 0;
+  for (std::size_t g : op.gates) {
+    mask |= std::uint32_t{1} << gates[g].target;
+    if (gates[g].control >= 0) mask |= std::uint32_t{1} << gates[g].control;
+  }
+  return mask;
+}
+
+// Moves CNOTs together: an operation moves ahead of a run of CNOTs on other wires (they commute).
+// The fused forward plan interleaves a CNOT ring with the one-qubit runs each CNOT waits for; this
+// makes the ring one run.
+std::vector<PlannedOp> bring_cnots_together(const std::vector<Gate>& gates,
+                                            std::vector<PlannedOp> ops) {
+  std::vector<PlannedOp> out;
+  std::size_t run_start = 0;  // the trailing run of CNOTs in out is [run_start, out.size())
+  std::uint32_t run_wires = 0;
+  for (PlannedOp& op : ops) {
+    if (is_cnot(gates, op)) {
+      if (run_wires == 0) run_start = out.size();
+      run_wires |= wire_mask(gates, op);
+      out.push_back(std::move(op));
+      continue;
+    }
+    const std::uint32_t wires = wire_mask(gates, op);
+    if (run_wires != 0 && !(wires & run_wires)) {
+      out.insert(out.begin() + static_cast<std::ptrdiff_t>(run_start), std::move(op));
+      ++run_start;
+      continue;
+    }
+    run_wires = 0;
+    out.push_back(std::move(op));
+  }
+  return out;
+}
+
+// The (control, target) pairs of the CNOTs ops[first, first + count), in that order.
+std::vector<std::pair<int, int>> cnot_wires(const std::vector<Gate>& gates,
+                                            const std::vector<PlannedOp>& ops, std::size_t first,
+                                            std::size_t count) {
+  std::vector<std::pair<int, int>> wires;
+  for (std::size_t i = first; i < first + count; ++i) {
+    for (std::size_t g : ops[i].gates) wires.emplace_back(gates[g].control, gates[g].target);
+  }
+  return wires;
+}
+
+// How many CNOTs follow from ops[first] on (0 when it is not one).
+std::size_t cnot_run_length(const std::vector<Gate>& gates, const std::vector<PlannedOp>& ops,
+                            std::size_t first) {
+  std::size_t count = 0;
+  while (first + count < ops.size() && is_cnot(gates, ops[first + count])) ++count;
+  return count;
+}
+
 template <typename Op>
 std::vector<tiles::OpWires> wires_of(const std::vector<Op>& ops) {
   std::vector<tiles::OpWires> wires;
@@ -275,10 +336,13 @@ struct BackwardPlan {
   std::vector<kernels::Generator> generators;  // per operation
   // What one sweep does: `count` operations from `first`; two consecutive rotations on one wire
   // share a sweep (kernels::adjoint_step_pair).
+  // A run of CNOTs is one gather (permutation >= 0, an index into permutations).
   struct Unit {
     std::size_t first = 0, count = 1;
     int control = -1, target = 0;
+    int permutation = -1;
   };
+  std::vector<IndexPermutation> permutations;
   std::vector<Unit> units;
   std::vector<tiles::Segment> segments;  // over units
 };
@@ -293,6 +357,7 @@ template <typename T>
 struct Scratch {
   std::vector<T> states;  // backward: phi and lambda
   std::vector<T> tile;    // a gathered tile
+  std::vector<T> spare;   // forward: the other state of a gather
   std::vector<T> probabilities;
   std::vector<Coefficients<T>> coefficients;  // per planned operation whose angles vary by sample
   std::vector<kernels::PairOp> kinds;
@@ -313,6 +378,7 @@ struct BatchedSimulator<T>::Impl {
   int lanes;
   std::size_t amplitudes;
   std::vector<PlannedOp> forward_ops;
+  std::vector<IndexPermutation> forward_permutations;
   std::vector<tiles::Segment> forward_segments;
   BackwardPlan backward_plan;
   // Planned operations whose angles are the same in every sample (circuit parameters,
@@ -349,8 +415,31 @@ struct BatchedSimulator<T>::Impl {
         options.fusion == SimulatorOptions::Fusion::Always ||
         (options.fusion == SimulatorOptions::Fusion::Auto && n >= kSmallestFusedQubits);
     forward_ops = plan_forward(circuit, fuse);
+    if (whole_state_passes()) {
+      // Each run of CNOTs becomes one operation.
+      const std::vector<Gate>& gates = circuit.gates();
+      std::vector<PlannedOp> ops = bring_cnots_together(gates, std::move(forward_ops));
+      forward_ops.clear();
+      for (std::size_t i = 0; i < ops.size(); ++i) {
+        const std::size_t count = cnot_run_length(gates, ops, i);
+        if (count < 2) {
+          forward_ops.push_back(std::move(ops[i]));
+          continue;
+        }
+        PlannedOp run;
+        for (std::size_t j = i; j < i + count; ++j) run.gates.push_back(ops[j].gates[0]);
+        run.permutation = static_cast<int>(forward_permutations.size());
+        forward_permutations.emplace_back(n, cnot_wires(gates, ops, i, count));
+        forward_ops.push_back(std::move(run));
+        i += count - 1;
+      }
+    }
     forward_segments = tiles::plan_segments(wires_of(forward_ops), n, tile_qubits());
   }
+
+  // Without tiles every operation sweeps the whole state, so a run of CNOTs can be one gather
+  // (which touches every wire, so cannot be tiled).
+  bool whole_state_passes() const { return tile_qubits() >= circuit.qubits(); }
 
   int tile_qubits() const {
     if (options.tile_qubits != 0) return options.tile_qubits;
@@ -366,6 +455,9 @@ struct BatchedSimulator<T>::Impl {
       backward_plan.ops.push_back(
           {gates[gi].control, gates[gi].target, {static_cast<std::size_t>(gi)}});
     }
+    const bool gather_cnots = whole_state_passes();
+    if (gather_cnots) backward_plan.ops = bring_cnots_together(gates, std::move(backward_plan.ops));
+    backward_plan.permutations.clear();
     backward_plan.generators.clear();
     for (const PlannedOp& op : backward_plan.ops)
       backward_plan.generators.push_back(generator_of(gates[op.gates[0]].kind));
@@ -374,6 +466,14 @@ struct BatchedSimulator<T>::Impl {
     const auto& ops = backward_plan.ops;
     for (std::size_t i = 0; i < ops.size(); ++i) {
       const Gate& gate = gates[ops[i].gates[0]];
+      const std::size_t cnots = gather_cnots ? cnot_run_length(gates, ops, i) : 0;
+      if (cnots >= 2) {
+        const int permutation = static_cast<int>(backward_plan.permutations.size());
+        backward_plan.permutations.emplace_back(circuit.qubits(), cnot_wires(gates, ops, i, cnots));
+        units.push_back({i, cnots, -1, 0, permutation});
+        i += cnots - 1;
+        continue;
+      }
       if (i + 1 < ops.size() && is_rotation(gate) && is_rotation(gates[ops[i + 1].gates[0]]) &&
           gates[ops[i + 1].gates[0]].target == gate.target) {
         units.push_back({i, 2, -1, gate.target});
@@ -440,6 +540,7 @@ template <int W>
 kernels::PairOp BatchedSimulator<T>::Impl::forward_coefficients(const PlannedOp& op,
                                                                 std::size_t first,
                                                                 Coefficients<T>& k) const {
+  if (op.permutation >= 0) return kernels::PairOp::X;  // a gather, without coefficients
   const std::vector<Gate>& gates = circuit.gates();
   alignas(64) T angles[kMaxLanes];
   if (op.gates.size() == 1) {
@@ -509,14 +610,28 @@ void BatchedSimulator<T>::Impl::forward_block(std::size_t block, T* outputs, Scr
                        [&](std::size_t i, Coefficients<T>& k) {
                          return forward_coefficients<W>(forward_ops[i], first, k);
                        });
+  if (!forward_permutations.empty()) scratch.spare.resize(2 * amplitudes * W);
   for (const tiles::Segment& segment : forward_segments) {
     tiles::for_each_tile<T, W, 2>(segment, {re, im}, scratch.tile, [&](const std::array<T*, 2>& t) {
+      // A gather writes to the other buffer (of the block's state and the spare), then continues
+      // there; operations of CNOT runs exist only when the tile is the whole state.
+      std::array<T*, 2> state = t;
       for (std::size_t i : segment.ops) {
         const PlannedOp& op = forward_ops[i];
+        if (op.permutation >= 0) {
+          const std::array<T*, 2> other =
+              state[0] == t[0]
+                  ? std::array<T*, 2>{scratch.spare.data(), scratch.spare.data() + amplitudes * W}
+                  : t;
+          forward_permutations[op.permutation].gather<T, W, 2>(state, other);
+          state = other;
+          continue;
+        }
         kernels::apply_pair_op<T, W>(
-            t[0], t[1], segment.qubits, op.control < 0 ? -1 : segment.local[op.control],
+            state[0], state[1], segment.qubits, op.control < 0 ? -1 : segment.local[op.control],
             segment.local[op.target], scratch.kinds[i], scratch.coefficient_of[i]);
       }
+      if (state[0] != t[0]) std::memcpy(t[0], state[0], 2 * amplitudes * W * sizeof(T));
     });
   }
   measure_block<W>(re, im, block, outputs, scratch.probabilities);
@@ -575,7 +690,8 @@ void BatchedSimulator<T>::Impl::backward_block(std::size_t block, const T* grad_
   const int output_count = circuit.output_count();
   const std::size_t first = block * W;
   const std::size_t size = amplitudes * W;
-  scratch.states.resize(4 * size);
+  // phi and lambda, and room for a gather of both (a run of CNOTs) to land in
+  scratch.states.resize((backward_plan.permutations.empty() ? 4 : 8) * size);
   T* phi_re = scratch.states.data();
   T* phi_im = phi_re + size;
   T* lambda_re = phi_im + size;
@@ -636,11 +752,23 @@ void BatchedSimulator<T>::Impl::backward_block(std::size_t block, const T* grad_
     gate_angles(gate, inputs.data(), input_count, first, batch, W, params.data(), angles);
     return gate_coefficients<T, W>(gate, angles, /*inverse=*/true, k);
   });
-  auto sweep_units = [&](const tiles::Segment& segment, const std::array<T*, 4>& t) {
+  std::array<T*, 4> states = {phi_re, phi_im, lambda_re, lambda_im};
+  auto sweep_units = [&](const tiles::Segment& segment, const std::array<T*, 4>& tile) {
+    std::array<T*, 4> t = tile;
     for (std::size_t u : segment.ops) {
       const BackwardPlan::Unit& unit = backward_plan.units[u];
       const int target = segment.local[unit.target];
       const std::size_t i = unit.first;
+      if (unit.permutation >= 0) {  // only when the tile is the whole state (plan_backward)
+        const std::array<T*, 4> other = {t[0] == phi_re ? phi_re + 4 * size : phi_re,
+                                         t[0] == phi_re ? phi_im + 4 * size : phi_im,
+                                         t[0] == phi_re ? lambda_re + 4 * size : lambda_re,
+                                         t[0] == phi_re ? lambda_im + 4 * size : lambda_im};
+        backward_plan.permutations[unit.permutation].gather<T, W, 4>(t, other);
+        t = other;
+        states = other;
+        continue;
+      }
       if (unit.count == 2) {
         kernels::adjoint_step_pair<T, W>(
             t[0], t[1], t[2], t[3], segment.qubits, target, scratch.kinds[i],
@@ -657,9 +785,11 @@ void BatchedSimulator<T>::Impl::backward_block(std::size_t block, const T* grad_
     }
   };
   for (const tiles::Segment& segment : backward_plan.segments) {
-    tiles::for_each_tile<T, W, 4>(segment, {phi_re, phi_im, lambda_re, lambda_im}, scratch.tile,
+    const std::array<T*, 4> planes = states;  // sweep_units may move states by a gather
+    tiles::for_each_tile<T, W, 4>(segment, planes, scratch.tile,
                                   [&](const std::array<T*, 4>& t) { sweep_units(segment, t); });
   }
+  lambda_re = states[2];
   for (std::size_t i = 0; i < ops.size(); ++i) {
     if (!wanted[i]) continue;
     const Angle& a = gates[ops[i].gates[0]].angle;
