@@ -26,9 +26,11 @@ Circuit reference_circuit(int qubits) {
   return hqsweep::build_circuit({qubits, kLayers, "hardware_efficient", "angle_ry", false, "z"});
 }
 
-// Real floating-point operations the kernels execute for one state: RY and RZ cost 6 per
-// amplitude (a real 2x2 rotation, a complex phase), CNOT none; measuring costs 3 per amplitude
-// (|a|^2) plus a sum per qubit over half the amplitudes.
+// Real floating-point operations of the circuit's gates applied one at a time, for one state: RY
+// and RZ cost 6 per amplitude (a real 2x2 rotation, a complex phase), CNOT none; measuring costs 3
+// per amplitude (|a|^2) plus a sum per qubit over half the amplitudes. The simulator does less
+// (fused runs, the product-state start; docs/benchmarks.md estimates what it executes), so GFLOPS
+// is the rate of this gate-by-gate work.
 double forward_flops(const Circuit& c) {
   const double amplitudes = std::ldexp(1.0, c.qubits());
   double flops = 0;

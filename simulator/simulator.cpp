@@ -10,6 +10,7 @@
 #include "common/error.h"
 #include "simulator/kernels.h"
 #include "simulator/permutation.h"
+#include "simulator/product_state.h"
 #include "simulator/tiles.h"
 
 namespace hqsweep {
@@ -335,16 +336,26 @@ struct BackwardPlan {
   std::vector<PlannedOp> ops;                  // one gate each, last gate first
   std::vector<kernels::Generator> generators;  // per operation
   // What one sweep does: `count` operations from `first`; two consecutive rotations on one wire
-  // share a sweep (kernels::adjoint_step_pair).
-  // A run of CNOTs is one gather (permutation >= 0, an index into permutations).
+  // share a sweep (kernels::adjoint_step_pair), a run of CNOTs is one gather (permutation >= 0,
+  // an index into permutations).
   struct Unit {
     std::size_t first = 0, count = 1;
     int control = -1, target = 0;
     int permutation = -1;
   };
   std::vector<IndexPermutation> permutations;
-  std::vector<Unit> units;
+  std::vector<Unit> units;               // over ops[0, tail_first)
   std::vector<tiles::Segment> segments;  // over units
+  // The product tail: ops[tail_first, end) are one-qubit gates acting on a product state (the
+  // circuit starts with |0...0> and gates [0, stop) are one-qubit gates too), differentiated on
+  // one 2-vector per wire (product_state.h). Per wire, the tail's gates in the order they act,
+  // each with its operation (-1 for gates before stop).
+  std::size_t tail_first = 0;
+  struct TailGate {
+    std::size_t gate = 0;
+    std::ptrdiff_t op = -1;
+  };
+  std::vector<std::vector<TailGate>> tail;
 };
 
 bool is_rotation(const Gate& gate) {
@@ -355,9 +366,12 @@ bool is_rotation(const Gate& gate) {
 // Per-thread buffers, reused from block to block.
 template <typename T>
 struct Scratch {
-  std::vector<T> states;  // backward: phi and lambda
-  std::vector<T> tile;    // a gathered tile
-  std::vector<T> spare;   // forward: the other state of a gather
+  std::vector<T> states;   // backward: phi and lambda
+  std::vector<T> tile;     // a gathered tile
+  std::vector<T> spare;    // forward: the other state of a gather
+  std::vector<T> wires;    // one-qubit states of a product state, [2][qubits][2][W]
+  std::vector<T> reduced;  // backward: the product tail's contractions, [2][qubits][2][W]
+  std::vector<T> work;
   std::vector<T> probabilities;
   std::vector<Coefficients<T>> coefficients;  // per planned operation whose angles vary by sample
   std::vector<kernels::PairOp> kinds;
@@ -378,6 +392,9 @@ struct BatchedSimulator<T>::Impl {
   int lanes;
   std::size_t amplitudes;
   std::vector<PlannedOp> forward_ops;
+  // Operations that act before any two-qubit gate on their wire: the forward pass starts from the
+  // product state they make (none with an amplitude embedding).
+  std::vector<char> forward_initial;
   std::vector<IndexPermutation> forward_permutations;
   std::vector<tiles::Segment> forward_segments;
   BackwardPlan backward_plan;
@@ -435,6 +452,15 @@ struct BatchedSimulator<T>::Impl {
       }
     }
     forward_segments = tiles::plan_segments(wires_of(forward_ops), n, tile_qubits());
+    if (!circuit.amplitude_input()) {
+      const std::vector<Gate>& gates = circuit.gates();
+      std::uint32_t entangled = 0;
+      for (const PlannedOp& op : forward_ops) {
+        const bool one_qubit = op.permutation < 0 && op.control < 0;
+        forward_initial.push_back(one_qubit && !(entangled & (std::uint32_t{1} << op.target)));
+        if (!one_qubit) entangled |= wire_mask(gates, op);
+      }
+    }
   }
 
   // Without tiles every operation sweeps the whole state, so a run of CNOTs can be one gather
@@ -458,13 +484,15 @@ struct BatchedSimulator<T>::Impl {
     const bool gather_cnots = whole_state_passes();
     if (gather_cnots) backward_plan.ops = bring_cnots_together(gates, std::move(backward_plan.ops));
     backward_plan.permutations.clear();
+    plan_tail();
     backward_plan.generators.clear();
     for (const PlannedOp& op : backward_plan.ops)
       backward_plan.generators.push_back(generator_of(gates[op.gates[0]].kind));
     auto& units = backward_plan.units;
     units.clear();
     const auto& ops = backward_plan.ops;
-    for (std::size_t i = 0; i < ops.size(); ++i) {
+    const std::size_t end = backward_plan.tail_first;
+    for (std::size_t i = 0; i < end; ++i) {
       const Gate& gate = gates[ops[i].gates[0]];
       const std::size_t cnots = gather_cnots ? cnot_run_length(gates, ops, i) : 0;
       if (cnots >= 2) {
@@ -474,7 +502,7 @@ struct BatchedSimulator<T>::Impl {
         i += cnots - 1;
         continue;
       }
-      if (i + 1 < ops.size() && is_rotation(gate) && is_rotation(gates[ops[i + 1].gates[0]]) &&
+      if (i + 1 < end && is_rotation(gate) && is_rotation(gates[ops[i + 1].gates[0]]) &&
           gates[ops[i + 1].gates[0]].target == gate.target) {
         units.push_back({i, 2, -1, gate.target});
         ++i;
@@ -483,6 +511,28 @@ struct BatchedSimulator<T>::Impl {
       }
     }
     backward_plan.segments = tiles::plan_segments(wires_of(units), circuit.qubits(), tile_qubits());
+  }
+
+  // Finds the product tail of backward_plan (see BackwardPlan).
+  void plan_tail() {
+    const std::vector<Gate>& gates = circuit.gates();
+    const std::vector<PlannedOp>& ops = backward_plan.ops;
+    backward_plan.tail_first = ops.size();
+    backward_plan.tail.assign(circuit.qubits(), {});
+    if (circuit.amplitude_input()) return;
+    for (std::ptrdiff_t g = 0; g < backward_plan.stop; ++g) {
+      if (gates[g].control >= 0) return;
+    }
+    std::size_t& first = backward_plan.tail_first;
+    while (first > 0 && gates[ops[first - 1].gates[0]].control < 0) --first;
+    for (std::ptrdiff_t g = 0; g < backward_plan.stop; ++g)
+      backward_plan.tail[gates[g].target].push_back({static_cast<std::size_t>(g), -1});
+    // ops run backwards; per wire they keep the circuit's order (bring_cnots_together moves
+    // operations only past others on other wires).
+    for (std::size_t i = ops.size(); i-- > first;) {
+      const std::size_t g = ops[i].gates[0];
+      backward_plan.tail[gates[g].target].push_back({g, static_cast<std::ptrdiff_t>(i)});
+    }
   }
 
   // Computes the coefficients of every operation whose gates all have shared angles, with
@@ -586,9 +636,13 @@ void BatchedSimulator<T>::Impl::forward_block(std::size_t block, T* outputs, Scr
   const int input_count = circuit.input_count();
   T* re = block_re(block);
   T* im = re + amplitudes * W;
-  std::fill(re, re + 2 * amplitudes * W, T(0));
   const std::size_t first = block * W;
+  collect_coefficients(forward_ops, forward_shared, scratch,
+                       [&](std::size_t i, Coefficients<T>& k) {
+                         return forward_coefficients<W>(forward_ops[i], first, k);
+                       });
   if (circuit.amplitude_input()) {
+    std::fill(re, re + 2 * amplitudes * W, T(0));
     for (int l = 0; l < W; ++l) {
       const std::size_t b = first + l;
       if (b >= batch) continue;
@@ -604,12 +658,19 @@ void BatchedSimulator<T>::Impl::forward_block(std::size_t block, T* outputs, Scr
       for (std::size_t i = 0; i < amplitudes; ++i) re[i * W + l] = T(x[i] / norm);
     }
   } else {
-    for (int l = 0; l < W; ++l) re[l] = 1;
+    const int n = circuit.qubits();
+    scratch.wires.assign(4 * n * W, T(0));
+    T* wire_re = scratch.wires.data();
+    T* wire_im = wire_re + 2 * n * W;
+    for (int w = 0; w < n; ++w) std::fill(wire_re + 2 * w * W, wire_re + (2 * w + 1) * W, T(1));
+    for (std::size_t i = 0; i < forward_ops.size(); ++i) {
+      if (!forward_initial[i]) continue;
+      const int w = forward_ops[i].target;
+      kernels::apply_pair_op<T, W>(wire_re + 2 * w * W, wire_im + 2 * w * W, 1, -1, 0,
+                                   scratch.kinds[i], scratch.coefficient_of[i]);
+    }
+    product::build<T, W>(wire_re, wire_im, n, re, im);
   }
-  collect_coefficients(forward_ops, forward_shared, scratch,
-                       [&](std::size_t i, Coefficients<T>& k) {
-                         return forward_coefficients<W>(forward_ops[i], first, k);
-                       });
   if (!forward_permutations.empty()) scratch.spare.resize(2 * amplitudes * W);
   for (const tiles::Segment& segment : forward_segments) {
     tiles::for_each_tile<T, W, 2>(segment, {re, im}, scratch.tile, [&](const std::array<T*, 2>& t) {
@@ -618,6 +679,7 @@ void BatchedSimulator<T>::Impl::forward_block(std::size_t block, T* outputs, Scr
       std::array<T*, 2> state = t;
       for (std::size_t i : segment.ops) {
         const PlannedOp& op = forward_ops[i];
+        if (!forward_initial.empty() && forward_initial[i]) continue;  // in the start state
         if (op.permutation >= 0) {
           const std::array<T*, 2> other =
               state[0] == t[0]
@@ -790,6 +852,38 @@ void BatchedSimulator<T>::Impl::backward_block(std::size_t block, const T* grad_
                                   [&](const std::array<T*, 4>& t) { sweep_units(segment, t); });
   }
   lambda_re = states[2];
+  if (backward_plan.tail_first < ops.size()) {
+    // The product tail: walk each wire's one-qubit state a_w and lambda contracted with the other
+    // wires' states, instead of the whole state.
+    scratch.wires.assign(4 * n * W, T(0));
+    T* wire_re = scratch.wires.data();
+    T* wire_im = wire_re + 2 * n * W;
+    Coefficients<T> k;
+    for (int w = 0; w < n; ++w) {
+      std::fill(wire_re + 2 * w * W, wire_re + (2 * w + 1) * W, T(1));
+      for (const BackwardPlan::TailGate& t : backward_plan.tail[w]) {
+        const Gate& gate = gates[t.gate];
+        gate_angles(gate, inputs.data(), input_count, first, batch, W, params.data(), angles);
+        const kernels::PairOp op = gate_coefficients<T, W>(gate, angles, /*inverse=*/false, k);
+        kernels::apply_pair_op<T, W>(wire_re + 2 * w * W, wire_im + 2 * w * W, 1, -1, 0, op, k.a);
+      }
+    }
+    scratch.reduced.resize(4 * n * W);
+    T* reduced_re = scratch.reduced.data();
+    T* reduced_im = reduced_re + 2 * n * W;
+    product::contract_all_but_one<T, W>(wire_re, wire_im, states[2], states[3], n, reduced_re,
+                                        reduced_im, scratch.work);
+    for (int w = 0; w < n; ++w) {
+      const auto& tail = backward_plan.tail[w];
+      for (auto t = tail.rbegin(); t != tail.rend() && t->op >= 0; ++t) {
+        const std::size_t i = static_cast<std::size_t>(t->op);
+        kernels::adjoint_step<T, W>(
+            wire_re + 2 * w * W, wire_im + 2 * w * W, reduced_re + 2 * w * W,
+            reduced_im + 2 * w * W, 1, -1, 0, scratch.kinds[i], scratch.coefficient_of[i],
+            wanted[i] ? &backward_plan.generators[i] : nullptr, scratch.gradients.data() + i * W);
+      }
+    }
+  }
   for (std::size_t i = 0; i < ops.size(); ++i) {
     if (!wanted[i]) continue;
     const Angle& a = gates[ops[i].gates[0]].angle;

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "common/error.h"
+#include "simulator/product_state.h"
 #include "simulator/tiles.h"
 
 namespace hqsweep {
@@ -510,6 +511,60 @@ TYPED_TEST(SimulatorTest, ShotEstimatesConvergeToExactValues) {
   sim.sample_outputs(500, 9, a.data());
   sim.sample_outputs(500, 9, b.data());
   EXPECT_EQ(a, b) << "the same seed draws the same shots";
+}
+
+// build is the Kronecker product of the wire vectors, and the contraction gives
+// <lambda | G_w | product> for every wire w and any G.
+template <int W>
+void check_product_state(int n, std::mt19937& rng) {
+  std::uniform_real_distribution<double> u(-1, 1);
+  const std::size_t dim = std::size_t{1} << n;
+  std::vector<double> wire_re(2 * n * W), wire_im(2 * n * W), lambda_re(dim * W),
+      lambda_im(dim * W);
+  for (auto* v : {&wire_re, &wire_im, &lambda_re, &lambda_im}) {
+    for (double& e : *v) e = u(rng);
+  }
+  std::vector<double> state_re(dim * W), state_im(dim * W), reduced_re(2 * n * W),
+      reduced_im(2 * n * W), work;
+  product::build<double, W>(wire_re.data(), wire_im.data(), n, state_re.data(), state_im.data());
+  product::contract_all_but_one<double, W>(wire_re.data(), wire_im.data(), lambda_re.data(),
+                                           lambda_im.data(), n, reduced_re.data(),
+                                           reduced_im.data(), work);
+  auto a = [&](int w, int b, int l) {
+    return cd(wire_re[(2 * w + b) * W + l], wire_im[(2 * w + b) * W + l]);
+  };
+  for (int l = 0; l < W; ++l) {
+    std::vector<cd> product(dim), lambda(dim);
+    for (std::size_t i = 0; i < dim; ++i) {
+      product[i] = 1;
+      for (int w = 0; w < n; ++w) product[i] *= a(w, (i >> (n - 1 - w)) & 1, l);
+      lambda[i] = cd(lambda_re[i * W + l], lambda_im[i * W + l]);
+      EXPECT_NEAR(state_re[i * W + l], product[i].real(), 1e-12) << "n=" << n << " index " << i;
+      EXPECT_NEAR(state_im[i * W + l], product[i].imag(), 1e-12) << "n=" << n << " index " << i;
+    }
+    for (int w = 0; w < n; ++w) {
+      const std::array<cd, 4> g = {cd(u(rng), u(rng)), cd(u(rng), u(rng)), cd(u(rng), u(rng)),
+                                   cd(u(rng), u(rng))};
+      const std::vector<cd> g_product = multiply(full_matrix(n, -1, w, g), product);
+      cd expected = 0;
+      for (std::size_t i = 0; i < dim; ++i) expected += std::conj(lambda[i]) * g_product[i];
+      cd got = 0;
+      for (int b = 0; b < 2; ++b) {
+        const cd r(reduced_re[(2 * w + b) * W + l], reduced_im[(2 * w + b) * W + l]);
+        got += std::conj(r) * (g[2 * b] * a(w, 0, l) + g[2 * b + 1] * a(w, 1, l));
+      }
+      EXPECT_NEAR(got.real(), expected.real(), 1e-11) << "n=" << n << " wire " << w;
+      EXPECT_NEAR(got.imag(), expected.imag(), 1e-11) << "n=" << n << " wire " << w;
+    }
+  }
+}
+
+TEST(ProductStateTest, ContractionGivesEveryWiresInnerProduct) {
+  std::mt19937 rng(17);
+  for (int n = 1; n <= 7; ++n) {
+    check_product_state<1>(n, rng);
+    check_product_state<8>(n, rng);
+  }
 }
 
 TEST(CircuitTest, TemplatesHaveTheirParameterCounts) {
