@@ -91,7 +91,7 @@ void BM_SimulatorForwardBackward(benchmark::State& state) {
   set_counters(state, p.circuit, forward_flops(p.circuit));
 }
 
-// Arguments: qubits, tile wires (0: chosen from the cache size; 30: no tiles, one pass per gate),
+// Arguments: qubits, tile wires (0: chosen from the cache size; 30: no tiles, whole-state passes),
 // forward only (0) or forward and backward (1). Defaults otherwise.
 void BM_SimulatorTiles(benchmark::State& state) {
   Problem p(static_cast<int>(state.range(0)));

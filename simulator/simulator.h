@@ -23,7 +23,7 @@ struct SimulatorOptions {
   Fusion fusion = Fusion::Auto;
   // Wires per cache tile (simulator/tiles.h): runs of gates on at most this many wires are applied
   // tile by tile. 0 chooses (no tiles while a state fits the L2 cache, else an L1-sized tile); the
-  // qubit count or more gives one pass per gate.
+  // qubit count or more gives whole-state passes (one per operation; a run of CNOTs is one gather).
   int tile_qubits = 0;
 };
 

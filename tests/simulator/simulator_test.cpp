@@ -443,7 +443,7 @@ TYPED_TEST(SimulatorTest, CnotRunsMatchTheDenseReference) {
   }
 }
 
-TYPED_TEST(SimulatorTest, TiledPassesMatchOnePassPerGate) {
+TYPED_TEST(SimulatorTest, TiledPassesMatchWholeStatePasses) {
   using T = TypeParam;
   std::mt19937 rng(11);
   std::uniform_real_distribution<double> u(-1.5, 1.5);
@@ -470,7 +470,7 @@ TYPED_TEST(SimulatorTest, TiledPassesMatchOnePassPerGate) {
           sim.backward(g.data(), grad_p.data(), grad_x.data());
         };
         std::vector<T> out0, grad_p0, grad_x0;
-        run(30, out0, grad_p0, grad_x0);  // one pass per gate
+        run(30, out0, grad_p0, grad_x0);  // whole-state passes, CNOT runs gathered
         for (int tile_qubits : {2, 3, 5}) {
           std::vector<T> out, grad_p, grad_x;
           run(tile_qubits, out, grad_p, grad_x);
