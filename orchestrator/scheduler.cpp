@@ -52,6 +52,13 @@ double nominal_training_samples(const json& dataset) {
 
 }  // namespace
 
+std::size_t tasks_held_per_worker(double recent_task_seconds) {
+  constexpr double kFewest = 3, kMost = 8, kHeldSeconds = 0.05;
+  if (recent_task_seconds < 0) return static_cast<std::size_t>(kFewest);
+  const double wanted = 2 + std::ceil(kHeldSeconds / std::max(recent_task_seconds, 1e-4));
+  return static_cast<std::size_t>(std::clamp(wanted, kFewest, kMost));
+}
+
 std::string cost_group(const json& config) {
   const json model = config.value("model", json::object());
   if (model.value("backbone", "") == "probe") return "probe";

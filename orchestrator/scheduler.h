@@ -3,6 +3,7 @@
 // one shared extraction of their features, retries, and failure of a failed extraction's heads.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -29,6 +30,13 @@ struct Task {
 // backbone's cost per sample at the image size, plus the circuit's; a probe's own duration.
 double estimate_seconds(const nlohmann::json& config, TaskKind kind = TaskKind::run);
 std::string cost_group(const nlohmann::json& config);
+
+// How many tasks a worker holds at once (running, queued in its runner, waiting), given the mean
+// duration of recent tasks (negative before any has finished): at least three, so that nobody
+// waits on a round trip to rank 0 between tasks; with short tasks up to eight, about 50 ms of
+// them, so that rank 0 busy with reports does not leave workers idle. Long tasks stay unassigned
+// until a worker nearly needs them, so that the longest-first order decides.
+std::size_t tasks_held_per_worker(double recent_task_seconds);
 
 struct SchedulerCounts {
   int64_t waiting = 0;  // ready or blocked on an extraction

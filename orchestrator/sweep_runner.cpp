@@ -8,6 +8,7 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <condition_variable>
 #include <deque>
 #include <filesystem>
@@ -218,7 +219,11 @@ int coordinate_sweep(const SweepRunOptions& run_options, WorkerPool& pool) {
     }
   };
   int64_t failures = 0;
+  // Mean duration of recent tasks: how many tasks a worker holds depends on it.
+  double recent_task_seconds = -1;
   auto handle = [&](const TaskReport& report) {
+    recent_task_seconds =
+        recent_task_seconds < 0 ? report.seconds : 0.9 * recent_task_seconds + 0.1 * report.seconds;
     const Task& task = report.task;
     if (task.kind == TaskKind::run) {
       if (report.result.status == RunStatus::cancelled) {
@@ -255,10 +260,9 @@ int coordinate_sweep(const SweepRunOptions& run_options, WorkerPool& pool) {
   };
 
   const double scheduling_started = now_seconds();
-  // Each worker holds up to three tasks: the one it runs, the next (queued in its runner process,
-  // which starts it the moment the first ends) and one more, which becomes the queued one while
-  // rank 0 hears about the first. Nobody waits on a round trip between two tasks.
-  constexpr std::size_t kTasksPerWorker = 3;
+  // Each worker holds the one it runs, the next (queued in its runner process, which starts it the
+  // moment the first ends) and at least one more, which becomes the queued one while rank 0 hears
+  // about the first; more when tasks are short (tasks_held_per_worker).
   std::vector<std::vector<Task>> held(static_cast<std::size_t>(pool.size()));
   std::size_t outstanding = 0;
   bool stopping = false;
@@ -274,7 +278,8 @@ int coordinate_sweep(const SweepRunOptions& run_options, WorkerPool& pool) {
           outstanding, options.grace));
     }
     // Idle workers first, then further tasks for the busy ones.
-    for (std::size_t depth = 0; depth < kTasksPerWorker && !stopping; ++depth) {
+    const std::size_t depth_limit = tasks_held_per_worker(recent_task_seconds);
+    for (std::size_t depth = 0; depth < depth_limit && !stopping; ++depth) {
       for (std::size_t w = 0; w < held.size(); ++w) {
         if (held[w].size() != depth) continue;
         std::optional<Task> task = scheduler.next();

@@ -25,6 +25,15 @@ json shf_head(double lr, int qubits = 4) {
                                {"train", {{"lr", lr}}}});
 }
 
+TEST(SchedulerTest, WorkersHoldMoreTasksOnlyWhenTasksAreShort) {
+  EXPECT_EQ(tasks_held_per_worker(-1), 3u);  // nothing measured yet
+  EXPECT_EQ(tasks_held_per_worker(1.0), 3u);
+  EXPECT_EQ(tasks_held_per_worker(0.05), 3u);
+  EXPECT_EQ(tasks_held_per_worker(0.02), 5u);
+  EXPECT_EQ(tasks_held_per_worker(0.01), 7u);
+  EXPECT_EQ(tasks_held_per_worker(0.0), 8u);
+}
+
 TEST(SchedulerTest, LongestEstimatedTaskFirst) {
   Scheduler scheduler({probe(10), probe(300), probe(20)}, {}, 0);
   EXPECT_EQ(scheduler.next()->estimate, 0.3);
