@@ -31,6 +31,10 @@ using nlohmann::json;
 namespace {
 
 constexpr std::size_t kErrorTail = 2000;  // characters of the task's stderr kept for its error
+// A runner's first line, once it has started (LibTorch loaded) and reads tasks.
+constexpr const char* kReadyLine = R"({"ready":true})";
+// A runner that has not said it is ready after this long is taken for broken.
+constexpr double kRunnerStartSeconds = 120;
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -187,6 +191,7 @@ void TaskRunner::spawn() {
   from_child_ = out[0];
   child_errors_ = err[0];
   tasks_in_child_ = 0;
+  child_ready_ = false;
   ++spawned_;
 }
 
@@ -208,8 +213,10 @@ int TaskRunner::stop_child(bool kill_now) {
 
 TaskReport TaskRunner::execute(const Task& task, const std::function<bool()>& should_stop,
                                const Task* next) {
-  const auto started = std::chrono::steady_clock::now();
-  const double start_time = now_seconds();
+  // Restarted when a new runner says it is ready: its start (LibTorch loading, seconds on a busy
+  // node) is not the task's time and does not count against --task-timeout.
+  auto started = std::chrono::steady_clock::now();
+  double start_time = now_seconds();
   TaskReport report;
   report.task = task;
   auto fail = [&](RunStatus status, const std::string& error, bool retryable) {
@@ -244,6 +251,16 @@ TaskReport TaskRunner::execute(const Task& task, const std::function<bool()>& sh
   std::string& reply = replies_;
   for (;;) {
     const std::size_t end_of_line = reply.find('\n');
+    if (end_of_line != std::string::npos && !child_ready_) {
+      if (reply.compare(0, end_of_line, kReadyLine) == 0) {
+        reply.erase(0, end_of_line + 1);
+        child_ready_ = true;
+        started = std::chrono::steady_clock::now();
+        start_time = now_seconds();
+        continue;
+      }
+      child_ready_ = true;  // not ours: left to fail as an unreadable reply
+    }
     if (end_of_line != std::string::npos) break;
     pollfd fds[2] = {{from_child_, POLLIN, 0}, {child_errors_, POLLIN, 0}};
     const int ready = ::poll(fds, 2, 50);
@@ -281,7 +298,16 @@ TaskReport TaskRunner::execute(const Task& task, const std::function<bool()>& sh
                       (last.empty() ? "" : "; its stderr ended with:\n" + last),
                   true);
     }
-    if (options_.task_timeout > 0 && seconds_since(started) > options_.task_timeout) {
+    if (!child_ready_ && seconds_since(started) > kRunnerStartSeconds) {
+      stop_child(true);
+      return fail(
+          RunStatus::failed,
+          fmt::format("the runner process did not start within {:g} s{}", kRunnerStartSeconds,
+                      tail.empty() ? "" : "; its stderr ended with:\n" + tail),
+          true);
+    }
+    if (child_ready_ && options_.task_timeout > 0 &&
+        seconds_since(started) > options_.task_timeout) {
       stop_child(true);
       return fail(RunStatus::timeout,
                   fmt::format("timed out after {:g} s (--task-timeout){}", options_.task_timeout,
@@ -332,6 +358,7 @@ int runner_main(const WorkerOptions& options, pid_t parent) {
   // Replies go to the original stdout; anything else printed lands in stderr.
   const int replies = dup(1);
   dup2(2, 1);
+  if (!write_all(replies, std::string(kReadyLine) + "\n")) return 1;
   std::string line;
   while (std::getline(std::cin, line)) {
     json answer;

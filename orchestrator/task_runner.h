@@ -71,8 +71,9 @@ class TaskRunner {
   pid_t child_ = -1;
   int to_child_ = -1, from_child_ = -1, child_errors_ = -1;
   int tasks_in_child_ = 0;
-  std::string queued_id_;  // the task sent to the child behind the running one; "" = none
-  std::string replies_;    // read from the child beyond the last complete reply (the queued one's)
+  bool child_ready_ = false;  // the child has written its ready line
+  std::string queued_id_;     // the task sent to the child behind the running one; "" = none
+  std::string replies_;  // read from the child beyond the last complete reply (the queued one's)
   int spawned_ = 0;
 };
 

@@ -246,6 +246,27 @@ TEST(TaskRunnerTest, OneProcessServesManyTasksAndIsRespawnedAfterACrash) {
   EXPECT_FALSE(stopped.retryable);
 }
 
+TEST(TaskRunnerTest, RunnerStartDoesNotCountAgainstTheTaskTimeout) {
+  // A runner that takes 1.5 s to start (as LibTorch loading can on a crowded node) and a task of
+  // 10 ms with a 1 s timeout: the task is done, not timed out.
+  const fs::path script =
+      fs::temp_directory_path() / ("hqsweep_slow_runner_" + std::to_string(getpid()) + ".sh");
+  std::ofstream(script) << "#!/bin/sh\nsleep 1.5\nexec '" << HQSWEEP_EXECUTABLE << "' \"$@\"\n";
+  fs::permissions(script, fs::perms::owner_all);
+  RunnerOptions options;
+  options.executable = script.string();
+  options.task_timeout = 1;
+  TaskRunner runner(options);
+  Task task;
+  task.config = canonical_config(
+      json{{"model", {{"backbone", "probe"}}}, {"probe", {{"duration_ms", 10}}}, {"seed", 0}});
+  task.id = run_id(task.config);
+  const TaskReport report = runner.execute(task, nullptr);
+  fs::remove(script);
+  EXPECT_TRUE(report.succeeded) << report.error;
+  EXPECT_EQ(report.result.status, RunStatus::done);
+}
+
 TEST(TaskRunnerTest, QueuedTaskStartsBehindTheCurrentOneAndOwnsItsCrash) {
   RunnerOptions options;
   options.executable = HQSWEEP_EXECUTABLE;
