@@ -33,8 +33,6 @@ namespace {
 constexpr std::size_t kErrorTail = 2000;  // characters of the task's stderr kept for its error
 // A runner's first line, once it has started (LibTorch loaded) and reads tasks.
 constexpr const char* kReadyLine = R"({"ready":true})";
-// A runner that has not said it is ready after this long is taken for broken.
-constexpr double kRunnerStartSeconds = 120;
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -298,13 +296,13 @@ TaskReport TaskRunner::execute(const Task& task, const std::function<bool()>& sh
                       (last.empty() ? "" : "; its stderr ended with:\n" + last),
                   true);
     }
-    if (!child_ready_ && seconds_since(started) > kRunnerStartSeconds) {
+    if (!child_ready_ && seconds_since(started) > options_.start_timeout) {
       stop_child(true);
-      return fail(
-          RunStatus::failed,
-          fmt::format("the runner process did not start within {:g} s{}", kRunnerStartSeconds,
-                      tail.empty() ? "" : "; its stderr ended with:\n" + tail),
-          true);
+      return fail(RunStatus::failed,
+                  fmt::format("the runner process ({}) did not start within {:g} s{}",
+                              options_.executable, options_.start_timeout,
+                              tail.empty() ? "" : "; its stderr ended with:\n" + tail),
+                  true);
     }
     if (child_ready_ && options_.task_timeout > 0 &&
         seconds_since(started) > options_.task_timeout) {

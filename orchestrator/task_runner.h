@@ -37,7 +37,8 @@ struct RunnerOptions {
   std::string cache_directory = "cache";
   double checkpoint_interval = 60;  // seconds; see WorkerOptions
   int threads = 1;
-  double task_timeout = 0;       // seconds; 0 = none
+  double task_timeout = 0;       // seconds, from the runner's ready line; 0 = none
+  double start_timeout = 120;    // seconds a new runner may take to say it is ready
   int max_tasks_per_runner = 0;  // 0 = never recycle
   int rank = 0;
 };

@@ -46,21 +46,17 @@ void IndexPermutation::gather(const std::array<T*, Planes>& from,
   }
 }
 
-template void IndexPermutation::gather<float, 1, 2>(const std::array<float*, 2>&,
-                                                    const std::array<float*, 2>&) const;
-template void IndexPermutation::gather<float, 8, 2>(const std::array<float*, 2>&,
-                                                    const std::array<float*, 2>&) const;
-template void IndexPermutation::gather<double, 1, 2>(const std::array<double*, 2>&,
-                                                     const std::array<double*, 2>&) const;
-template void IndexPermutation::gather<double, 8, 2>(const std::array<double*, 2>&,
-                                                     const std::array<double*, 2>&) const;
-template void IndexPermutation::gather<float, 1, 4>(const std::array<float*, 4>&,
-                                                    const std::array<float*, 4>&) const;
-template void IndexPermutation::gather<float, 8, 4>(const std::array<float*, 4>&,
-                                                    const std::array<float*, 4>&) const;
-template void IndexPermutation::gather<double, 1, 4>(const std::array<double*, 4>&,
-                                                     const std::array<double*, 4>&) const;
-template void IndexPermutation::gather<double, 8, 4>(const std::array<double*, 4>&,
-                                                     const std::array<double*, 4>&) const;
+#define HQSWEEP_INSTANTIATE(T, W, PLANES)                                             \
+  template void IndexPermutation::gather<T, W, PLANES>(const std::array<T*, PLANES>&, \
+                                                       const std::array<T*, PLANES>&) const;
+HQSWEEP_INSTANTIATE(float, 1, 2)
+HQSWEEP_INSTANTIATE(float, 8, 2)
+HQSWEEP_INSTANTIATE(double, 1, 2)
+HQSWEEP_INSTANTIATE(double, 8, 2)
+HQSWEEP_INSTANTIATE(float, 1, 4)
+HQSWEEP_INSTANTIATE(float, 8, 4)
+HQSWEEP_INSTANTIATE(double, 1, 4)
+HQSWEEP_INSTANTIATE(double, 8, 4)
+#undef HQSWEEP_INSTANTIATE
 
 }  // namespace hqsweep

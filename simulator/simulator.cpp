@@ -371,13 +371,23 @@ struct Scratch {
   std::vector<T> spare;    // forward: the other state of a gather
   std::vector<T> wires;    // one-qubit states of a product state, [2][qubits][2][W]
   std::vector<T> reduced;  // backward: the product tail's contractions, [2][qubits][2][W]
-  std::vector<T> work;
+  std::vector<T> work;     // backward: product::contract_all_but_one's working space
   std::vector<T> probabilities;
   std::vector<Coefficients<T>> coefficients;  // per planned operation whose angles vary by sample
   std::vector<kernels::PairOp> kinds;
   std::vector<const T*> coefficient_of;  // per planned operation: this block's or the shared ones
   std::vector<T> gradients;              // backward: dL/d(angle) per operation and lane
 };
+
+// Every wire's one-qubit state set to |0>, in scratch.wires; returns the real parts, [qubits][2][W]
+// (the imaginary parts follow).
+template <typename T, int W>
+T* wires_at_zero(Scratch<T>& scratch, int qubits) {
+  scratch.wires.assign(4 * qubits * W, T(0));
+  T* wire_re = scratch.wires.data();
+  for (int w = 0; w < qubits; ++w) std::fill(wire_re + 2 * w * W, wire_re + (2 * w + 1) * W, T(1));
+  return wire_re;
+}
 
 }  // namespace
 
@@ -659,10 +669,8 @@ void BatchedSimulator<T>::Impl::forward_block(std::size_t block, T* outputs, Scr
     }
   } else {
     const int n = circuit.qubits();
-    scratch.wires.assign(4 * n * W, T(0));
-    T* wire_re = scratch.wires.data();
+    T* wire_re = wires_at_zero<T, W>(scratch, n);
     T* wire_im = wire_re + 2 * n * W;
-    for (int w = 0; w < n; ++w) std::fill(wire_re + 2 * w * W, wire_re + (2 * w + 1) * W, T(1));
     for (std::size_t i = 0; i < forward_ops.size(); ++i) {
       if (!forward_initial[i]) continue;
       const int w = forward_ops[i].target;
@@ -855,12 +863,10 @@ void BatchedSimulator<T>::Impl::backward_block(std::size_t block, const T* grad_
   if (backward_plan.tail_first < ops.size()) {
     // The product tail: walk each wire's one-qubit state a_w and lambda contracted with the other
     // wires' states, instead of the whole state.
-    scratch.wires.assign(4 * n * W, T(0));
-    T* wire_re = scratch.wires.data();
+    T* wire_re = wires_at_zero<T, W>(scratch, n);
     T* wire_im = wire_re + 2 * n * W;
     Coefficients<T> k;
     for (int w = 0; w < n; ++w) {
-      std::fill(wire_re + 2 * w * W, wire_re + (2 * w + 1) * W, T(1));
       for (const BackwardPlan::TailGate& t : backward_plan.tail[w]) {
         const Gate& gate = gates[t.gate];
         gate_angles(gate, inputs.data(), input_count, first, batch, W, params.data(), angles);

@@ -267,6 +267,28 @@ TEST(TaskRunnerTest, RunnerStartDoesNotCountAgainstTheTaskTimeout) {
   EXPECT_EQ(report.result.status, RunStatus::done);
 }
 
+TEST(TaskRunnerTest, RunnerThatNeverStartsFailsTheTaskNamingIt) {
+  const fs::path script =
+      fs::temp_directory_path() / ("hqsweep_stuck_runner_" + std::to_string(getpid()) + ".sh");
+  std::ofstream(script) << "#!/bin/sh\necho loading >&2\nexec sleep 30\n";
+  fs::permissions(script, fs::perms::owner_all);
+  RunnerOptions options;
+  options.executable = script.string();
+  options.start_timeout = 0.5;
+  TaskRunner runner(options);
+  Task task;
+  task.config = canonical_config(json{{"model", {{"backbone", "probe"}}}, {"seed", 0}});
+  task.id = run_id(task.config);
+  const TaskReport report = runner.execute(task, nullptr);
+  fs::remove(script);
+  EXPECT_FALSE(report.succeeded);
+  EXPECT_TRUE(report.retryable);
+  EXPECT_EQ(report.result.status, RunStatus::failed);
+  EXPECT_NE(report.error.find("hqsweep_stuck_runner_"), std::string::npos) << report.error;
+  EXPECT_NE(report.error.find("did not start within 0.5 s"), std::string::npos) << report.error;
+  EXPECT_NE(report.error.find("loading"), std::string::npos) << report.error;
+}
+
 TEST(TaskRunnerTest, QueuedTaskStartsBehindTheCurrentOneAndOwnsItsCrash) {
   RunnerOptions options;
   options.executable = HQSWEEP_EXECUTABLE;
