@@ -246,41 +246,48 @@ TEST(TaskRunnerTest, OneProcessServesManyTasksAndIsRespawnedAfterACrash) {
   EXPECT_FALSE(stopped.retryable);
 }
 
+// A stand-in runner executable: a shell script with `body`, removed when the test ends.
+struct RunnerScript {
+  fs::path path;
+  RunnerScript(const std::string& name, const std::string& body)
+      : path(fs::temp_directory_path() / (name + std::to_string(getpid()) + ".sh")) {
+    std::ofstream(path) << "#!/bin/sh\n" << body;
+    fs::permissions(path, fs::perms::owner_all);
+  }
+  ~RunnerScript() { fs::remove(path); }
+};
+
+// A probe task of `milliseconds`.
+Task probe_task(int seed, double milliseconds) {
+  Task task;
+  task.config = canonical_config(json{{"model", {{"backbone", "probe"}}},
+                                      {"probe", {{"duration_ms", milliseconds}}},
+                                      {"seed", seed}});
+  task.id = run_id(task.config);
+  return task;
+}
+
 TEST(TaskRunnerTest, RunnerStartDoesNotCountAgainstTheTaskTimeout) {
   // A runner that takes 1.5 s to start (as LibTorch loading can on a crowded node) and a task of
   // 10 ms with a 1 s timeout: the task is done, not timed out.
-  const fs::path script =
-      fs::temp_directory_path() / ("hqsweep_slow_runner_" + std::to_string(getpid()) + ".sh");
-  std::ofstream(script) << "#!/bin/sh\nsleep 1.5\nexec '" << HQSWEEP_EXECUTABLE << "' \"$@\"\n";
-  fs::permissions(script, fs::perms::owner_all);
+  const RunnerScript script("hqsweep_slow_runner_",
+                            std::string("sleep 1.5\nexec '") + HQSWEEP_EXECUTABLE + "' \"$@\"\n");
   RunnerOptions options;
-  options.executable = script.string();
+  options.executable = script.path.string();
   options.task_timeout = 1;
   TaskRunner runner(options);
-  Task task;
-  task.config = canonical_config(
-      json{{"model", {{"backbone", "probe"}}}, {"probe", {{"duration_ms", 10}}}, {"seed", 0}});
-  task.id = run_id(task.config);
-  const TaskReport report = runner.execute(task, nullptr);
-  fs::remove(script);
+  const TaskReport report = runner.execute(probe_task(0, 10), nullptr);
   EXPECT_TRUE(report.succeeded) << report.error;
   EXPECT_EQ(report.result.status, RunStatus::done);
 }
 
 TEST(TaskRunnerTest, RunnerThatNeverStartsFailsTheTaskNamingIt) {
-  const fs::path script =
-      fs::temp_directory_path() / ("hqsweep_stuck_runner_" + std::to_string(getpid()) + ".sh");
-  std::ofstream(script) << "#!/bin/sh\necho loading >&2\nexec sleep 30\n";
-  fs::permissions(script, fs::perms::owner_all);
+  const RunnerScript script("hqsweep_stuck_runner_", "echo loading >&2\nexec sleep 30\n");
   RunnerOptions options;
-  options.executable = script.string();
+  options.executable = script.path.string();
   options.start_timeout = 0.5;
   TaskRunner runner(options);
-  Task task;
-  task.config = canonical_config(json{{"model", {{"backbone", "probe"}}}, {"seed", 0}});
-  task.id = run_id(task.config);
-  const TaskReport report = runner.execute(task, nullptr);
-  fs::remove(script);
+  const TaskReport report = runner.execute(probe_task(0, 0), nullptr);
   EXPECT_FALSE(report.succeeded);
   EXPECT_TRUE(report.retryable);
   EXPECT_EQ(report.result.status, RunStatus::failed);
