@@ -7,8 +7,8 @@
 #include <string>
 
 #include "common/json_source.h"
-#include "orchestrator/scheduler.h"
-#include "orchestrator/sweep.h"
+#include "orchestrator/schedule/scheduler.h"
+#include "orchestrator/sweep/sweep.h"
 
 namespace {
 

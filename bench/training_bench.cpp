@@ -29,7 +29,7 @@ void train_steps(benchmark::State& state, const json& config, int64_t channels, 
   torch::set_num_threads(1);
   torch::manual_seed(0);
   hqsweep::InputShape input{channels, size, 0, 2};
-  hqsweep::BuiltModel built = hqsweep::build_model(config, input);
+  hqsweep::BuiltModel built = hqsweep::build_model(hqsweep::make_run_config(config), input);
   hqsweep::HybridModel model = built.model;
   model->train();
   std::vector<torch::Tensor> trainable;

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "common/catalogue.h"
 #include "common/error.h"
 
 namespace hqsweep {
@@ -24,53 +25,72 @@ bool equals(const FlatConfig& config, const std::string& path, const char* value
   return v != nullptr && v->is_string() && v->get<std::string>() == value;
 }
 
+const std::string* text_value(const FlatConfig& config, const std::string& path) {
+  const json* v = find_value(config, path);
+  return v != nullptr && v->is_string() ? v->get_ptr<const std::string*>() : nullptr;
+}
+
+const DatasetInfo* dataset_of(const FlatConfig& c) {
+  const std::string* name = text_value(c, "dataset.name");
+  return name != nullptr ? find_dataset(*name) : nullptr;
+}
+const BackboneInfo* backbone_of(const FlatConfig& c) {
+  const std::string* name = text_value(c, "model.backbone");
+  return name != nullptr ? find_backbone(*name) : nullptr;
+}
+const FusionInfo* fusion_of(const FlatConfig& c) {
+  const std::string* name = text_value(c, "model.fusion");
+  return name != nullptr ? find_fusion(*name) : nullptr;
+}
+
 bool is_probe(const FlatConfig& c) {
-  return equals(c, "model.backbone", "probe");
+  const BackboneInfo* backbone = backbone_of(c);
+  return backbone != nullptr && backbone->kind == BackboneKind::probe;
 }
 bool not_probe(const FlatConfig& c) {
   return !is_probe(c);
 }
 
 bool uses_backbone(const FlatConfig& c) {
-  return !equals(c, "model.fusion", "quantum");
+  const FusionInfo* fusion = fusion_of(c);
+  return fusion == nullptr || fusion->uses_backbone;
 }
 
 bool uses_quantum(const FlatConfig& c) {
-  return not_probe(c) && !equals(c, "model.fusion", "classical");
+  const FusionInfo* fusion = fusion_of(c);
+  return not_probe(c) && (fusion == nullptr || fusion->uses_quantum);
 }
 
 bool dataset_is_image(const FlatConfig& c) {
-  const json* name = find_value(c, "dataset.name");
-  return not_probe(c) && name != nullptr && name->is_string() &&
-         !is_tabular_dataset(name->get<std::string>());
+  const DatasetInfo* dataset = dataset_of(c);
+  return not_probe(c) && dataset != nullptr && dataset->kind == DataKind::image;
 }
 
 // Data sets without an official validation split get one carved from training data.
 bool needs_val_split(const FlatConfig& c) {
-  return not_probe(c) && !equals(c, "dataset.name", "breastmnist") &&
-         !equals(c, "dataset.name", "medmnist");
+  const DatasetInfo* dataset = dataset_of(c);
+  return not_probe(c) && (dataset == nullptr || !dataset->official_val_split);
 }
 
 // Data sets without an official test split get one carved out as well.
 bool needs_test_split(const FlatConfig& c) {
-  const json* name = find_value(c, "dataset.name");
-  return not_probe(c) && name != nullptr && name->is_string() &&
-         (is_tabular_dataset(name->get<std::string>()) || *name == "image_folder");
+  const DatasetInfo* dataset = dataset_of(c);
+  return not_probe(c) && dataset != nullptr && !dataset->official_test_split;
 }
 
 bool is_conv_backbone(const FlatConfig& c) {
-  return not_probe(c) && uses_backbone(c) && !equals(c, "model.backbone", "mlp");
+  const BackboneInfo* backbone = backbone_of(c);
+  return not_probe(c) && uses_backbone(c) && backbone != nullptr && backbone->convolutional;
 }
 
 bool is_torchvision_backbone(const FlatConfig& c) {
-  const json* b = find_value(c, "model.backbone");
-  if (!uses_backbone(c) || b == nullptr || !b->is_string()) return false;
-  const std::string name = b->get<std::string>();
-  return name.rfind("resnet", 0) == 0 || name.rfind("efficientnet", 0) == 0;
+  const BackboneInfo* backbone = backbone_of(c);
+  return uses_backbone(c) && backbone != nullptr && backbone->torchvision_family;
 }
 
 bool is_mlp(const FlatConfig& c) {
-  return uses_backbone(c) && equals(c, "model.backbone", "mlp");
+  const BackboneInfo* backbone = backbone_of(c);
+  return uses_backbone(c) && backbone != nullptr && backbone->kind == BackboneKind::tabular;
 }
 bool uses_weights(const FlatConfig& c) {
   return not_probe(c) && uses_backbone(c);
@@ -82,7 +102,8 @@ bool is_sgd(const FlatConfig& c) {
   return not_probe(c) && equals(c, "train.optimizer", "sgd");
 }
 bool is_shf(const FlatConfig& c) {
-  return not_probe(c) && equals(c, "model.fusion", "shf");
+  const FusionInfo* fusion = fusion_of(c);
+  return not_probe(c) && fusion != nullptr && fusion->caches_features;
 }
 // SHF caches the circuit's outputs before its head trains, so its circuit is always fixed.
 bool has_trainable_circuit(const FlatConfig& c) {
@@ -152,10 +173,7 @@ std::vector<ConfigKey> build_keys() {
                  "seed for weights, data order, augmentation and fixed circuits"),
              0, 2147483647),
 
-      choice("dataset.name",
-             {"breastmnist", "medmnist", "fashion_mnist", "mnist", "wdbc", "wine", "digits", "csv",
-              "image_folder"},
-             required, "data set", kNotProbe),
+      choice("dataset.name", dataset_names(), required, "data set", kNotProbe),
       key("dataset.path", K::String, "",
           "file or folder, relative to the data directory; \"\" = the set's usual file name",
           kNotProbe),
@@ -184,15 +202,11 @@ std::vector<ConfigKey> build_keys() {
       key("dataset.normalize", K::Boolean, true, "standardise with training-split statistics",
           kNotProbe),
 
-      choice("model.backbone",
-             {"hqcnn", "cnn5", "resnet18", "resnet50", "efficientnet_b0", "efficientnet_b5",
-              "efficientnetv2_s", "mlp", "probe"},
-             required, "classical branch (probe: a synthetic task for scheduler tests)",
+      choice("model.backbone", backbone_names(), required,
+             "classical branch (probe: a synthetic task for testing a scheduler or an allocation)",
              kUsesBackbone),
-      choice("model.fusion",
-             {"classical", "quantum", "sequential", "parallel", "shf", "dhf", "tshf",
-              "cross_attention"},
-             "classical", "how the quantum branch joins the classical one", kNotProbe),
+      choice("model.fusion", fusion_names(), "classical",
+             "how the quantum branch joins the classical one", kNotProbe),
       ranged(key("model.width", K::Number, 1.0, "channel width multiplier for cheap CPU sweeps",
                  kConvBackbone),
              0.03125, 4),
@@ -501,10 +515,6 @@ json unflatten_config(const FlatConfig& flat) {
   return out;
 }
 
-bool is_tabular_dataset(const std::string& name) {
-  return name == "wdbc" || name == "wine" || name == "digits" || name == "csv";
-}
-
 json canonical_config(const FlatConfig& config) {
   for (const auto& [path, value] : config) {
     if (find_config_key(path) == nullptr) {
@@ -541,17 +551,19 @@ json canonical_config(const FlatConfig& config) {
   };
   const std::string dataset = text("dataset.name");
   const std::string backbone = text("model.backbone");
-  if (!dataset.empty() && !backbone.empty() && backbone != "probe") {
-    if (is_tabular_dataset(dataset) && backbone != "mlp") {
+  if (!dataset.empty() && !backbone.empty()) {
+    const DataKind data = dataset_info(dataset).kind;
+    const BackboneKind takes = backbone_info(backbone).kind;
+    if (data == DataKind::tabular && takes == BackboneKind::image) {
       throw Error("model.backbone: \"" + backbone + "\" takes images, but dataset \"" + dataset +
                   "\" is tabular; use \"mlp\"");
     }
-    if (!is_tabular_dataset(dataset) && backbone == "mlp") {
-      throw Error("model.backbone: \"mlp\" takes tabular data, but dataset \"" + dataset +
-                  "\" holds images");
+    if (data == DataKind::image && takes == BackboneKind::tabular) {
+      throw Error("model.backbone: \"" + backbone + "\" takes tabular data, but dataset \"" +
+                  dataset + "\" holds images");
     }
   }
-  if ((dataset == "medmnist" || dataset == "csv" || dataset == "image_folder") &&
+  if (!dataset.empty() && dataset_info(dataset).usual_file.empty() &&
       text("dataset.path").empty()) {
     throw Error("dataset.path: required for dataset \"" + dataset + "\"");
   }

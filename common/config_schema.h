@@ -61,7 +61,4 @@ nlohmann::json canonical_config(const nlohmann::json& config);
 // The stable run identifier: FNV-1a 64 of the canonical config's compact JSON, as 16 hex digits.
 std::string run_id(const nlohmann::json& canonical);
 
-// Dataset kinds, so that callers can tell image from tabular data sets.
-bool is_tabular_dataset(const std::string& name);
-
 }  // namespace hqsweep

@@ -5,6 +5,7 @@
 
 #include <torch/torch.h>
 
+#include "common/catalogue.h"
 #include "common/error.h"
 
 namespace hqsweep {
@@ -94,9 +95,14 @@ int64_t scaled_channels(double channels, double width, int64_t divisor) {
   return rounded;
 }
 
+namespace {
+
 bool is_image_backbone(const std::string& name) {
-  return name != "mlp";
+  const BackboneInfo* info = find_backbone(name);
+  return info != nullptr && info->kind == BackboneKind::image;
 }
+
+}  // namespace
 
 std::shared_ptr<BackboneImpl> make_backbone(const BackboneOptions& options) {
   const std::string& name = options.name;

@@ -32,7 +32,6 @@ class BackboneImpl : public torch::nn::Module {
   int64_t feature_size_ = 0;
 };
 
-bool is_image_backbone(const std::string& name);
 // Throws hqsweep::Error for unknown names and inputs the backbone cannot take.
 std::shared_ptr<BackboneImpl> make_backbone(const BackboneOptions& options);
 

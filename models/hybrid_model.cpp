@@ -74,82 +74,93 @@ void describe_module(std::ostringstream& out, const torch::nn::Module& module,
 }  // namespace
 
 HybridModelImpl::HybridModelImpl(HybridModelOptions options) : options_(std::move(options)) {
-  const std::string& fusion = options_.fusion;
-  const bool has_backbone = fusion != "quantum";
-  const bool has_quantum = fusion != "classical";
-  if (has_backbone) {
+  const FusionInfo& fusion = fusion_info(options_.fusion);
+  if (fusion.uses_backbone) {
     backbone_ = register_module("backbone", make_backbone(options_.backbone));
     backbone_features_ = backbone_->feature_size();
-    if (options_.freeze_backbone || fusion == "shf") freeze(*backbone_);
+    if (options_.freeze_backbone || fusion.caches_features) freeze(*backbone_);
   }
-  if (has_quantum) {
-    if (fusion == "shf" && options_.quantum.trainable) {
-      throw Error(
-          "model.fusion shf caches the circuit's outputs before the head is trained, so the "
-          "circuit cannot be trained: set quantum.trainable to false");
-    }
-    circuit_ = register_module("circuit", QuantumLayer(options_.quantum));
-    quantum_outputs_ = circuit_->output_count();
-    const int64_t circuit_inputs = circuit_->input_count();
-    int64_t projected_from = backbone_features_;
-    if (fusion == "quantum") {
-      const BackboneOptions& input = options_.backbone;
-      projected_from = input.input_features > 0
-                           ? input.input_features
-                           : input.channels * input.image_size * input.image_size;
-    }
-    projection_ = torch::nn::Sequential();
-    if (fusion == "parallel") {
-      const int64_t hidden = options_.head_hidden > 0 ? options_.head_hidden : 32;
-      projection_->push_back(torch::nn::Linear(projected_from, hidden));
-      projection_->push_back(torch::nn::ReLU());
-      projection_->push_back(torch::nn::Linear(hidden, circuit_inputs));
-    } else {
-      projection_->push_back(torch::nn::Linear(projected_from, circuit_inputs));
-    }
-    register_module("projection", projection_);
-    if (fusion == "shf") freeze(*projection_);
-  }
-
-  const int64_t classes = options_.classes;
-  if (fusion == "classical") {
-    fused_features_ = backbone_features_;
-  } else if (fusion == "quantum" || fusion == "sequential") {
-    fused_features_ = quantum_outputs_;
-  } else if (fusion == "parallel") {
-    side_ = register_module(
-        "side",
-        torch::nn::Sequential(torch::nn::Linear(backbone_features_, options_.parallel_units),
-                              torch::nn::ReLU()));
-    fused_features_ = quantum_outputs_ + options_.parallel_units;
-  } else if (fusion == "shf" || fusion == "dhf" || fusion == "tshf") {
-    fused_features_ = backbone_features_ + quantum_outputs_;
-    if (fusion == "tshf") {
-      log_temperature_ = register_parameter("log_temperature", torch::zeros({}));
-    }
-  } else if (fusion == "cross_attention") {
-    const int64_t heads = options_.attention_heads;
-    const int64_t dimension = 16 * heads;
-    query_ = register_module("query", torch::nn::Linear(backbone_features_, dimension));
-    token_weight_ = register_parameter(
-        "token_weight", torch::randn({quantum_outputs_, dimension}) / std::sqrt(dimension));
-    token_bias_ = register_parameter(
-        "token_bias", torch::randn({quantum_outputs_, dimension}) / std::sqrt(dimension));
-    attention_ = register_module(
-        "attention",
-        torch::nn::MultiheadAttention(torch::nn::MultiheadAttentionOptions(dimension, heads)));
-    norm_ = register_module("norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({dimension})));
-    fused_features_ = dimension;
-  } else {
-    throw Error("unknown model.fusion '" + fusion +
-                "' (expected classical, quantum, sequential, parallel, shf, dhf, tshf or "
-                "cross_attention)");
-  }
+  if (fusion.uses_quantum) build_quantum_branch();
+  build_fusion();
   // The dressed quantum circuit ends in a linear layer; every other fusion in an MLP head.
   head_ = register_module(
-      "head", fusion == "sequential"
-                  ? torch::nn::Sequential(torch::nn::Linear(fused_features_, classes))
-                  : mlp_head(fused_features_, options_.head_hidden, options_.dropout, classes));
+      "head",
+      options_.fusion == Fusion::sequential
+          ? torch::nn::Sequential(torch::nn::Linear(fused_features_, options_.classes))
+          : mlp_head(fused_features_, options_.head_hidden, options_.dropout, options_.classes));
+}
+
+void HybridModelImpl::build_quantum_branch() {
+  const bool caches_features = fusion_info(options_.fusion).caches_features;
+  if (caches_features && options_.quantum.trainable) {
+    throw Error(
+        "model.fusion shf caches the circuit's outputs before the head is trained, so the "
+        "circuit cannot be trained: set quantum.trainable to false");
+  }
+  circuit_ = register_module("circuit", QuantumLayer(options_.quantum));
+  quantum_outputs_ = circuit_->output_count();
+  const int64_t circuit_inputs = circuit_->input_count();
+  int64_t projected_from = backbone_features_;
+  if (options_.fusion == Fusion::quantum) {
+    const BackboneOptions& input = options_.backbone;
+    projected_from = input.input_features > 0
+                         ? input.input_features
+                         : input.channels * input.image_size * input.image_size;
+  }
+  projection_ = torch::nn::Sequential();
+  if (options_.fusion == Fusion::parallel) {
+    const int64_t hidden = options_.head_hidden > 0 ? options_.head_hidden : 32;
+    projection_->push_back(torch::nn::Linear(projected_from, hidden));
+    projection_->push_back(torch::nn::ReLU());
+    projection_->push_back(torch::nn::Linear(hidden, circuit_inputs));
+  } else {
+    projection_->push_back(torch::nn::Linear(projected_from, circuit_inputs));
+  }
+  register_module("projection", projection_);
+  if (caches_features) freeze(*projection_);
+}
+
+void HybridModelImpl::build_fusion() {
+  switch (options_.fusion) {
+    case Fusion::classical:
+      fused_features_ = backbone_features_;
+      return;
+    case Fusion::quantum:
+    case Fusion::sequential:
+      fused_features_ = quantum_outputs_;
+      return;
+    case Fusion::parallel:
+      side_ = register_module(
+          "side",
+          torch::nn::Sequential(torch::nn::Linear(backbone_features_, options_.parallel_units),
+                                torch::nn::ReLU()));
+      fused_features_ = quantum_outputs_ + options_.parallel_units;
+      return;
+    case Fusion::shf:
+    case Fusion::dhf:
+      fused_features_ = backbone_features_ + quantum_outputs_;
+      return;
+    case Fusion::tshf:
+      fused_features_ = backbone_features_ + quantum_outputs_;
+      log_temperature_ = register_parameter("log_temperature", torch::zeros({}));
+      return;
+    case Fusion::cross_attention: {
+      const int64_t heads = options_.attention_heads;
+      const int64_t dimension = 16 * heads;
+      query_ = register_module("query", torch::nn::Linear(backbone_features_, dimension));
+      token_weight_ = register_parameter(
+          "token_weight", torch::randn({quantum_outputs_, dimension}) / std::sqrt(dimension));
+      token_bias_ = register_parameter(
+          "token_bias", torch::randn({quantum_outputs_, dimension}) / std::sqrt(dimension));
+      attention_ = register_module(
+          "attention",
+          torch::nn::MultiheadAttention(torch::nn::MultiheadAttentionOptions(dimension, heads)));
+      norm_ =
+          register_module("norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({dimension})));
+      fused_features_ = dimension;
+      return;
+    }
+  }
 }
 
 torch::Tensor HybridModelImpl::quantum_features(const torch::Tensor& classical_features) {
@@ -163,23 +174,32 @@ torch::Tensor HybridModelImpl::quantum_features(const torch::Tensor& classical_f
 }
 
 torch::Tensor HybridModelImpl::extract_features(const torch::Tensor& input) {
-  const std::string& fusion = options_.fusion;
-  if (fusion == "quantum") return quantum_features(input.flatten(1));
+  if (options_.fusion == Fusion::quantum) return quantum_features(input.flatten(1));
   torch::Tensor f = backbone_->forward(input);
-  if (fusion == "classical") return f;
+  if (options_.fusion == Fusion::classical) return f;
   torch::Tensor q = quantum_features(f);
-  if (fusion == "sequential") return q;
-  if (fusion == "parallel") return torch::cat({q, side_->forward(f)}, 1);
-  if (fusion == "tshf") return torch::cat({f, q / torch::exp(log_temperature_)}, 1);
-  if (fusion == "cross_attention") {
-    torch::Tensor query = query_->forward(f).unsqueeze(0);  // [1, batch, d]
-    // One token per circuit output: its value times a learned vector plus a learned offset.
-    torch::Tensor tokens = q.unsqueeze(-1) * token_weight_ + token_bias_;  // [batch, m, d]
-    tokens = tokens.transpose(0, 1);                                       // [m, batch, d]
-    torch::Tensor attended = std::get<0>(attention_->forward(query, tokens, tokens));
-    return norm_->forward(query + attended).squeeze(0);
+  switch (options_.fusion) {
+    case Fusion::sequential:
+      return q;
+    case Fusion::parallel:
+      return torch::cat({q, side_->forward(f)}, 1);
+    case Fusion::tshf:
+      return torch::cat({f, q / torch::exp(log_temperature_)}, 1);
+    case Fusion::cross_attention: {
+      torch::Tensor query = query_->forward(f).unsqueeze(0);  // [1, batch, d]
+      // One token per circuit output: its value times a learned vector plus a learned offset.
+      torch::Tensor tokens = q.unsqueeze(-1) * token_weight_ + token_bias_;  // [batch, m, d]
+      tokens = tokens.transpose(0, 1);                                       // [m, batch, d]
+      torch::Tensor attended = std::get<0>(attention_->forward(query, tokens, tokens));
+      return norm_->forward(query + attended).squeeze(0);
+    }
+    case Fusion::classical:  // returned above
+    case Fusion::quantum:
+    case Fusion::shf:
+    case Fusion::dhf:
+      break;
   }
-  return torch::cat({f, q}, 1);  // shf, dhf
+  return torch::cat({f, q}, 1);
 }
 
 torch::Tensor HybridModelImpl::head_forward(const torch::Tensor& features) {
@@ -202,7 +222,9 @@ std::vector<torch::Tensor> HybridModelImpl::circuit_parameters() const {
 
 void HybridModelImpl::train(bool on) {
   torch::nn::Module::train(on);
-  if (backbone_ && (options_.freeze_backbone || options_.fusion == "shf")) backbone_->eval();
+  if (backbone_ && (options_.freeze_backbone || fusion_info(options_.fusion).caches_features)) {
+    backbone_->eval();
+  }
 }
 
 ModelSummary HybridModelImpl::summary() const {

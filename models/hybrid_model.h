@@ -8,17 +8,17 @@
 
 #include <torch/nn.h>
 
+#include "common/catalogue.h"
 #include "models/backbone.h"
 #include "models/quantum_layer.h"
 
 namespace hqsweep {
 
 struct HybridModelOptions {
-  std::string fusion = "classical";  // classical, quantum, sequential, parallel, shf, dhf, tshf,
-                                     // cross_attention
-  BackboneOptions backbone;          // unused by fusion "quantum"
+  Fusion fusion = Fusion::classical;
+  BackboneOptions backbone;  // unused by fusion quantum
   bool freeze_backbone = false;
-  QuantumLayerOptions quantum;      // unused by fusion "classical"
+  QuantumLayerOptions quantum;      // unused by fusion classical
   std::string scaling = "pi_tanh";  // pi_tanh, arctan, none: projected features -> angles
   int64_t classes = 2;
   int64_t head_hidden = 32;  // 0: a linear head
@@ -66,6 +66,8 @@ class HybridModelImpl : public torch::nn::Module {
   std::string describe() const;
 
  private:
+  void build_quantum_branch();  // projection and circuit
+  void build_fusion();          // what joins the branches, and fused_features_
   torch::Tensor quantum_features(const torch::Tensor& classical_features);
 
   HybridModelOptions options_;

@@ -3,8 +3,7 @@
 
 #include <cstdint>
 
-#include <nlohmann/json.hpp>
-
+#include "common/run_config.h"
 #include "models/hybrid_model.h"
 
 namespace hqsweep {
@@ -24,13 +23,12 @@ struct BuiltModel {
   ModelSummary summary;
 };
 
-// Validates the model part of `config` (any config the schema accepts; it is canonicalised
-// first) against the input, with errors naming the key: an unknown backbone, an image backbone
-// on tabular data, mlp on images, fewer than two classes, ...
-HybridModelOptions model_options(const nlohmann::json& config, const InputShape& input);
+// Validates the model part of `config` against the input, with errors naming the key: an image
+// backbone on tabular data, mlp on images, fewer than two classes, a probe, ...
+HybridModelOptions model_options(const RunConfig& config, const InputShape& input);
 // model_options, then the module (which refuses shf with a trainable circuit and images it
 // cannot take) with model.weights loaded (a checkpoint that does not fit is refused), and its
 // summary. `threads`: the simulator's threads over a batch.
-BuiltModel build_model(const nlohmann::json& config, const InputShape& input, int threads = 1);
+BuiltModel build_model(const RunConfig& config, const InputShape& input, int threads = 1);
 
 }  // namespace hqsweep

@@ -1,5 +1,5 @@
 // The hqsweep executable.
-#include "orchestrator/cli.h"
+#include "orchestrator/cli/cli.h"
 
 int main(int argc, char** argv) {
   return hqsweep::run_cli(argc, argv);

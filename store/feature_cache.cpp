@@ -14,6 +14,7 @@
 
 #include <fmt/format.h>
 
+#include "common/clock.h"
 #include "common/error.h"
 #include "store/hdf5.h"
 #include "store/results_file.h"
@@ -43,10 +44,6 @@ double modified_time(const fs::path& path) {
   struct stat info {};
   if (::stat(path.c_str(), &info) != 0) return 0;
   return static_cast<double>(info.st_mtim.tv_sec) + info.st_mtim.tv_nsec * 1e-9;
-}
-
-double now() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 void write_split(const hdf5::Handle& file, const std::string& name, const FeatureSplit& split) {
@@ -124,7 +121,7 @@ void FeatureCache::write(const std::string& key, const CachedFeatures& features)
       hdf5::write_attribute(meta, "schema_version", int64_t{1});
       hdf5::write_attribute(meta, "key", key);
       hdf5::write_attribute(meta, "config", features.config.dump());
-      hdf5::write_attribute(meta, "created", results_file::iso_time(now()));
+      hdf5::write_attribute(meta, "created", results_file::iso_time(wall_seconds()));
       write_split(file, "train", features.train);
       write_split(file, "val", features.val);
       write_split(file, "test", features.test);
@@ -204,7 +201,7 @@ std::vector<CacheEntry> FeatureCache::collect_garbage(
   for (const fs::directory_entry& item : fs::directory_iterator(directory_)) {
     const std::string name = item.path().filename().string();
     if (name.find(kTemporaryMarker) == std::string::npos) continue;
-    if (now() - modified_time(item.path()) < kStaleTemporarySeconds) continue;
+    if (wall_seconds() - modified_time(item.path()) < kStaleTemporarySeconds) continue;
     CacheEntry entry{name, item.path().string(), item.file_size(error), modified_time(item.path()),
                      nullptr};
     if (fs::remove(item.path(), error)) removed.push_back(entry);

@@ -16,20 +16,6 @@ namespace {
 namespace fs = std::filesystem;
 
 // Higher is better: which copy of a run a merged file keeps.
-int rank_of(RunStatus status) {
-  switch (status) {
-    case RunStatus::done:
-    case RunStatus::diverged:
-      return 2;
-    case RunStatus::failed:
-    case RunStatus::timeout:
-      return 1;
-    case RunStatus::cancelled:
-      return 0;
-  }
-  return 0;
-}
-
 struct Copy {
   RunSummary summary;
   std::size_t input = 0;  // index into the opened stores
@@ -90,20 +76,20 @@ MergeSummary merge_results(const std::string& out, const std::vector<std::string
     const std::vector<Copy>& list = copies[run_id];
     const Copy* best = &list.front();
     for (const Copy& copy : list) {
-      if (rank_of(copy.summary.status) > rank_of(best->summary.status)) best = &copy;
+      if (replaces_copy(copy.summary.status, best->summary.status)) best = &copy;
     }
     summary.duplicate_copies += static_cast<int64_t>(list.size()) - 1;
     for (const Copy& copy : list) {
-      if (&copy == best || rank_of(copy.summary.status) != 2 || rank_of(best->summary.status) != 2)
+      if (&copy == best || !is_finished(copy.summary.status) || !is_finished(best->summary.status))
         continue;
       std::string why = difference(best->summary, copy.summary);
       if (!why.empty())
         summary.conflicts.push_back({run_id, inputs[best->input], inputs[copy.input], why});
     }
     auto there = existing.find(run_id);
-    if (there != existing.end() && rank_of(there->second.status) >= rank_of(best->summary.status)) {
+    if (there != existing.end() && !replaces_copy(best->summary.status, there->second.status)) {
       ++summary.already_there;
-      if (rank_of(there->second.status) == 2 && rank_of(best->summary.status) == 2) {
+      if (is_finished(there->second.status) && is_finished(best->summary.status)) {
         std::string why = difference(there->second, best->summary);
         if (!why.empty()) summary.conflicts.push_back({run_id, out, inputs[best->input], why});
       }

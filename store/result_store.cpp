@@ -17,9 +17,11 @@
 #include <optional>
 #include <unordered_map>
 
+#include "common/clock.h"
 #include "common/error.h"
 #include "store/journal.h"
 #include "store/results_file.h"
+#include "store/results_paths.h"
 
 #ifndef HQSWEEP_VERSION
 #define HQSWEEP_VERSION "unknown"
@@ -39,33 +41,22 @@ uint64_t size_of(const std::string& path) {
   return ::stat(path.c_str(), &info) == 0 ? static_cast<uint64_t>(info.st_size) : 0;
 }
 
-double now() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-std::string journal_path(const std::string& path) {
-  return path + ".journal";
-}
-std::string marker_path(const std::string& path) {
-  return path + ".writing";
-}
-
 void create_marker(const std::string& path) {
-  int fd = ::open(marker_path(path).c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  int fd = ::open(writer_marker_path(path).c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) {
-    throw Error("cannot create " + marker_path(path) + ": " + std::strerror(errno));
+    throw Error("cannot create " + writer_marker_path(path) + ": " + std::strerror(errno));
   }
   ::close(fd);
 }
 
 void remove_marker(const std::string& path) {
-  ::unlink(marker_path(path).c_str());
+  ::unlink(writer_marker_path(path).c_str());
 }
 
 // A writer died while changing the HDF5 file: whatever the file looks like now (even missing its
 // /meta), it is ours and the journal rebuilds it.
 bool died_mid_update(const std::string& path, bool have_journal) {
-  return have_journal && exists(marker_path(path));
+  return have_journal && exists(writer_marker_path(path));
 }
 
 void sync_file(const std::string& path) {
@@ -179,12 +170,16 @@ struct ResultStore::State {
   // place: the old file, whatever its state, is replaced in one step.
   void rebuild() {
     const std::string temporary = path + ".rebuild";
-    std::string created = meta.created.empty() ? results_file::iso_time(now()) : meta.created;
+    std::string created =
+        meta.created.empty() ? results_file::iso_time(wall_seconds()) : meta.created;
     {
       hdf5::Handle fresh = hdf5::create_file(temporary);
-      results_file::Meta fresh_meta{
-          ResultStore::kSchemaVersion,   HQSWEEP_VERSION,     created,
-          results_file::iso_time(now()), journal->identity(), journal->size()};
+      results_file::Meta fresh_meta{ResultStore::kSchemaVersion,
+                                    HQSWEEP_VERSION,
+                                    created,
+                                    results_file::iso_time(wall_seconds()),
+                                    journal->identity(),
+                                    journal->size()};
       results_file::initialise(fresh, fresh_meta);
       for (std::size_t i = 0; i < sweep_records.size(); ++i)
         results_file::write_sweep(fresh, sweep_records[i], i + 1);
@@ -207,7 +202,7 @@ struct ResultStore::State {
   // Brings the HDF5 file up to the journal's end, rebuilding when it cannot be trusted.
   void recover(const results_file::Inspection& inspection) {
     bool trusted = inspection.state == results_file::Inspection::State::ok &&
-                   !exists(marker_path(path)) &&
+                   !exists(writer_marker_path(path)) &&
                    inspection.meta.journal_identity == journal->identity() &&
                    inspection.meta.journal_bytes <= journal->size();
     if (inspection.state == results_file::Inspection::State::ok) meta = inspection.meta;
@@ -242,7 +237,7 @@ struct ResultStore::State {
     });
     results_file::write_index(file, columns, runs);
     meta.journal_bytes = journal->size();
-    meta.updated = results_file::iso_time(now());
+    meta.updated = results_file::iso_time(wall_seconds());
     results_file::write_progress(file, meta);
     hdf5::flush_file(file, path);
   }
@@ -255,7 +250,7 @@ struct ResultStore::State {
       create_marker(path);
       change();
       meta.journal_bytes = journal->size();
-      meta.updated = results_file::iso_time(now());
+      meta.updated = results_file::iso_time(wall_seconds());
       results_file::write_progress(file, meta);
       hdf5::flush_file(file, path);
       remove_marker(path);
@@ -334,7 +329,7 @@ ResultStore ResultStore::open_for_reading(const std::string& path) {
   }
   bool hdf5_current =
       inspection.state == InspectionState::ok &&
-      (!have_journal || (!Journal::is_locked(journal) && !exists(marker_path(path)) &&
+      (!have_journal || (!Journal::is_locked(journal) && !exists(writer_marker_path(path)) &&
                          inspection.meta.journal_identity == Journal::read_identity(journal) &&
                          inspection.meta.journal_bytes == size_of(journal)));
   if (hdf5_current) {

@@ -30,6 +30,32 @@ RunStatus parse_run_status(const std::string& text) {
               "' (expected one of: done, failed, diverged, timeout, cancelled)");
 }
 
+namespace {
+
+int standing(RunStatus status) {
+  switch (status) {
+    case RunStatus::done:
+    case RunStatus::diverged:
+      return 2;
+    case RunStatus::failed:
+    case RunStatus::timeout:
+      return 1;
+    case RunStatus::cancelled:
+      return 0;
+  }
+  return 0;
+}
+
+}  // namespace
+
+bool is_finished(RunStatus status) {
+  return standing(status) == 2;
+}
+
+bool replaces_copy(RunStatus candidate, RunStatus kept) {
+  return standing(candidate) > standing(kept);
+}
+
 nlohmann::json to_json(const RunResult& result) {
   nlohmann::json curves = nlohmann::json::object();
   for (const auto& [name, values] : result.curves) curves[name] = values;

@@ -16,6 +16,13 @@ std::string to_string(RunStatus status);
 // Throws hqsweep::Error naming the allowed values.
 RunStatus parse_run_status(const std::string& text);
 
+// The one rule for copies of a run (merge, report, resume): a finished copy (done or diverged)
+// counts over one that ended without a result (failed, timeout), which counts over a cancelled
+// one; among copies that stand alike the first one found counts.
+bool is_finished(RunStatus status);
+// Whether a copy with status `candidate` replaces the one kept so far, with status `kept`.
+bool replaces_copy(RunStatus candidate, RunStatus kept);
+
 struct RunResult {
   std::string run_id;
   nlohmann::json config;  // the canonical config (common/config_schema.h)

@@ -7,7 +7,7 @@
 #include <map>
 #include <random>
 
-#include "common/config_schema.h"
+#include "common/catalogue.h"
 #include "common/error.h"
 #include "worker/data_files.h"
 
@@ -23,16 +23,6 @@ int64_t Dataset::sample_size() const {
 }
 
 namespace {
-
-std::string usual_file(const std::string& name) {
-  if (name == "breastmnist") return "breastmnist.npz";
-  if (name == "fashion_mnist") return "fashion-mnist";
-  if (name == "mnist") return "mnist";
-  if (name == "wdbc") return "breast_cancer.csv";
-  if (name == "wine") return "wine_data.csv";
-  if (name == "digits") return "digits.csv.gz";
-  return "";  // medmnist, csv, image_folder: the schema requires dataset.path
-}
 
 RawSamples take(const RawSamples& from, const std::vector<int64_t>& indices) {
   RawSamples out;
@@ -184,41 +174,42 @@ IndexSplit stratified_split(const std::vector<int64_t>& labels, double fraction,
   return split;
 }
 
-std::string dataset_location(const json& config, const std::string& data_directory) {
-  const std::string name = config.at("dataset").at("name").get<std::string>();
-  std::string path = config.at("dataset").value("path", "");
-  if (path.empty()) path = usual_file(name);
-  if (path.empty()) throw Error("dataset.path: required for dataset \"" + name + "\"");
+std::string dataset_location(const RunConfig& config, const std::string& data_directory) {
+  const DatasetInfo& info = dataset_info(config.dataset.name);
+  const std::string path = config.dataset.path.empty() ? info.usual_file : config.dataset.path;
+  if (path.empty()) throw Error("dataset.path: required for dataset \"" + info.name + "\"");
   if (fs::path(path).is_absolute()) return path;
   return (fs::path(data_directory.empty() ? "." : data_directory) / path).string();
 }
 
-Dataset load_dataset(const json& config, const std::string& data_directory) {
-  const json& settings = config.at("dataset");
-  const std::string name = settings.at("name").get<std::string>();
+Dataset load_dataset(const RunConfig& config, const std::string& data_directory) {
+  const DatasetConfig& settings = config.dataset;
+  const std::string& name = settings.name;
   const std::string location = dataset_location(config, data_directory);
-  const uint64_t seed = config.value("seed", 0);
+  const uint64_t seed = config.seed;
   if (!fs::exists(location)) {
     throw Error(location + ": not found (dataset \"" + name +
                 "\"; run scripts/fetch-data.sh or set dataset.path / --data-dir)");
   }
 
   RawDataset raw;
-  if (name == "breastmnist" || name == "medmnist") {
-    raw = read_medmnist(location);
-  } else if (name == "fashion_mnist" || name == "mnist") {
-    raw = read_idx_folder(location);
-  } else if (is_tabular_dataset(name)) {
-    raw = read_feature_csv(location);
-  } else if (name == "image_folder") {
-    raw = read_image_folder(location, settings.value("image_size", 0));
-  } else {
-    throw Error("dataset.name: \"" + name + "\" has no reader");
+  switch (dataset_info(name).format) {
+    case DataFormat::medmnist_npz:
+      raw = read_medmnist(location);
+      break;
+    case DataFormat::idx_folder:
+      raw = read_idx_folder(location);
+      break;
+    case DataFormat::feature_csv:
+      raw = read_feature_csv(location);
+      break;
+    case DataFormat::image_folder:
+      raw = read_image_folder(location, settings.image_size);
+      break;
   }
 
   // Class subset first, so that stratified splits see only the classes kept.
-  const std::vector<int64_t> classes =
-      settings.value("classes", json::array()).get<std::vector<int64_t>>();
+  const std::vector<int64_t>& classes = settings.classes;
   if (!classes.empty()) {
     std::vector<int64_t> seen;
     for (int64_t c : classes) {
@@ -241,23 +232,22 @@ Dataset load_dataset(const json& config, const std::string& data_directory) {
   }
 
   if (!raw.has_test) {
-    IndexSplit split = stratified_split(raw.train.labels, settings.at("test_fraction"), seed);
+    IndexSplit split = stratified_split(raw.train.labels, settings.test_fraction, seed);
     raw.test = take(raw.train, split.held_out);
     raw.train = take(raw.train, split.kept);
   }
   if (!raw.has_val) {
-    IndexSplit split =
-        stratified_split(raw.train.labels, settings.at("val_fraction"), seed + 0x5eed);
+    IndexSplit split = stratified_split(raw.train.labels, settings.val_fraction, seed + 0x5eed);
     raw.val = take(raw.train, split.held_out);
     raw.train = take(raw.train, split.kept);
   }
-  const int64_t limit = settings.value("per_class_limit", 0);
+  const int64_t limit = settings.per_class_limit;
   if (limit > 0) raw.train = limit_per_class(raw.train, limit, seed + 0x1face);
 
   const bool tabular = raw.train.sample_shape.size() == 1;
   if (!tabular) {
-    const int64_t size = settings.value("image_size", 0);
-    const int64_t channels = settings.value("channels", 0);
+    const int64_t size = settings.image_size;
+    const int64_t channels = settings.channels;
     raw.train = reshape_images(raw.train, size, channels);
     raw.val = reshape_images(raw.val, size, channels);
     raw.test = reshape_images(raw.test, size, channels);
@@ -277,7 +267,7 @@ Dataset load_dataset(const json& config, const std::string& data_directory) {
   data.train = to_split(std::move(raw.train));
   data.val = to_split(std::move(raw.val));
   data.test = to_split(std::move(raw.test));
-  if (settings.value("normalize", true)) normalize(data);
+  if (settings.normalize) normalize(data);
   return data;
 }
 

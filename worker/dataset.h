@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
+#include "common/run_config.h"
 
 namespace hqsweep {
 
@@ -28,14 +28,13 @@ struct Dataset {
 };
 
 // Where a config's data set lives: dataset.path under data_directory (absolute paths as they
-// are), or the set's usual name there ("" path): breastmnist.npz, fashion-mnist/, mnist/,
-// breast_cancer.csv, wine_data.csv, digits.csv.gz.
-std::string dataset_location(const nlohmann::json& config, const std::string& data_directory);
+// are), or the set's usual file there (common/catalogue.h) when the path is "".
+std::string dataset_location(const RunConfig& config, const std::string& data_directory);
 
-// Reads, splits and preprocesses the data set of a canonical config. Splits carved from
+// Reads, splits and preprocesses the data set of a config. Splits carved from
 // training data are stratified and drawn from `seed`; so are the per-class subsample and the
 // class subset's order. Throws naming the file or key when the data does not fit the config.
-Dataset load_dataset(const nlohmann::json& config, const std::string& data_directory);
+Dataset load_dataset(const RunConfig& config, const std::string& data_directory);
 
 // Stratified split of sample indices: about `fraction` of each class goes to the second part
 // (at least one sample of each class with two or more), in an order drawn from `seed`.

@@ -7,7 +7,7 @@
 
 #include <torch/torch.h>
 
-#include "common/config_schema.h"
+#include "common/derived_configs.h"
 #include "common/error.h"
 #include "models/model_factory.h"
 #include "worker/training.h"
@@ -18,24 +18,6 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace {
-
-// The classical model that the extraction trains: the run's data set, backbone and seed, with
-// the default head and extract.* as its training settings.
-json classical_config(const json& config) {
-  const json canonical = canonical_config(config);
-  json classical = json::object();
-  classical["seed"] = canonical.at("seed");
-  classical["dataset"] = canonical.at("dataset");
-  for (const char* key : {"backbone", "width", "small_input", "hidden", "weights"}) {
-    if (canonical.at("model").contains(key)) classical["model"][key] = canonical["model"][key];
-  }
-  classical["model"]["fusion"] = "classical";
-  const json extract = canonical.value("extract", json::object());
-  classical["train"]["epochs"] = std::max<int64_t>(1, extract.value("epochs", 10));
-  classical["train"]["lr"] = extract.value("lr", 1e-3);
-  classical["train"]["batch_size"] = extract.value("batch_size", 32);
-  return canonical_config(classical);
-}
 
 FeatureSplit extract_split(HybridModel& model, const DataSplit& split,
                            const std::vector<int64_t>& sample_shape, int64_t classical_width) {
@@ -62,30 +44,11 @@ FeatureSplit extract_split(HybridModel& model, const DataSplit& split,
 
 }  // namespace
 
-json extraction_config(const json& config) {
-  const json canonical = canonical_config(config);
-  if (canonical.value("model", json::object()).value("fusion", "") != "shf") {
-    throw Error("model.fusion: feature caches are for shf runs, not \"" +
-                canonical.value("model", json::object()).value("fusion", "") + "\"");
-  }
-  json quantum = canonical.at("quantum");
-  quantum.erase("lr");
-  json key = json::object();
-  key["classical"] = classical_config(canonical);
-  key["classical"]["train"]["epochs"] = canonical.at("extract").at("epochs");
-  key["quantum"] = quantum;
-  return key;
-}
-
-std::string feature_cache_key(const json& config) {
-  return "shf-" + run_id(extraction_config(config));
-}
-
-ExtractionOutcome cached_features(const json& config, const Dataset& data,
+ExtractionOutcome cached_features(const RunConfig& config, const Dataset& data,
                                   const FeatureCache& cache, int threads,
                                   const std::function<void(const std::string&)>& log,
                                   double checkpoint_interval) {
-  const json canonical = canonical_config(config);
+  const json& canonical = config.canonical;
   const std::string key = feature_cache_key(canonical);
   ExtractionOutcome outcome;
   if (std::optional<CachedFeatures> found = cache.read(key)) {
@@ -95,8 +58,8 @@ ExtractionOutcome cached_features(const json& config, const Dataset& data,
     return outcome;
   }
 
-  const uint64_t seed = canonical.at("seed");
-  const json classical = classical_config(canonical);
+  const uint64_t seed = config.seed;
+  const RunConfig classical = run_config_from_canonical(shf_classical_config(canonical));
   const InputShape input = input_shape(data);
   torch::manual_seed(seed);
   BuiltModel backbone_model = build_model(classical, input, threads);
@@ -106,7 +69,7 @@ ExtractionOutcome cached_features(const json& config, const Dataset& data,
     training_checkpoint.path = checkpoint_path(cache.directory(), key);
     training_checkpoint.interval_seconds = checkpoint_interval;
   }
-  if (canonical.at("extract").at("epochs").get<int64_t>() > 0) {
+  if (config.extract.epochs > 0) {
     if (log) log("SHF extraction: training the classical model (" + key + ")");
     TrainingResult trained = train_and_evaluate(backbone_model.model, classical, data,
                                                 ModelInput::samples, log, training_checkpoint);
@@ -118,7 +81,7 @@ ExtractionOutcome cached_features(const json& config, const Dataset& data,
 
   // The SHF model takes the trained backbone; its projection and circuit come from the seed.
   torch::manual_seed(seed);
-  BuiltModel shf = build_model(canonical, input, threads);
+  BuiltModel shf = build_model(config, input, threads);
   fs::create_directories(cache.directory());
   const std::string checkpoint = (fs::path(cache.directory()) /
                                   (".backbone-" + key + "-" + std::to_string(::getpid()) + ".pt"))

@@ -11,8 +11,9 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
-#include "common/config_schema.h"
+#include "common/clock.h"
 #include "common/error.h"
+#include "common/run_config.h"
 #include "models/model_factory.h"
 #include "worker/dataset.h"
 #include "worker/feature_extraction.h"
@@ -24,22 +25,17 @@ using nlohmann::json;
 
 namespace {
 
-double now_seconds() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
 std::string host_name() {
   char name[256] = {};
   if (gethostname(name, sizeof name - 1) != 0) return "unknown";
   return name;
 }
 
-// The scheduler's test task: sleeps, then ends as probe.failure says. No data, no model.
-void run_probe(const json& config, RunResult& result) {
-  const json probe = config.value("probe", json::object());
-  const double milliseconds = probe.value("duration_ms", 0.0);
-  std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(milliseconds));
-  const std::string failure = probe.value("failure", "none");
+// The probe task, a synthetic task for testing a scheduler or an allocation: sleeps, then ends as
+// probe.failure says. No data, no model.
+void run_probe(const ProbeConfig& probe, RunResult& result) {
+  std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(probe.duration_ms));
+  const std::string& failure = probe.failure;
   if (failure == "error") throw Error("probe: failed as configured (probe.failure: error)");
   if (failure == "segfault") std::raise(SIGSEGV);
   if (failure == "abort") std::abort();
@@ -54,77 +50,99 @@ void run_probe(const json& config, RunResult& result) {
   // A value derived from the run id, so that tests can check which result landed where.
   result.metrics["probe_value"] =
       static_cast<double>(std::stoull(result.run_id.substr(0, 8), nullptr, 16)) / 4294967296.0;
-  result.metrics["duration_ms"] = milliseconds;
+  result.metrics["duration_ms"] = probe.duration_ms;
 }
 
-}  // namespace
+struct Trained {
+  TrainingResult training;
+  ModelSummary summary;
+};
 
-RunResult execute_run(const json& config, const WorkerOptions& options) {
-  const json canonical = canonical_config(config);
-  RunResult result;
-  result.run_id = run_id(canonical);
-  result.config = canonical;
-  result.host = host_name();
-  result.rank = options.rank;
-  result.start_time = now_seconds();
-
-  if (canonical.at("model").value("backbone", "") == "probe") {
-    run_probe(canonical, result);
-    result.end_time = now_seconds();
-    return result;
+// Builds the model and trains it: on the data set's samples, or (SHF) its head on the cached
+// features, extracted first when the cache has none.
+Trained build_and_train(const RunConfig& config, const Dataset& data, const WorkerOptions& options,
+                        const CheckpointOptions& checkpoint) {
+  const InputShape input = input_shape(data);
+  Trained out;
+  if (config.caches_features()) {
+    const ExtractionOutcome extraction =
+        cached_features(config, data, FeatureCache(options.cache_directory), options.threads,
+                        options.log, options.checkpoint_interval);
+    torch::manual_seed(config.seed);
+    BuiltModel built = build_model(config, input, options.threads);
+    out.summary = built.summary;
+    const Dataset features = features_dataset(extraction.features, data);
+    out.training = train_and_evaluate(built.model, config, features, ModelInput::cached_features,
+                                      options.log, checkpoint);
+  } else {
+    torch::manual_seed(config.seed);
+    BuiltModel built = build_model(config, input, options.threads);
+    out.summary = built.summary;
+    out.training =
+        train_and_evaluate(built.model, config, data, ModelInput::samples, options.log, checkpoint);
   }
+  return out;
+}
 
-  torch::set_num_threads(options.threads);
-  const uint64_t seed = canonical.at("seed");
-  const Dataset data = load_dataset(canonical, options.data_directory);
+Dataset load_logged(const RunConfig& config, const WorkerOptions& options) {
+  Dataset data = load_dataset(config, options.data_directory);
   if (options.log) {
     options.log(fmt::format("data: {} ({} classes; train {}, val {}, test {})", data.source,
                             data.classes(), data.train.rows(), data.val.rows(), data.test.rows()));
   }
-  const InputShape input = input_shape(data);
-  const bool shf = canonical.at("model").at("fusion") == "shf";
+  return data;
+}
 
+}  // namespace
+
+RunResult execute_run(const json& config_json, const WorkerOptions& options) {
+  const RunConfig config = make_run_config(config_json);
+  RunResult result;
+  result.run_id = config.run_id;
+  result.config = config.canonical;
+  result.host = host_name();
+  result.rank = options.rank;
+  result.start_time = wall_seconds();
+  if (config.is_probe) {
+    run_probe(config.probe, result);
+    result.end_time = wall_seconds();
+    return result;
+  }
+
+  torch::set_num_threads(options.threads);
+  const Dataset data = load_logged(config, options);
   CheckpointOptions checkpoint;
   if (options.checkpoint_interval >= 0) {
     checkpoint.path = checkpoint_path(options.cache_directory, result.run_id);
     checkpoint.interval_seconds = options.checkpoint_interval;
   }
-  TrainingResult trained;
-  ModelSummary summary;
-  if (shf) {
-    FeatureCache cache(options.cache_directory);
-    ExtractionOutcome extraction = cached_features(canonical, data, cache, options.threads,
-                                                   options.log, options.checkpoint_interval);
-    result.cache_key = feature_cache_key(canonical);
-    torch::manual_seed(seed);
-    BuiltModel built = build_model(canonical, input, options.threads);
-    summary = built.summary;
-    const Dataset features = features_dataset(extraction.features, data);
-    trained = train_and_evaluate(built.model, canonical, features, ModelInput::cached_features,
-                                 options.log, checkpoint);
-  } else {
-    torch::manual_seed(seed);
-    BuiltModel built = build_model(canonical, input, options.threads);
-    summary = built.summary;
-    trained = train_and_evaluate(built.model, canonical, data, ModelInput::samples, options.log,
-                                 checkpoint);
-  }
-
+  Trained trained = build_and_train(config, data, options, checkpoint);
   // The result leaves this process next; a crash before it is kept costs one evaluation's rerun.
   if (!checkpoint.path.empty()) remove_checkpoint(checkpoint.path);
-  result.status = trained.status;
-  result.error = trained.error;
-  result.parameters_trainable = summary.trainable();
-  result.parameters_total = summary.trainable() + summary.frozen_parameters;
-  result.parameters_quantum = summary.quantum_parameters;
-  result.metrics = std::move(trained.metrics);
-  result.curves = std::move(trained.curves);
+
+  if (config.caches_features()) result.cache_key = feature_cache_key(config.canonical);
+  result.status = trained.training.status;
+  result.error = trained.training.error;
+  result.parameters_trainable = trained.summary.trainable();
+  result.parameters_total = trained.summary.trainable() + trained.summary.frozen_parameters;
+  result.parameters_quantum = trained.summary.quantum_parameters;
+  result.metrics = std::move(trained.training.metrics);
+  result.curves = std::move(trained.training.curves);
   result.classes = data.classes();
-  result.test_probabilities = std::move(trained.test_probabilities);
-  result.test_labels.assign(trained.test_labels.begin(), trained.test_labels.end());
-  result.confusion_matrix = std::move(trained.confusion);
-  result.end_time = now_seconds();
+  result.test_probabilities = std::move(trained.training.test_probabilities);
+  result.test_labels.assign(trained.training.test_labels.begin(),
+                            trained.training.test_labels.end());
+  result.confusion_matrix = std::move(trained.training.confusion);
+  result.end_time = wall_seconds();
   return result;
+}
+
+void execute_extraction(const json& config_json, const WorkerOptions& options) {
+  const RunConfig config = make_run_config(config_json);
+  torch::set_num_threads(options.threads);
+  const Dataset data = load_logged(config, options);
+  cached_features(config, data, FeatureCache(options.cache_directory), options.threads, options.log,
+                  options.checkpoint_interval);
 }
 
 }  // namespace hqsweep

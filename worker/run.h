@@ -1,5 +1,5 @@
 // One run end to end: a config in, a RunResult out (data set, model, training or SHF extraction
-// and head, metrics). What `hqsweep train` and the orchestrator's workers call.
+// and head, metrics), or one SHF extraction. What `hqsweep train` and the runner processes call.
 #pragma once
 
 #include <functional>
@@ -26,5 +26,9 @@ struct WorkerOptions {
 // when the config or its data cannot be run (the caller records the run as failed).
 // `model.backbone: probe` runs the scheduler probe task instead (probe.duration_ms, probe.failure).
 RunResult execute_run(const nlohmann::json& config, const WorkerOptions& options);
+
+// The SHF extraction of an SHF config: its features extracted and written to the feature cache in
+// options.cache_directory (nothing to do when they are there). Throws hqsweep::Error as above.
+void execute_extraction(const nlohmann::json& config, const WorkerOptions& options);
 
 }  // namespace hqsweep

@@ -23,57 +23,6 @@ namespace {
 using nlohmann::json;
 namespace F = torch::nn::functional;
 
-struct Settings {
-  uint64_t seed = 0;
-  int epochs = 10;
-  int64_t batch_size = 32;
-  double lr = 1e-3;
-  double quantum_lr = 0;  // 0: lr
-  std::string optimizer = "adam";
-  double momentum = 0.9;
-  bool nesterov = false;
-  double weight_decay = 0;
-  std::string schedule = "none";
-  int step_size = 10;
-  double gamma = 0.1;
-  int warmup_epochs = 0;
-  double grad_clip = 0;
-  bool balanced_weights = false;
-  bool balanced_sampler = false;
-  int patience = 0;
-  std::string monitor = "val_auc";
-  ThresholdRule threshold = ThresholdRule::max_f1;
-  bool augment = false;
-};
-
-Settings read_settings(const json& config) {
-  Settings s;
-  const json train = config.value("train", json::object());
-  const json quantum = config.value("quantum", json::object());
-  s.seed = config.value("seed", 0);
-  s.epochs = train.value("epochs", 10);
-  s.batch_size = train.value("batch_size", 32);
-  s.lr = train.value("lr", 1e-3);
-  s.quantum_lr = quantum.value("lr", 0.0);
-  s.optimizer = train.value("optimizer", "adam");
-  s.momentum = train.value("momentum", 0.9);
-  s.nesterov = train.value("nesterov", false);
-  s.weight_decay = train.value("weight_decay", 0.0);
-  s.schedule = train.value("schedule", "none");
-  s.step_size = train.value("step_size", 10);
-  s.gamma = train.value("gamma", 0.1);
-  s.warmup_epochs = train.value("warmup_epochs", 0);
-  s.grad_clip = train.value("grad_clip", 0.0);
-  s.balanced_weights = train.value("class_weighting", "none") == "balanced";
-  s.balanced_sampler = train.value("sampler", "uniform") == "balanced";
-  s.patience = train.value("patience", 0);
-  s.monitor = train.value("monitor", "val_auc");
-  s.threshold =
-      train.value("threshold", "f1") == "youden" ? ThresholdRule::youden : ThresholdRule::max_f1;
-  s.augment = config.value("dataset", json::object()).value("augment", false);
-  return s;
-}
-
 // A view of a split's samples as [rows, ...sample_shape] (no copy; the split outlives it).
 torch::Tensor samples_of(const DataSplit& split, const std::vector<int64_t>& sample_shape) {
   std::vector<int64_t> shape{split.rows()};
@@ -138,15 +87,21 @@ std::vector<int64_t> epoch_order(const std::vector<int64_t>& labels, bool balanc
   return order;
 }
 
+ThresholdRule threshold_rule(const std::string& name) {
+  return name == "youden" ? ThresholdRule::youden : ThresholdRule::max_f1;
+}
+
 // The learning-rate factor of an epoch (0-based), before the plateau schedule's own decays.
-double schedule_factor(const Settings& s, int epoch) {
-  if (epoch < s.warmup_epochs) return static_cast<double>(epoch + 1) / (s.warmup_epochs + 1);
-  const int t = epoch - s.warmup_epochs;
-  if (s.schedule == "cosine") {
-    const int span = std::max(1, s.epochs - s.warmup_epochs);
+double schedule_factor(const RunConfig& run, int epoch) {
+  if (epoch < run.train.warmup_epochs)
+    return static_cast<double>(epoch + 1) / (run.train.warmup_epochs + 1);
+  const int t = epoch - static_cast<int>(run.train.warmup_epochs);
+  if (run.train.schedule == "cosine") {
+    const int span =
+        static_cast<int>(std::max<int64_t>(1, run.train.epochs - run.train.warmup_epochs));
     return 0.5 * (1 + std::cos(M_PI * t / span));
   }
-  if (s.schedule == "step") return std::pow(s.gamma, t / s.step_size);
+  if (run.train.schedule == "step") return std::pow(run.train.gamma, t / run.train.step_size);
   return 1.0;
 }
 
@@ -155,7 +110,7 @@ struct Optimizer {
   std::vector<double> base_lr;  // per parameter group
 };
 
-Optimizer make_optimizer(HybridModel& model, const Settings& s) {
+Optimizer make_optimizer(HybridModel& model, const RunConfig& run) {
   // Circuit angles get their own learning rate and no weight decay (they are periodic).
   const std::vector<torch::Tensor> circuit = model->circuit_parameters();
   std::set<const void*> circuit_ids;
@@ -164,13 +119,13 @@ Optimizer make_optimizer(HybridModel& model, const Settings& s) {
   for (const auto& p : model->parameters()) {
     if (p.requires_grad() && !circuit_ids.count(p.unsafeGetTensorImpl())) classical.push_back(p);
   }
-  const double quantum_lr = s.quantum_lr > 0 ? s.quantum_lr : s.lr;
+  const double quantum_lr = run.quantum.lr > 0 ? run.quantum.lr : run.train.lr;
   struct Group {
     std::vector<torch::Tensor> parameters;
     double lr, decay;
   };
   std::vector<Group> groups;
-  if (!classical.empty()) groups.push_back({classical, s.lr, s.weight_decay});
+  if (!classical.empty()) groups.push_back({classical, run.train.lr, run.train.weight_decay});
   if (!circuit.empty()) groups.push_back({circuit, quantum_lr, 0.0});
   if (groups.empty()) throw Error("the model has no trainable parameters");
 
@@ -178,12 +133,12 @@ Optimizer make_optimizer(HybridModel& model, const Settings& s) {
   std::vector<torch::optim::OptimizerParamGroup> param_groups;
   for (const Group& g : groups) {
     std::unique_ptr<torch::optim::OptimizerOptions> options;
-    if (s.optimizer == "sgd") {
+    if (run.train.optimizer == "sgd") {
       options = std::make_unique<torch::optim::SGDOptions>(torch::optim::SGDOptions(g.lr)
-                                                               .momentum(s.momentum)
-                                                               .nesterov(s.nesterov)
+                                                               .momentum(run.train.momentum)
+                                                               .nesterov(run.train.nesterov)
                                                                .weight_decay(g.decay));
-    } else if (s.optimizer == "adamw") {
+    } else if (run.train.optimizer == "adamw") {
       options = std::make_unique<torch::optim::AdamWOptions>(
           torch::optim::AdamWOptions(g.lr).weight_decay(g.decay));
     } else {
@@ -193,15 +148,17 @@ Optimizer make_optimizer(HybridModel& model, const Settings& s) {
     param_groups.emplace_back(g.parameters, std::move(options));
     out.base_lr.push_back(g.lr);
   }
-  if (s.optimizer == "sgd") {
-    out.optimizer = std::make_unique<torch::optim::SGD>(
-        param_groups, torch::optim::SGDOptions(s.lr).momentum(s.momentum).nesterov(s.nesterov));
-  } else if (s.optimizer == "adamw") {
+  if (run.train.optimizer == "sgd") {
     out.optimizer =
-        std::make_unique<torch::optim::AdamW>(param_groups, torch::optim::AdamWOptions(s.lr));
+        std::make_unique<torch::optim::SGD>(param_groups, torch::optim::SGDOptions(run.train.lr)
+                                                              .momentum(run.train.momentum)
+                                                              .nesterov(run.train.nesterov));
+  } else if (run.train.optimizer == "adamw") {
+    out.optimizer = std::make_unique<torch::optim::AdamW>(param_groups,
+                                                          torch::optim::AdamWOptions(run.train.lr));
   } else {
     out.optimizer =
-        std::make_unique<torch::optim::Adam>(param_groups, torch::optim::AdamOptions(s.lr));
+        std::make_unique<torch::optim::Adam>(param_groups, torch::optim::AdamOptions(run.train.lr));
   }
   return out;
 }
@@ -428,20 +385,19 @@ void remove_checkpoint(const std::string& path) {
   std::filesystem::remove(checkpoint_temporary(path));
 }
 
-TrainingResult train_and_evaluate(HybridModel& model, const json& config, const Dataset& data,
+TrainingResult train_and_evaluate(HybridModel& model, const RunConfig& run, const Dataset& data,
                                   ModelInput input,
                                   const std::function<void(const std::string&)>& log,
                                   const CheckpointOptions& checkpoint) {
-  const Settings s = read_settings(config);
   const int64_t classes = data.classes();
   const torch::Tensor train_x = samples_of(data.train, data.sample_shape);
   const torch::Tensor train_y = labels_of(data.train);
   const torch::Tensor val_x = samples_of(data.val, data.sample_shape);
   const bool augment_images =
-      s.augment && input == ModelInput::samples && data.sample_shape.size() == 3;
+      run.dataset.augment && input == ModelInput::samples && data.sample_shape.size() == 3;
 
   torch::Tensor class_weights;
-  if (s.balanced_weights) {
+  if (run.train.class_weighting == "balanced") {
     std::vector<double> counts(static_cast<std::size_t>(classes));
     for (int64_t label : data.train.labels) counts[static_cast<std::size_t>(label)] += 1;
     std::vector<float> weights;
@@ -452,14 +408,14 @@ TrainingResult train_and_evaluate(HybridModel& model, const json& config, const 
     class_weights = torch::tensor(weights);
   }
 
-  Optimizer optimizer = make_optimizer(model, s);
-  std::mt19937_64 random(s.seed ^ 0x9e3779b97f4a7c15ULL);  // data order and augmentation
+  Optimizer optimizer = make_optimizer(model, run);
+  std::mt19937_64 random(run.seed ^ 0x9e3779b97f4a7c15ULL);  // data order and augmentation
   TrainingResult result;
   LoopState loop;
   if (!checkpoint.path.empty()) {
     std::string why;
-    if (load_checkpoint(checkpoint.path, config, model, *optimizer.optimizer, loop, result, random,
-                        why)) {
+    if (load_checkpoint(checkpoint.path, run.canonical, model, *optimizer.optimizer, loop, result,
+                        random, why)) {
       if (log) log(fmt::format("resumed after epoch {} from {}", loop.next_epoch, checkpoint.path));
     } else if (!why.empty() && log) {
       log("not resuming from " + checkpoint.path + ": " + why + "; starting over");
@@ -467,21 +423,22 @@ TrainingResult train_and_evaluate(HybridModel& model, const json& config, const 
   }
   auto last_checkpoint = std::chrono::steady_clock::now();
 
-  for (int epoch = loop.next_epoch; epoch < s.epochs && !loop.stopped_early; ++epoch) {
+  for (int epoch = loop.next_epoch; epoch < run.train.epochs && !loop.stopped_early; ++epoch) {
     const auto started = std::chrono::steady_clock::now();
-    const double factor = schedule_factor(s, epoch) * loop.plateau_factor;
+    const double factor = schedule_factor(run, epoch) * loop.plateau_factor;
     auto& groups = optimizer.optimizer->param_groups();
     for (std::size_t g = 0; g < groups.size(); ++g) {
       groups[g].options().set_lr(optimizer.base_lr[g] * factor);
     }
 
     model->train();
-    const std::vector<int64_t> order = epoch_order(data.train.labels, s.balanced_sampler, random);
+    const std::vector<int64_t> order =
+        epoch_order(data.train.labels, (run.train.sampler == "balanced"), random);
     double loss_sum = 0;
     int64_t correct = 0, seen = 0;
     std::string diverged;
-    for (std::size_t start = 0; start < order.size(); start += s.batch_size) {
-      const std::size_t end = std::min(order.size(), start + s.batch_size);
+    for (std::size_t start = 0; start < order.size(); start += run.train.batch_size) {
+      const std::size_t end = std::min(order.size(), start + run.train.batch_size);
       // A last batch of one sample would break batch normalisation; it joins the next epoch.
       if (end - start == 1 && start > 0) break;
       torch::Tensor index =
@@ -498,11 +455,12 @@ TrainingResult train_and_evaluate(HybridModel& model, const json& config, const 
       const double value = loss.item<double>();
       if (!std::isfinite(value)) {
         diverged = fmt::format("training loss became {} at epoch {} (batch {})", value, epoch + 1,
-                               start / s.batch_size + 1);
+                               start / run.train.batch_size + 1);
         break;
       }
       loss.backward();
-      if (s.grad_clip > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), s.grad_clip);
+      if (run.train.grad_clip > 0)
+        torch::nn::utils::clip_grad_norm_(model->parameters(), run.train.grad_clip);
       optimizer.optimizer->step();
       loss_sum += value * static_cast<double>(end - start);
       correct += logits.argmax(1).eq(y).sum().item<int64_t>();
@@ -531,18 +489,18 @@ TrainingResult train_and_evaluate(HybridModel& model, const json& config, const 
     c["val_acc"].push_back(val.accuracy);
     c["val_auc"].push_back(val.auc);
     c["val_f1"].push_back(val.f1);
-    c["lr"].push_back(s.lr * factor);
+    c["lr"].push_back(run.train.lr * factor);
     c["seconds"].push_back(seconds);
     if (auto t = model->temperature()) c["temperature"].push_back(*t);
     if (log) {
       log(
           fmt::format("epoch {}/{}: train loss {:.4f} acc {:.4f} | val loss {:.4f} acc {:.4f} "
                       "auc {:.4f} | lr {:.3g} | {:.1f} s",
-                      epoch + 1, s.epochs, c["train_loss"].back(), c["train_acc"].back(),
-                      val.log_loss, val.accuracy, val.auc, s.lr * factor, seconds));
+                      epoch + 1, run.train.epochs, c["train_loss"].back(), c["train_acc"].back(),
+                      val.log_loss, val.accuracy, val.auc, run.train.lr * factor, seconds));
     }
 
-    const double value = monitored(s.monitor, val);
+    const double value = monitored(run.train.monitor, val);
     if (loop.best_state.empty() || value > loop.best_value) {
       loop.best_value = value;
       loop.best_state = snapshot(model);
@@ -551,21 +509,22 @@ TrainingResult train_and_evaluate(HybridModel& model, const json& config, const 
     } else {
       ++loop.since_best;
     }
-    if (s.schedule == "plateau" && epoch >= s.warmup_epochs) {
+    if (run.train.schedule == "plateau" && epoch >= run.train.warmup_epochs) {
       if (value > loop.plateau_best) {
         loop.plateau_best = value;
         loop.since_plateau_best = 0;
-      } else if (++loop.since_plateau_best >= s.step_size) {
-        loop.plateau_factor *= s.gamma;
+      } else if (++loop.since_plateau_best >= run.train.step_size) {
+        loop.plateau_factor *= run.train.gamma;
         loop.since_plateau_best = 0;
       }
     }
-    loop.stopped_early = s.patience > 0 && loop.since_best >= s.patience;
+    loop.stopped_early = run.train.patience > 0 && loop.since_best >= run.train.patience;
     loop.next_epoch = epoch + 1;
     const auto now = std::chrono::steady_clock::now();
     if (!checkpoint.path.empty() && std::chrono::duration<double>(now - last_checkpoint).count() >=
                                         checkpoint.interval_seconds) {
-      save_checkpoint(checkpoint.path, config, model, *optimizer.optimizer, loop, result, random);
+      save_checkpoint(checkpoint.path, run.canonical, model, *optimizer.optimizer, loop, result,
+                      random);
       last_checkpoint = std::chrono::steady_clock::now();
       if (log) {
         log(fmt::format("checkpoint after epoch {}: {:.1f} MB in {:.2f} s", epoch + 1,
@@ -594,7 +553,8 @@ TrainingResult train_and_evaluate(HybridModel& model, const json& config, const 
   add_metrics(result.metrics, "test", "", test);
   result.confusion = test.confusion;
   if (classes == 2) {
-    const double threshold = tune_threshold(val_probabilities, data.val.labels, s.threshold);
+    const double threshold =
+        tune_threshold(val_probabilities, data.val.labels, threshold_rule(run.train.threshold));
     result.metrics["threshold"] = threshold;
     add_metrics(
         result.metrics, "test", "_tuned",

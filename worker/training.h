@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/run_config.h"
 #include "models/model_factory.h"
 #include "store/run_result.h"
 #include "worker/dataset.h"
@@ -54,8 +55,8 @@ void remove_checkpoint(const std::string& path);
 // Trains `model` on data.train, picks the best epoch on data.val by train.monitor, evaluates on
 // data.test. Deterministic for a given config seed (the caller seeds torch before building the
 // model). `log` receives one line per epoch.
-TrainingResult train_and_evaluate(HybridModel& model, const nlohmann::json& config,
-                                  const Dataset& data, ModelInput input,
+TrainingResult train_and_evaluate(HybridModel& model, const RunConfig& config, const Dataset& data,
+                                  ModelInput input,
                                   const std::function<void(const std::string&)>& log = {},
                                   const CheckpointOptions& checkpoint = {});
 

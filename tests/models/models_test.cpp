@@ -75,7 +75,7 @@ TEST(HybridModelTest, EveryBackboneAndFusionGivesLogitsForEveryInput) {
     for (const std::string& backbone : kImageBackbones) {
       for (const Input& input : images) {
         SCOPED_TRACE(backbone + " " + fusion + " " + std::to_string(input.shape.image_size));
-        BuiltModel built = build_model(config_for(backbone, fusion), input.shape);
+        BuiltModel built = build_model(make_run_config(config_for(backbone, fusion)), input.shape);
         built.model->eval();
         torch::Tensor logits = built.model->forward(torch::randn(input.batch));
         EXPECT_EQ(logits.sizes(), (std::vector<int64_t>{2, input.shape.classes}));
@@ -84,7 +84,8 @@ TEST(HybridModelTest, EveryBackboneAndFusionGivesLogitsForEveryInput) {
       }
     }
     SCOPED_TRACE("mlp " + fusion);
-    BuiltModel built = build_model(config_for("mlp", fusion), InputShape{0, 0, 30, 2});
+    BuiltModel built =
+        build_model(make_run_config(config_for("mlp", fusion)), InputShape{0, 0, 30, 2});
     EXPECT_EQ(built.model->forward(torch::randn({5, 30})).sizes(), (std::vector<int64_t>{5, 2}));
   }
 }
@@ -111,7 +112,8 @@ TEST(HybridModelTest, GradientsReachEveryTrainableParameterAndNoFrozenOne) {
   for (const std::string& fusion : kFusions) {
     for (const char* backbone : {"hqcnn", "resnet18", "efficientnetv2_s"}) {
       SCOPED_TRACE(backbone + std::string(" ") + fusion);
-      BuiltModel built = build_model(config_for(backbone, fusion), InputShape{1, 28, 0, 2});
+      BuiltModel built =
+          build_model(make_run_config(config_for(backbone, fusion)), InputShape{1, 28, 0, 2});
       auto [missing, leaked] = gradient_flow(built.model, torch::randn({4, 1, 28, 28}));
       EXPECT_TRUE(missing.empty()) << "no gradient: " << missing.front();
       EXPECT_TRUE(leaked.empty()) << "frozen but got a gradient: " << leaked.front();
@@ -123,7 +125,7 @@ TEST(HybridModelTest, FrozenBackboneAndFixedCircuitGetNoGradient) {
   nlohmann::json config = config_for("cnn5", "dhf");
   config["model"]["freeze"] = true;
   config["quantum"]["trainable"] = false;
-  BuiltModel built = build_model(config, InputShape{1, 28, 0, 2});
+  BuiltModel built = build_model(make_run_config(config), InputShape{1, 28, 0, 2});
   for (const auto& p : built.model->named_parameters()) {
     bool frozen_part = p.key().rfind("backbone.", 0) == 0;
     EXPECT_EQ(p.value().requires_grad(), !frozen_part) << p.key();
@@ -140,14 +142,15 @@ TEST(HybridModelTest, FrozenBackboneAndFixedCircuitGetNoGradient) {
 }
 
 TEST(HybridModelTest, TemperatureOfTshfStartsAtOneAndGetsAGradient) {
-  BuiltModel built = build_model(config_for("hqcnn", "tshf"), InputShape{1, 28, 0, 2});
+  BuiltModel built =
+      build_model(make_run_config(config_for("hqcnn", "tshf")), InputShape{1, 28, 0, 2});
   ASSERT_TRUE(built.model->temperature().has_value());
   EXPECT_DOUBLE_EQ(*built.model->temperature(), 1.0);
   built.model->forward(torch::randn({3, 1, 28, 28})).sum().backward();
   torch::Tensor grad = built.model->named_parameters()["log_temperature"].grad();
   ASSERT_TRUE(grad.defined());
   EXPECT_NE(grad.item<double>(), 0.0);
-  EXPECT_FALSE(build_model(config_for("hqcnn", "dhf"), InputShape{1, 28, 0, 2})
+  EXPECT_FALSE(build_model(make_run_config(config_for("hqcnn", "dhf")), InputShape{1, 28, 0, 2})
                    .model->temperature()
                    .has_value());
 }
@@ -155,12 +158,12 @@ TEST(HybridModelTest, TemperatureOfTshfStartsAtOneAndGetsAGradient) {
 TEST(HybridModelTest, SaveAndLoadGiveIdenticalOutputs) {
   const std::string path = (std::filesystem::temp_directory_path() / "hqsweep_model.pt").string();
   torch::manual_seed(2);
-  BuiltModel first =
-      build_model(config_for("resnet18", "cross_attention"), InputShape{3, 32, 0, 4});
+  BuiltModel first = build_model(make_run_config(config_for("resnet18", "cross_attention")),
+                                 InputShape{3, 32, 0, 4});
   save_model(first.model, path);
   torch::manual_seed(99);  // a differently initialised model of the same shape
-  BuiltModel second =
-      build_model(config_for("resnet18", "cross_attention"), InputShape{3, 32, 0, 4});
+  BuiltModel second = build_model(make_run_config(config_for("resnet18", "cross_attention")),
+                                  InputShape{3, 32, 0, 4});
   torch::Tensor input = torch::randn({2, 3, 32, 32});
   first.model->eval();
   second.model->eval();
@@ -175,13 +178,14 @@ TEST(HybridModelTest, BackboneWeightsComeFromAnEarlierRunsCheckpoint) {
   const std::string path =
       (std::filesystem::temp_directory_path() / "hqsweep_classical.pt").string();
   torch::manual_seed(4);
-  BuiltModel classical = build_model(config_for("cnn5", "classical"), InputShape{1, 28, 0, 2});
+  BuiltModel classical =
+      build_model(make_run_config(config_for("cnn5", "classical")), InputShape{1, 28, 0, 2});
   save_model(classical.model, path);
   nlohmann::json config = config_for("cnn5", "dhf");
   config["model"]["weights"] = path;
   config["model"]["freeze"] = true;
   torch::manual_seed(5);
-  BuiltModel hybrid = build_model(config, InputShape{1, 28, 0, 2});
+  BuiltModel hybrid = build_model(make_run_config(config), InputShape{1, 28, 0, 2});
   auto backbone_of = [](BuiltModel& built) { return built.model->named_children()["backbone"]; };
   classical.model->eval();
   hybrid.model->eval();
@@ -193,7 +197,9 @@ TEST(HybridModelTest, BackboneWeightsComeFromAnEarlierRunsCheckpoint) {
 
   nlohmann::json mismatched = config_for("resnet18", "classical");
   mismatched["model"]["weights"] = path;
-  std::string message = error_of([&] { build_model(mismatched, InputShape{1, 28, 0, 2}); });
+  std::string message = error_of([&] {
+    build_model(make_run_config(mismatched), InputShape{1, 28, 0, 2});
+  });
   EXPECT_NE(message.find("model.weights " + path + ": cannot load the backbone"), std::string::npos)
       << message;
   std::filesystem::remove(path);
@@ -204,7 +210,7 @@ TEST(HybridModelTest, FixedCircuitsAreIdenticalForTheSameSeed) {
     nlohmann::json config = config_for("hqcnn", "dhf");
     config["quantum"]["trainable"] = false;
     config["seed"] = seed;
-    BuiltModel built = build_model(config, InputShape{1, 28, 0, 2});
+    BuiltModel built = build_model(make_run_config(config), InputShape{1, 28, 0, 2});
     auto circuit = built.model->named_children()["circuit"];
     return circuit->named_buffers()["weights"].clone();
   };
@@ -213,7 +219,8 @@ TEST(HybridModelTest, FixedCircuitsAreIdenticalForTheSameSeed) {
 }
 
 TEST(ModelFactoryTest, SummarySplitsTrainableParametersByPart) {
-  BuiltModel built = build_model(config_for("hqcnn", "parallel"), InputShape{1, 28, 0, 2});
+  BuiltModel built =
+      build_model(make_run_config(config_for("hqcnn", "parallel")), InputShape{1, 28, 0, 2});
   const ModelSummary& s = built.summary;
   int64_t trainable = 0;
   for (const auto& p : built.model->parameters()) trainable += p.requires_grad() ? p.numel() : 0;
@@ -231,7 +238,7 @@ TEST(ModelFactoryTest, SummarySplitsTrainableParametersByPart) {
 TEST(ModelFactoryTest, ShfCircuitIsFixedEvenWhenTheConfigAsksForATrainableOne) {
   nlohmann::json c = config_for("hqcnn", "shf");
   c["quantum"]["trainable"] = true;  // does not apply to shf: dropped, not refused
-  BuiltModel built = build_model(c, InputShape{1, 28, 0, 2});
+  BuiltModel built = build_model(make_run_config(c), InputShape{1, 28, 0, 2});
   for (const auto& p : built.model->named_parameters()) {
     EXPECT_NE(p.key().rfind("circuit", 0), 0u) << p.key() << " is a circuit parameter";
   }
@@ -253,7 +260,7 @@ TEST(ModelFactoryTest, RefusesImpossibleCombinationsNamingTheKey) {
        "vgg16"},
   };
   for (const Case& c : cases) {
-    std::string message = error_of([&] { build_model(c.config, c.input); });
+    std::string message = error_of([&] { build_model(make_run_config(c.config), c.input); });
     EXPECT_NE(message.find(c.message), std::string::npos) << message;
   }
 }

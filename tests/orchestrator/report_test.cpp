@@ -1,6 +1,6 @@
 // `hqsweep report` on small results files whose every number is known: summaries, paired
 // comparisons, best configurations, shards, the formats, and the refusals.
-#include "orchestrator/report.h"
+#include "orchestrator/report/report.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,11 +1,12 @@
 // The scheduler's decisions: longest first, refinement from measured durations, one extraction
 // for many SHF heads, failed extractions failing their heads, retries.
-#include "orchestrator/scheduler.h"
+#include "orchestrator/schedule/scheduler.h"
 
 #include <gtest/gtest.h>
 
 #include "common/config_schema.h"
-#include "worker/feature_extraction.h"
+#include "common/derived_configs.h"
+#include "common/run_config.h"
 
 namespace hqsweep {
 namespace {
@@ -45,9 +46,9 @@ TEST(SchedulerTest, LongestEstimatedTaskFirst) {
 
 TEST(SchedulerTest, EstimatesOrderBackbonesImageSizesAndEpochs) {
   auto config = [](const char* backbone, int size, int epochs) {
-    return canonical_config(json{{"dataset", {{"name", "breastmnist"}, {"image_size", size}}},
-                                 {"model", {{"backbone", backbone}}},
-                                 {"train", {{"epochs", epochs}}}});
+    return make_run_config(json{{"dataset", {{"name", "breastmnist"}, {"image_size", size}}},
+                                {"model", {{"backbone", backbone}}},
+                                {"train", {{"epochs", epochs}}}});
   };
   EXPECT_GT(estimate_seconds(config("resnet18", 28, 10)),
             estimate_seconds(config("hqcnn", 28, 10)));
@@ -61,7 +62,7 @@ TEST(SchedulerTest, MeasuredDurationsRefineTheirGroupsEstimates) {
   Scheduler scheduler({probe(500), probe(400), mlp}, {}, 0);
   Task first = *scheduler.next();
   EXPECT_EQ(first.estimate, 0.5);
-  ASSERT_LT(estimate_seconds(mlp), 0.4);
+  ASSERT_LT(estimate_seconds(run_config_from_canonical(mlp)), 0.4);
   // Probes turn out 100x shorter than estimated: the mlp run now outranks the other probe.
   scheduler.finished(first, true, false, 0.005);
   EXPECT_EQ(scheduler.next()->id, run_id(mlp));

@@ -1,5 +1,5 @@
 // Slurm settings from a sweep file's "slurm" section and options, and the batch script they make.
-#include "orchestrator/slurm.h"
+#include "orchestrator/slurm/slurm.h"
 
 #include <gtest/gtest.h>
 
@@ -7,6 +7,7 @@
 
 #include "common/error.h"
 #include "common/json_source.h"
+#include "store/results_paths.h"
 #include "tests/error_text.h"
 
 namespace hqsweep {
@@ -26,7 +27,7 @@ BatchJob job_with(const SlurmSettings& settings) {
   job.sweep_path = "/home/ada/it's.json";
   job.results_path = "/scratch/ada/results/study.h5";
   job.script_path = "/scratch/ada/results/slurm/study-1.sbatch";
-  job.jobs_path = jobs_file_path(job.results_path);
+  job.jobs_path = slurm_jobs_path(job.results_path);
   job.working_directory = "/home/ada";
   job.run_args = {"--retries=1", "--set=train.epochs=3"};
   return job;
@@ -146,7 +147,7 @@ TEST(SlurmSettingsTest, JobIdsAreReadOnceEachFromTheJobsFile) {
   }
   EXPECT_EQ(read_job_ids(path), (std::vector<std::string>{"12", "13"}));
   EXPECT_TRUE(read_job_ids(path + ".absent").empty());
-  EXPECT_EQ(jobs_file_path("results/x.h5"), "results/x.slurm-jobs");
+  EXPECT_EQ(slurm_jobs_path("results/x.h5"), "results/x.slurm-jobs");
 }
 
 }  // namespace

@@ -1,6 +1,6 @@
 // The report's statistics against values from SciPy 1.10 (stats.t, ttest_rel, wilcoxon) and, for
 // the exact Wilcoxon test with tied differences, a brute-force enumeration of the 2^n signs.
-#include "orchestrator/statistics.h"
+#include "orchestrator/report/statistics.h"
 
 #include <cmath>
 #include <vector>

@@ -3,7 +3,7 @@
 
 #include "common/error.h"
 #include "common/json_source.h"
-#include "orchestrator/sweep.h"
+#include "orchestrator/sweep/sweep.h"
 
 namespace hqsweep {
 namespace {

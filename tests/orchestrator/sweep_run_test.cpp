@@ -15,7 +15,7 @@
 #include <thread>
 
 #include "common/config_schema.h"
-#include "orchestrator/task_runner.h"
+#include "orchestrator/dispatch/task_runner.h"
 #include "store/result_store.h"
 
 namespace hqsweep {
@@ -217,7 +217,7 @@ TEST_F(SweepRunTest, SigkillOfTheWholeJobNeverLosesAStoredRun) {
 
 TEST(TaskRunnerTest, OneProcessServesManyTasksAndIsRespawnedAfterACrash) {
   RunnerOptions options;
-  options.executable = HQSWEEP_EXECUTABLE;
+  options.executable = HQSWEEP_RUNNER_EXECUTABLE;
   options.max_tasks_per_runner = 4;
   TaskRunner runner(options);
   auto task = [](const char* failure, int seed) {
@@ -270,8 +270,8 @@ Task probe_task(int seed, double milliseconds) {
 TEST(TaskRunnerTest, RunnerStartDoesNotCountAgainstTheTaskTimeout) {
   // A runner that takes 1.5 s to start (as LibTorch loading can on a crowded node) and a task of
   // 10 ms with a 1 s timeout: the task is done, not timed out.
-  const RunnerScript script("hqsweep_slow_runner_",
-                            std::string("sleep 1.5\nexec '") + HQSWEEP_EXECUTABLE + "' \"$@\"\n");
+  const RunnerScript script("hqsweep_slow_runner_", std::string("sleep 1.5\nexec '") +
+                                                        HQSWEEP_RUNNER_EXECUTABLE + "' \"$@\"\n");
   RunnerOptions options;
   options.executable = script.path.string();
   options.task_timeout = 1;
@@ -298,7 +298,7 @@ TEST(TaskRunnerTest, RunnerThatNeverStartsFailsTheTaskNamingIt) {
 
 TEST(TaskRunnerTest, QueuedTaskStartsBehindTheCurrentOneAndOwnsItsCrash) {
   RunnerOptions options;
-  options.executable = HQSWEEP_EXECUTABLE;
+  options.executable = HQSWEEP_RUNNER_EXECUTABLE;
   options.max_tasks_per_runner = 4;
   TaskRunner runner(options);
   auto task = [](const char* failure, int seed, double milliseconds = 0) {

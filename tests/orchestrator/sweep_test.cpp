@@ -1,5 +1,5 @@
 // Tests for sweep expansion: counts, order, linked lists, random draws, seeds, rules, overrides.
-#include "orchestrator/sweep.h"
+#include "orchestrator/sweep/sweep.h"
 
 #include <filesystem>
 #include <set>
@@ -9,6 +9,7 @@
 #include "common/config_schema.h"
 #include "common/error.h"
 #include "common/json_source.h"
+#include "store/results_paths.h"
 
 namespace hqsweep {
 namespace {
@@ -224,8 +225,8 @@ TEST(SweepShardTest, ShardTextAndFileName) {
       EXPECT_NE(std::string(e.what()).find("expected I/N"), std::string::npos) << e.what();
     }
   }
-  EXPECT_EQ(shard_results_path("results/x.h5", Shard{2, 5}), "results/x.shard-2-of-5.h5");
-  EXPECT_EQ(shard_results_path("out", Shard{0, 2}), "out.shard-0-of-2.h5");
+  EXPECT_EQ(shard_results_path("results/x.h5", 2, 5), "results/x.shard-2-of-5.h5");
+  EXPECT_EQ(shard_results_path("out", 0, 2), "out.shard-0-of-2.h5");
 }
 
 TEST(SweepShardTest, SlurmSectionIsNotASweepDimension) {

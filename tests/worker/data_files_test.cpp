@@ -254,9 +254,10 @@ TEST_F(DataFilesTest, NonSquareImagesNeedAnImageSize) {
         {"dataset", {{"name", "image_folder"}, {"path", "images"}, {"image_size", size}}},
         {"model", {{"backbone", "hqcnn"}}}});
   };
-  EXPECT_TRUE(contains(error_of([&] { load_dataset(config(0), dir_); }),
+  EXPECT_TRUE(contains(error_of([&] { load_dataset(make_run_config(config(0)), dir_); }),
                        "dataset.image_size: the images are 6x4; set a square size"));
-  EXPECT_EQ(load_dataset(config(8), dir_).sample_shape, (std::vector<int64_t>{1, 8, 8}));
+  EXPECT_EQ(load_dataset(make_run_config(config(8)), dir_).sample_shape,
+            (std::vector<int64_t>{1, 8, 8}));
 }
 
 TEST(ResizeTest, BilinearMatchesTorchInterpolateWithoutAlignedCorners) {

@@ -58,7 +58,8 @@ class DatasetTest : public testing::TempDirectoryTest {
 
 TEST_F(DatasetTest, CarvesTestAndValidationAndNormalisesWithTrainingStatistics) {
   testing::write_blobs_csv(dir_ + "/blobs.csv", 2, 100, 3, 4.0);
-  Dataset data = load_dataset(config({{"test_fraction", 0.2}, {"val_fraction", 0.25}}), dir_);
+  Dataset data =
+      load_dataset(make_run_config(config({{"test_fraction", 0.2}, {"val_fraction", 0.25}})), dir_);
   EXPECT_EQ(data.test.rows(), 40);
   EXPECT_EQ(data.val.rows(), 40);
   EXPECT_EQ(data.train.rows(), 120);
@@ -82,7 +83,8 @@ TEST_F(DatasetTest, CarvesTestAndValidationAndNormalisesWithTrainingStatistics) 
 
 TEST_F(DatasetTest, ClassSubsetRelabelsInListOrderAndLimitsPerClass) {
   testing::write_blobs_csv(dir_ + "/blobs.csv", 3, 50, 2, 3.0);
-  Dataset data = load_dataset(config({{"classes", {2, 0}}, {"per_class_limit", 10}}), dir_);
+  Dataset data =
+      load_dataset(make_run_config(config({{"classes", {2, 0}}, {"per_class_limit", 10}})), dir_);
   EXPECT_EQ(data.class_names, (std::vector<std::string>{"class2", "class0"}));
   EXPECT_EQ(data.train.rows(), 20);
   EXPECT_EQ(count_of(data.train.labels, 0), 10);
@@ -92,16 +94,16 @@ TEST_F(DatasetTest, ClassSubsetRelabelsInListOrderAndLimitsPerClass) {
 
 TEST_F(DatasetTest, RefusesMissingFilesAndClassesThatDoNotExist) {
   EXPECT_NE(error_of([&] {
-              load_dataset(config(json::object()), dir_);
+              load_dataset(make_run_config(config(json::object())), dir_);
             }).find("blobs.csv: not found (dataset \"csv\""),
             std::string::npos);
   testing::write_blobs_csv(dir_ + "/blobs.csv", 2, 10, 2, 3.0);
   EXPECT_NE(error_of([&] {
-              load_dataset(config({{"classes", {0, 5}}}), dir_);
+              load_dataset(make_run_config(config({{"classes", {0, 5}}})), dir_);
             }).find("dataset.classes: class 5 does not exist"),
             std::string::npos);
   EXPECT_NE(error_of([&] {
-              load_dataset(config({{"classes", {1, 1}}}), dir_);
+              load_dataset(make_run_config(config({{"classes", {1, 1}}})), dir_);
             }).find("class 1 is listed twice"),
             std::string::npos);
 }
@@ -109,11 +111,12 @@ TEST_F(DatasetTest, RefusesMissingFilesAndClassesThatDoNotExist) {
 TEST_F(DatasetTest, RefusesSubsetsOfOneClassAndSplitsLeftEmpty) {
   testing::write_blobs_csv(dir_ + "/blobs.csv", 3, 10, 2, 3.0);
   EXPECT_NE(error_of([&] {
-              load_dataset(config({{"classes", {1}}}), dir_);
+              load_dataset(make_run_config(config({{"classes", {1}}})), dir_);
             }).find("dataset.classes: keep at least two classes"),
             std::string::npos);
   testing::write_blobs_csv(dir_ + "/blobs.csv", 2, 1, 2, 3.0);  // one sample per class
-  const std::string error = error_of([&] { load_dataset(config(json::object()), dir_); });
+  const std::string error =
+      error_of([&] { load_dataset(make_run_config(config(json::object())), dir_); });
   EXPECT_NE(error.find("split is empty after the class subset and splits of this config"),
             std::string::npos)
       << error;
@@ -121,7 +124,9 @@ TEST_F(DatasetTest, RefusesSubsetsOfOneClassAndSplitsLeftEmpty) {
 
 TEST(DatasetLocationTest, UsualNamesUnderTheDataDirectoryAndAbsolutePaths) {
   auto location = [](json dataset) {
-    return dataset_location(json{{"dataset", dataset}}, "/data");
+    // Fusion quantum needs no backbone, so one config fits image and tabular sets.
+    return dataset_location(
+        make_run_config(json{{"dataset", dataset}, {"model", {{"fusion", "quantum"}}}}), "/data");
   };
   EXPECT_EQ(location({{"name", "wdbc"}}), "/data/breast_cancer.csv");
   EXPECT_EQ(location({{"name", "fashion_mnist"}}), "/data/fashion-mnist");
@@ -137,7 +142,7 @@ TEST(RealDatasetTest, BreastMnistResizedToRgb64KeepsOfficialSplits) {
   json config = canonical_config(
       json{{"dataset", {{"name", "breastmnist"}, {"image_size", 64}, {"channels", 3}}},
            {"model", {{"backbone", "resnet18"}}}});
-  Dataset data = load_dataset(config, shared);
+  Dataset data = load_dataset(make_run_config(config), shared);
   EXPECT_EQ(data.sample_shape, (std::vector<int64_t>{3, 64, 64}));
   EXPECT_EQ(data.train.rows(), 546);
   EXPECT_EQ(data.val.rows(), 78);
@@ -154,7 +159,7 @@ TEST(RealDatasetTest, FashionMnistTwoClassesWithASeededValidationSplit) {
   json config = canonical_config(
       json{{"dataset", {{"name", "fashion_mnist"}, {"path", dir}, {"classes", {0, 6}}}},
            {"model", {{"backbone", "hqcnn"}}}});
-  Dataset data = load_dataset(config, "");
+  Dataset data = load_dataset(make_run_config(config), "");
   EXPECT_EQ(data.train.rows() + data.val.rows(), 12000);  // 6000 per class in training
   EXPECT_EQ(data.val.rows(), 1800);                       // val_fraction 0.15
   EXPECT_EQ(data.test.rows(), 2000);

@@ -129,16 +129,16 @@ TEST_F(TrainingTest, ScheduleCurvesFollowWarmupCosineAndStep) {
 
 TEST_F(TrainingTest, QuantumLearningRateDrivesOnlyTheCircuitParameters) {
   const json base = config({{"model", {{"fusion", "sequential"}}}, {"quantum", {{"qubits", 3}}}});
-  Dataset data = load_dataset(base, dir_);
+  Dataset data = load_dataset(make_run_config(base), dir_);
   InputShape input{0, 0, 4, 2};
   auto circuit_change = [&](double quantum_lr) {
     json c = base;
     c["quantum"]["lr"] = quantum_lr;
     c["train"]["epochs"] = 2;
     torch::manual_seed(1);
-    BuiltModel built = build_model(c, input);
+    BuiltModel built = build_model(make_run_config(c), input);
     torch::Tensor before = built.model->circuit_parameters()[0].clone();
-    train_and_evaluate(built.model, c, data, ModelInput::samples);
+    train_and_evaluate(built.model, make_run_config(c), data, ModelInput::samples);
     return (built.model->circuit_parameters()[0] - before).abs().max().item<double>();
   };
   EXPECT_LT(circuit_change(1e-9), 1e-6);
@@ -200,10 +200,10 @@ TEST_F(TrainingTest, ShfHeadsShareOneExtractionKeyedByWhatDeterminesIt) {
   EXPECT_NE(feature_cache_key(shf), feature_cache_key(other_circuit));
   EXPECT_NE(feature_cache_key(shf), feature_cache_key(other_seed));
 
-  Dataset data = load_dataset(shf, dir_);
+  Dataset data = load_dataset(make_run_config(shf), dir_);
   FeatureCache cache(dir_ + "/cache");
-  ExtractionOutcome first = cached_features(shf, data, cache, 1);
-  ExtractionOutcome second = cached_features(other_head, data, cache, 1);
+  ExtractionOutcome first = cached_features(make_run_config(shf), data, cache, 1);
+  ExtractionOutcome second = cached_features(make_run_config(other_head), data, cache, 1);
   EXPECT_FALSE(first.reused);
   EXPECT_TRUE(second.reused);
   EXPECT_EQ(first.features.test.quantum, second.features.test.quantum);

@@ -1,0 +1,151 @@
+// `hqsweep status`: a sweep's progress next to the state of its Slurm jobs.
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+#include <boost/program_options.hpp>
+#include <nlohmann/json.hpp>
+
+#include "common/error.h"
+#include "common/exit_codes.h"
+#include "common/json_source.h"
+#include "common/text.h"
+#include "orchestrator/cli/command_line.h"
+#include "orchestrator/cli/commands.h"
+#include "orchestrator/report/text_table.h"
+#include "orchestrator/slurm/slurm.h"
+#include "orchestrator/sweep/sweep.h"
+#include "store/merge.h"
+#include "store/result_store.h"
+#include "store/results_paths.h"
+
+namespace hqsweep {
+
+namespace fs = std::filesystem;
+namespace po = boost::program_options;
+
+int status_command(const std::string& name, const std::vector<std::string>& args) {
+  po::options_description options(
+      "Show a sweep's progress from its results file (and a job array's shard files) next to\n"
+      "the state of the Slurm jobs `hqsweep submit` recorded for it. Give the sweep file (runs "
+      "not\n"
+      "started yet are counted too) or the results file.\n\nOptions");
+  std::string target, out;
+  std::vector<std::string> overrides;
+  std::size_t max_runs = kDefaultMaxRuns;
+  options.add_options()("help,h", "show this help")("target", po::value(&target)->required(),
+                                                    "the sweep file or the results file")(
+      "out", po::value(&out), "results file of a sweep file (default: results/<sweep name>.h5)")(
+      "set", po::value(&overrides)->composing(), "KEY=VALUE, as given to run or submit")(
+      "max-runs", po::value(&max_runs)->default_value(max_runs), "refuse sweeps with more runs");
+  po::positional_options_description positional;
+  positional.add("target", 1);
+  po::variables_map vm;
+  if (!parse_arguments(name, "SWEEP.json | RESULTS.h5 [--out RESULTS.h5]", options, positional,
+                       args, vm))
+    return 0;
+
+  std::optional<Sweep> sweep;
+  if (fs::path(target).extension() == ".h5") {
+    out = target;
+  } else {
+    sweep = expand_sweep_file(target, SweepOptions{overrides, max_runs});
+    if (out.empty()) out = default_results_path(sweep->name, target);
+  }
+  std::vector<std::string> files;
+  if (fs::exists(out)) files.push_back(out);
+  for (const std::string& shard : shard_files(out)) files.push_back(shard);
+  if (files.empty() && !sweep)
+    throw Error(out + ": no such results file, and no shard files beside it");
+
+  // Per run the best status over every file (a done copy wins).
+  std::map<std::string, RunStatus> status;
+  std::vector<std::vector<std::string>> file_rows;
+  int64_t planned_total = 0;
+  for (const std::string& file : files) {
+    ResultStore store = ResultStore::open_for_reading(file);
+    std::map<RunStatus, int64_t> counts;
+    for (const RunSummary& run : store.list()) {
+      ++counts[run.status];
+      auto [it, fresh] = status.emplace(run.run_id, run.status);
+      const bool finished = run.status == RunStatus::done || run.status == RunStatus::diverged;
+      if (!fresh && finished) it->second = run.status;  // a finished copy wins
+    }
+    const auto records = store.sweeps();
+    const int64_t planned = records.empty() ? 0 : records.back().run_count;
+    if (file != out || files.size() == 1) planned_total += planned;
+    const auto modified = fs::last_write_time(file);
+    const double age =
+        std::chrono::duration<double>(fs::file_time_type::clock::now() - modified).count();
+    file_rows.push_back({file, std::to_string(planned), std::to_string(counts[RunStatus::done]),
+                         std::to_string(counts[RunStatus::failed] + counts[RunStatus::timeout]),
+                         std::to_string(counts[RunStatus::cancelled]),
+                         format_duration(age) + " ago"});
+  }
+  if (!file_rows.empty()) {
+    std::cout << format_table({"results file", "runs", "done", "failed", "cancelled", "written"},
+                              file_rows);
+  }
+
+  std::map<RunStatus, int64_t> totals;
+  int64_t not_started = 0, total = 0;
+  if (sweep) {
+    total = static_cast<int64_t>(sweep->runs.size());
+    for (const RunSpec& run : sweep->runs) {
+      auto it = status.find(run.run_id);
+      if (it == status.end()) {
+        ++not_started;
+      } else {
+        ++totals[it->second];
+      }
+    }
+  } else {
+    for (const auto& [id, s] : status) ++totals[s];
+    // Each file records how many runs its sweep (or shard) has; shards add up to the whole.
+    total = std::max(planned_total, static_cast<int64_t>(status.size()));
+    not_started = std::max<int64_t>(0, total - static_cast<int64_t>(status.size()));
+  }
+  const int64_t finished = totals[RunStatus::done] + totals[RunStatus::diverged];
+  std::cout << fmt::format(
+      "{}: {} of {} runs finished ({:.0f}%): {} done, {} diverged, {} failed, {} timed out, {} "
+      "cancelled (resume runs them), {} not started\n",
+      sweep ? target : out, finished, total,
+      total > 0 ? 100.0 * static_cast<double>(finished) / static_cast<double>(total) : 0.0,
+      totals[RunStatus::done], totals[RunStatus::diverged], totals[RunStatus::failed],
+      totals[RunStatus::timeout], totals[RunStatus::cancelled], not_started);
+
+  const std::vector<std::string> job_ids =
+      read_job_ids(slurm_jobs_path(fs::absolute(out).lexically_normal().string()));
+  if (job_ids.empty()) {
+    std::cout << "Slurm: no jobs recorded for " << out << " (hqsweep submit records them)\n";
+    return 0;
+  }
+  std::vector<SlurmJobState> states;
+  try {
+    states = query_slurm_jobs(job_ids);
+  } catch (const Error& e) {
+    std::cout << "Slurm: jobs " << fmt::format("{}", fmt::join(job_ids, ", "))
+              << "; state unknown: " << e.what() << "\n";
+    return 0;
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const SlurmJobState& s : states) {
+    rows.push_back({s.job_id, s.state, s.reason, s.run_time.empty() ? "-" : s.run_time,
+                    s.time_limit.empty() ? "-" : s.time_limit, std::to_string(s.restarts),
+                    s.nodes.empty() ? "-" : s.nodes, s.exit_code.empty() ? "-" : s.exit_code});
+  }
+  std::cout << "\n"
+            << format_table(
+                   {"job", "state", "reason", "elapsed", "limit", "requeued", "nodes", "exit"},
+                   rows);
+  return 0;
+}
+
+}  // namespace hqsweep

@@ -1,0 +1,59 @@
+// Task and TaskReport as JSON.
+#include "orchestrator/dispatch/task_protocol.h"
+
+namespace hqsweep {
+
+using nlohmann::json;
+
+json to_json(const Task& task) {
+  return {{"kind", task.kind == TaskKind::run ? "run" : "extract"},
+          {"id", task.id},
+          {"config", task.config},
+          {"estimate", task.estimate},
+          {"cost_group", task.cost_group},
+          {"attempt", task.attempt}};
+}
+
+Task task_from_json(const json& j) {
+  Task task;
+  task.kind = j.at("kind") == "run" ? TaskKind::run : TaskKind::extract;
+  task.id = j.at("id");
+  task.config = j.at("config");
+  task.estimate = j.value("estimate", 0.0);
+  task.cost_group = j.value("cost_group", "");
+  task.attempt = j.value("attempt", 1);
+  return task;
+}
+
+json to_json(const TaskReport& report) {
+  json j = {{"task", to_json(report.task)},
+            {"succeeded", report.succeeded},
+            {"retryable", report.retryable},
+            {"error", report.error},
+            {"seconds", report.seconds}};
+  if (report.task.kind == TaskKind::run) j["result"] = to_json(report.result);
+  return j;
+}
+
+TaskReport task_report_from_json(const json& j) {
+  TaskReport report;
+  report.task = task_from_json(j.at("task"));
+  report.succeeded = j.at("succeeded");
+  report.retryable = j.at("retryable");
+  report.error = j.value("error", "");
+  report.seconds = j.value("seconds", 0.0);
+  if (j.contains("result")) report.result = run_result_from_json(j.at("result"));
+  return report;
+}
+
+json runner_reply(const RunResult* result) {
+  json reply = {{"ok", true}};
+  if (result != nullptr) reply["result"] = to_json(*result);
+  return reply;
+}
+
+json runner_error_reply(const std::string& error) {
+  return {{"ok", false}, {"error", error}};
+}
+
+}  // namespace hqsweep

@@ -1,0 +1,286 @@
+// The worker's side of its runner process: spawn, pipes, poll, timeouts, recycling.
+#include "orchestrator/dispatch/task_runner.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+
+#include <fmt/format.h>
+
+#include "common/clock.h"
+#include "common/error.h"
+#include "common/posix_io.h"
+
+extern char** environ;
+
+namespace hqsweep {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr std::size_t kErrorTail = 2000;  // characters of the task's stderr kept for its error
+
+std::string describe_wait_status(int status) {
+  if (WIFSIGNALED(status)) {
+    const int signal = WTERMSIG(status);
+    return fmt::format("killed by signal {} ({}){}", signal, strsignal(signal),
+                       signal == SIGKILL ? "; out of memory?" : "");
+  }
+  if (WIFEXITED(status)) return fmt::format("exited with code {}", WEXITSTATUS(status));
+  return "ended";
+}
+
+// The result recorded for a run that produced none.
+RunResult failed_result(const Task& task, RunStatus status, const std::string& error, int rank,
+                        double start) {
+  RunResult result;
+  result.run_id = task.id;
+  result.config = task.config;
+  result.status = status;
+  result.error = error;
+  result.rank = rank;
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  result.host = host;
+  result.start_time = start;
+  result.end_time = wall_seconds();
+  return result;
+}
+
+}  // namespace
+
+std::string runner_executable() {
+  const char* chosen = std::getenv("HQSWEEP_RUNNER");
+  if (chosen != nullptr && *chosen != '\0') return chosen;
+  return (std::filesystem::path(self_executable()).parent_path() / "hqsweep-runner").string();
+}
+
+TaskRunner::TaskRunner(RunnerOptions options) : options_(std::move(options)) {
+  if (options_.executable.empty()) options_.executable = runner_executable();
+  // Writing to a runner that just died must fail with EPIPE (and be reported), not kill us.
+  signal(SIGPIPE, SIG_IGN);
+}
+
+TaskRunner::~TaskRunner() {
+  stop_child(/*kill_now=*/true);
+}
+
+void TaskRunner::start() {
+  if (child_ < 0) spawn();
+}
+
+void TaskRunner::spawn() {
+  int in[2], out[2], err[2];
+  if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) {
+    throw Error(std::string("cannot create pipes for the runner: ") + std::strerror(errno));
+  }
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, in[0], 0);
+  posix_spawn_file_actions_adddup2(&actions, out[1], 1);
+  posix_spawn_file_actions_adddup2(&actions, err[1], 2);
+  const std::vector<std::string> args = {options_.executable,
+                                         "serve",
+                                         "--data-dir",
+                                         options_.data_directory,
+                                         "--cache-dir",
+                                         options_.cache_directory,
+                                         "--checkpoint-interval",
+                                         fmt::format("{}", options_.checkpoint_interval),
+                                         "--threads",
+                                         std::to_string(options_.threads),
+                                         "--rank",
+                                         std::to_string(options_.rank),
+                                         "--parent",
+                                         std::to_string(getpid())};
+  std::vector<char*> argv;
+  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  pid_t pid = -1;
+  const int code =
+      posix_spawn(&pid, options_.executable.c_str(), &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  ::close(in[0]);
+  ::close(out[1]);
+  ::close(err[1]);
+  if (code != 0) {
+    ::close(in[1]);
+    ::close(out[0]);
+    ::close(err[0]);
+    throw Error("cannot start the runner " + options_.executable + ": " + std::strerror(code));
+  }
+  child_ = pid;
+  to_child_ = in[1];
+  from_child_ = out[0];
+  child_errors_ = err[0];
+  tasks_in_child_ = 0;
+  child_ready_ = false;
+  ++spawned_;
+}
+
+int TaskRunner::stop_child(bool kill_now) {
+  if (child_ < 0) return 0;
+  if (to_child_ >= 0) ::close(to_child_);  // end of input: the runner exits by itself
+  if (kill_now) ::kill(child_, SIGKILL);
+  int status = 0;
+  while (waitpid(child_, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (from_child_ >= 0) ::close(from_child_);
+  if (child_errors_ >= 0) ::close(child_errors_);
+  child_ = -1;
+  to_child_ = from_child_ = child_errors_ = -1;
+  queued_id_.clear();
+  replies_.clear();
+  return status;
+}
+
+TaskReport TaskRunner::execute(const Task& task, const std::function<bool()>& should_stop,
+                               const Task* next) {
+  // Restarted when a new runner says it is ready: its start (LibTorch loading, seconds on a busy
+  // node) is not the task's time and does not count against --task-timeout.
+  auto started = std::chrono::steady_clock::now();
+  double start_time = wall_seconds();
+  TaskReport report;
+  report.task = task;
+  auto fail = [&](RunStatus status, const std::string& error, bool retryable) {
+    report.succeeded = false;
+    report.retryable = retryable;
+    report.error = error;
+    report.seconds = seconds_since(started);
+    if (task.kind == TaskKind::run) {
+      report.result = failed_result(task, status, error, options_.rank, start_time);
+    }
+    return report;
+  };
+
+  if (child_ < 0) spawn();
+  std::string errors;
+  const bool already_sent = !queued_id_.empty() && queued_id_ == task.id;
+  queued_id_.clear();
+  if (!already_sent && !write_all(to_child_, to_json(task).dump() + "\n")) {
+    stop_child(true);
+    spawn();
+    if (!write_all(to_child_, to_json(task).dump() + "\n")) {
+      return fail(RunStatus::failed, "cannot send the task to the runner process", true);
+    }
+  }
+  // Not behind the child's last task before recycling: it would run it instead of exiting.
+  const bool recycles_after_this =
+      options_.max_tasks_per_runner > 0 && tasks_in_child_ + 1 >= options_.max_tasks_per_runner;
+  if (next != nullptr && !recycles_after_this &&
+      write_all(to_child_, to_json(*next).dump() + "\n")) {
+    queued_id_ = next->id;  // a failed write shows as the child's end below
+  }
+  std::string& reply = replies_;
+  for (;;) {
+    const std::size_t end_of_line = reply.find('\n');
+    if (end_of_line != std::string::npos && !child_ready_) {
+      if (reply.compare(0, end_of_line, kRunnerReadyLine) == 0) {
+        reply.erase(0, end_of_line + 1);
+        child_ready_ = true;
+        started = std::chrono::steady_clock::now();
+        start_time = wall_seconds();
+        continue;
+      }
+      child_ready_ = true;  // not ours: left to fail as an unreadable reply
+    }
+    if (end_of_line != std::string::npos) break;
+    pollfd fds[2] = {{from_child_, POLLIN, 0}, {child_errors_, POLLIN, 0}};
+    const int ready = ::poll(fds, 2, 50);
+    if (ready < 0 && errno != EINTR) throw Error(std::string("poll: ") + std::strerror(errno));
+    char buffer[8192];
+    if (ready > 0 && (fds[1].revents & (POLLIN | POLLHUP))) {
+      const ssize_t n = ::read(child_errors_, buffer, sizeof buffer);
+      if (n > 0) {
+        errors.append(buffer, static_cast<std::size_t>(n));
+        if (errors.size() > 4 * kErrorTail) errors.erase(0, errors.size() - kErrorTail);
+      }
+    }
+    bool ended = false;
+    if (ready > 0 && (fds[0].revents & (POLLIN | POLLHUP))) {
+      const ssize_t n = ::read(from_child_, buffer, sizeof buffer);
+      if (n > 0) {
+        reply.append(buffer, static_cast<std::size_t>(n));
+      } else {
+        ended = true;
+      }
+    }
+    const std::string tail =
+        errors.size() > kErrorTail ? errors.substr(errors.size() - kErrorTail) : errors;
+    if (ended) {
+      // Collect the rest of its stderr, then its exit status.
+      ssize_t n;
+      while ((n = ::read(child_errors_, buffer, sizeof buffer)) > 0) {
+        errors.append(buffer, static_cast<std::size_t>(n));
+      }
+      const int status = stop_child(/*kill_now=*/false);
+      const std::string last =
+          errors.size() > kErrorTail ? errors.substr(errors.size() - kErrorTail) : errors;
+      return fail(RunStatus::failed,
+                  "the task's process " + describe_wait_status(status) +
+                      (last.empty() ? "" : "; its stderr ended with:\n" + last),
+                  true);
+    }
+    if (!child_ready_ && seconds_since(started) > options_.start_timeout) {
+      stop_child(true);
+      return fail(RunStatus::failed,
+                  fmt::format("the runner process ({}) did not start within {:g} s{}",
+                              options_.executable, options_.start_timeout,
+                              tail.empty() ? "" : "; its stderr ended with:\n" + tail),
+                  true);
+    }
+    if (child_ready_ && options_.task_timeout > 0 &&
+        seconds_since(started) > options_.task_timeout) {
+      stop_child(true);
+      return fail(RunStatus::timeout,
+                  fmt::format("timed out after {:g} s (--task-timeout){}", options_.task_timeout,
+                              tail.empty() ? "" : "; its stderr ended with:\n" + tail),
+                  true);
+    }
+    if (should_stop && should_stop()) {
+      stop_child(true);
+      return fail(RunStatus::cancelled, "stopped before it finished (signal)", false);
+    }
+  }
+
+  const std::size_t end_of_reply = reply.find('\n');
+  const std::string line = reply.substr(0, end_of_reply);
+  reply.erase(0, end_of_reply + 1);  // what stays is the queued task's reply, or part of it
+  json answer;
+  try {
+    answer = json::parse(line);
+  } catch (const json::exception& e) {
+    stop_child(true);
+    return fail(RunStatus::failed, std::string("unreadable reply from the runner: ") + e.what(),
+                true);
+  }
+  ++tasks_in_child_;
+  if (options_.max_tasks_per_runner > 0 && tasks_in_child_ >= options_.max_tasks_per_runner) {
+    stop_child(false);
+  }
+  if (!answer.value("ok", false)) {
+    return fail(RunStatus::failed, answer.value("error", std::string("unknown error")), false);
+  }
+  report.seconds = seconds_since(started);
+  if (task.kind == TaskKind::run) {
+    report.result = run_result_from_json(answer.at("result"));
+    report.succeeded = true;  // done or diverged: both are results
+  } else {
+    report.succeeded = true;
+  }
+  return report;
+}
+
+}  // namespace hqsweep

@@ -1,0 +1,639 @@
+// Expansion of sweep files into canonical run configurations.
+#include "orchestrator/sweep/sweep.h"
+
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <map>
+#include <random>
+#include <set>
+#include <stdexcept>
+#include <tuple>
+
+#include "common/config_schema.h"
+#include "common/error.h"
+#include "common/json_source.h"
+
+namespace hqsweep {
+
+namespace {
+
+using json = nlohmann::json;
+using ojson = nlohmann::ordered_json;
+
+// One combination under construction: the assignments so far and a label for error messages.
+struct Point {
+  FlatConfig values;
+  std::vector<std::string> label;  // "train.lr=0.01" for each choice that made this point
+};
+
+// One axis of the product: each option sets one or more keys.
+using Option = std::vector<std::pair<std::string, json>>;
+using Dimension = std::vector<Option>;
+
+// key -> acceptable values (any of them matches)
+using MatchRule = std::map<std::string, std::vector<json>>;
+
+struct Conditional {
+  MatchRule when;
+  Option set;
+  std::vector<Dimension> grid;
+};
+
+struct Leaf {
+  std::string key;  // dotted
+  const ojson* value;
+  JsonPath path;
+};
+
+// "slurm" belongs to `hqsweep submit` (orchestrator/slurm/slurm.h); expansion leaves it alone.
+const std::set<std::string> kSweepSections = {"name",    "description", "base",        "grid",
+                                              "zip",     "linked",      "random",      "seeds",
+                                              "include", "exclude",     "conditional", "slurm"};
+
+class SweepParser {
+ public:
+  SweepParser(const JsonSource& source, const SweepOptions& options)
+      : source_(source), options_(options) {}
+
+  // whole_file_is_base: a config file, the one run of a sweep whose base is the whole file.
+  Sweep parse_and_expand(bool whole_file_is_base = false);
+
+ private:
+  [[noreturn]] void fail(const JsonPath& path, const std::string& message) const {
+    throw Error(source_.describe(path, message));
+  }
+
+  // Leaves of an object section, with dotted keys; "a": {"b": x} and "a.b": x alike.
+  void collect_leaves(const ojson& object, const JsonPath& path, const std::string& prefix,
+                      std::vector<Leaf>& out) const {
+    for (const auto& [k, v] : object.items()) {
+      std::string dotted = prefix.empty() ? k : prefix + "." + k;
+      if (v.is_object()) {
+        collect_leaves(v, path.child(k), dotted, out);
+      } else {
+        out.push_back({dotted, &v, path.child(k)});
+      }
+    }
+  }
+
+  std::vector<Leaf> leaves_of(const ojson& object, const JsonPath& path) const {
+    if (!object.is_object())
+      fail(path, "expected an object of config keys, found " + object.dump());
+    std::vector<Leaf> out;
+    collect_leaves(object, path, "", out);
+    return out;
+  }
+
+  const ConfigKey& known_key(const std::string& dotted, const JsonPath& path) const {
+    const ConfigKey* key = find_config_key(dotted);
+    if (key == nullptr) {
+      std::string suggestion = closest_config_key(dotted);
+      fail(path, "unknown key \"" + dotted + "\"" +
+                     (suggestion.empty() ? "" : "; did you mean \"" + suggestion + "\"?"));
+    }
+    return *key;
+  }
+
+  json checked_value(const ConfigKey& key, const ojson& value, const JsonPath& path) const {
+    json normalized;
+    std::string problem = check_config_value(key, json(value), &normalized);
+    if (!problem.empty()) fail(path, problem);
+    return normalized;
+  }
+
+  Option parse_assignments(const ojson& object, const JsonPath& path) const {
+    Option out;
+    for (const Leaf& leaf : leaves_of(object, path)) {
+      const ConfigKey& key = known_key(leaf.key, leaf.path);
+      out.emplace_back(leaf.key, checked_value(key, *leaf.value, leaf.path));
+    }
+    return out;
+  }
+
+  const ojson& list_of_values(const Leaf& leaf) const {
+    if (!leaf.value->is_array()) {
+      fail(leaf.path, "expected a list of values, found " + leaf.value->dump());
+    }
+    if (leaf.value->empty()) fail(leaf.path, "empty list; give at least one value");
+    return *leaf.value;
+  }
+
+  std::vector<Dimension> parse_grid(const ojson& grid, const JsonPath& path) const {
+    std::vector<Dimension> dims;
+    for (const Leaf& leaf : leaves_of(grid, path)) {
+      const ConfigKey& key = known_key(leaf.key, leaf.path);
+      const ojson& values = list_of_values(leaf);
+      Dimension dim;
+      for (std::size_t i = 0; i < values.size(); ++i) {
+        dim.push_back({{leaf.key, checked_value(key, values[i], leaf.path.child(i))}});
+      }
+      dims.push_back(std::move(dim));
+    }
+    return dims;
+  }
+
+  Dimension parse_zip_group(const ojson& group, const JsonPath& path) const {
+    std::vector<Leaf> leaves = leaves_of(group, path);
+    if (leaves.empty()) fail(path, "empty group; give keys with lists of equal length");
+    const std::size_t length = list_of_values(leaves.front()).size();
+    Dimension dim(length);
+    for (const Leaf& leaf : leaves) {
+      const ConfigKey& key = known_key(leaf.key, leaf.path);
+      const ojson& values = list_of_values(leaf);
+      if (values.size() != length) {
+        fail(leaf.path, "has " + std::to_string(values.size()) + " values, but \"" +
+                            leaves.front().key + "\" has " + std::to_string(length) +
+                            "; linked lists vary together and need equal lengths");
+      }
+      for (std::size_t i = 0; i < length; ++i) {
+        dim[i].emplace_back(leaf.key, checked_value(key, values[i], leaf.path.child(i)));
+      }
+    }
+    return dim;
+  }
+
+  std::vector<Dimension> parse_zip(const ojson& zip, const JsonPath& path) const {
+    std::vector<Dimension> dims;
+    if (zip.is_object()) {
+      dims.push_back(parse_zip_group(zip, path));
+    } else if (zip.is_array()) {
+      for (std::size_t i = 0; i < zip.size(); ++i)
+        dims.push_back(parse_zip_group(zip[i], path.child(i)));
+    } else {
+      fail(path, "expected an object of linked lists, or a list of such objects");
+    }
+    return dims;
+  }
+
+  Dimension parse_random(const ojson& random, const JsonPath& path) const;
+  std::vector<std::int64_t> parse_seeds(const ojson& seeds, const JsonPath& path) const;
+  MatchRule parse_match(const ojson& object, const JsonPath& path) const;
+  std::vector<Conditional> parse_conditionals(const ojson& list, const JsonPath& path) const;
+  Option parse_override(const std::string& text) const;
+  // at_least: the count is a partial one (expansion stopped as soon as it passed the limit).
+  void check_limit(double count, const std::string& stage, bool at_least = false) const {
+    if (count > static_cast<double>(options_.max_runs)) {
+      char buffer[64];
+      std::snprintf(buffer, sizeof buffer, "%.0f", count);
+      throw Error(source_.name() + ": " + stage + (at_least ? " at least " : " ") + buffer +
+                  " runs, over the limit of " + std::to_string(options_.max_runs) +
+                  "; raise it with --max-runs if you mean it");
+    }
+  }
+
+  const JsonSource& source_;
+  const SweepOptions& options_;
+};
+
+// Uniform double in [0, 1) from a 64-bit draw: the same on every platform, unlike
+// std::uniform_real_distribution, whose algorithm the standard leaves open.
+double unit_draw(std::mt19937_64& rng) {
+  return static_cast<double>(rng() >> 11) * 0x1.0p-53;
+}
+
+Dimension SweepParser::parse_random(const ojson& random, const JsonPath& path) const {
+  if (!random.is_object()) fail(path, "expected an object with samples, seed and params");
+  for (const auto& [k, v] : random.items()) {
+    if (k != "samples" && k != "seed" && k != "params") {
+      fail(path.child(k), "unknown key; random takes samples, seed and params");
+    }
+  }
+  if (!random.contains("samples")) fail(path, "samples is required (how many random draws)");
+  const ojson& samples = random["samples"];
+  if (!samples.is_number_integer() || samples.get<std::int64_t>() < 1) {
+    fail(path.child("samples"), "expected a positive integer, found " + samples.dump());
+  }
+  std::uint64_t seed = 0;
+  if (random.contains("seed")) {
+    if (!random["seed"].is_number_integer() || random["seed"].get<std::int64_t>() < 0) {
+      fail(path.child("seed"), "expected a non-negative integer, found " + random["seed"].dump());
+    }
+    seed = random["seed"].get<std::uint64_t>();
+  }
+  if (!random.contains("params") || !random["params"].is_object() || random["params"].empty()) {
+    fail(path.child("params"), "expected an object of key -> distribution");
+  }
+  struct Param {
+    std::string key;
+    std::string kind;
+    std::vector<json> args;
+  };
+  std::vector<Param> params;
+  for (const Leaf& leaf : [&] {
+         // A distribution is an object, so stop one level above it.
+         std::vector<Leaf> out;
+         const JsonPath params_path = path.child("params");
+         for (const auto& [k, v] : random["params"].items())
+           out.push_back({k, &v, params_path.child(k)});
+         return out;
+       }()) {
+    const ConfigKey& key = known_key(leaf.key, leaf.path);
+    const ojson& spec = *leaf.value;
+    if (!spec.is_object() || spec.size() != 1) {
+      fail(leaf.path,
+           "expected one distribution: {\"choice\": [...]}, {\"uniform\": [a, b]}, "
+           "{\"loguniform\": [a, b]} or {\"int\": [a, b]}");
+    }
+    const std::string kind = spec.begin().key();
+    const ojson& args = spec.begin().value();
+    const JsonPath args_path = leaf.path.child(kind);
+    Param param{leaf.key, kind, {}};
+    if (kind == "choice") {
+      if (!args.is_array() || args.empty()) fail(args_path, "expected a non-empty list of values");
+      for (std::size_t i = 0; i < args.size(); ++i) {
+        param.args.push_back(checked_value(key, args[i], args_path.child(i)));
+      }
+    } else if (kind == "uniform" || kind == "loguniform" || kind == "int") {
+      if (!args.is_array() || args.size() != 2 || !args[0].is_number() || !args[1].is_number()) {
+        fail(args_path, "expected [low, high], found " + args.dump());
+      }
+      if (kind == "int" ? key.kind != ValueKind::Integer : key.kind != ValueKind::Number) {
+        fail(args_path, std::string(kind == "int" ? "int" : kind) + " draws " +
+                            (kind == "int" ? "integers" : "numbers") + ", but \"" + leaf.key +
+                            "\" takes " +
+                            (key.kind == ValueKind::Integer ? "integers" : "other values") +
+                            (kind == "int" ? "; use uniform" : "; use int or choice"));
+      }
+      double low = args[0].get<double>(), high = args[1].get<double>();
+      if (!(low <= high)) fail(args_path, "low must not exceed high, found " + args.dump());
+      if (kind == "loguniform" && low <= 0) fail(args_path, "loguniform needs low > 0");
+      checked_value(key, args[0], args_path.child(0));
+      checked_value(key, args[1], args_path.child(1));
+      param.args = {low, high};
+    } else {
+      fail(leaf.path,
+           "unknown distribution \"" + kind + "\"; use choice, uniform, loguniform or int");
+    }
+    params.push_back(std::move(param));
+  }
+  const std::int64_t count = samples.get<std::int64_t>();
+  check_limit(static_cast<double>(count), "random.samples gives");
+  std::mt19937_64 rng(seed);
+  Dimension dim;
+  for (std::int64_t s = 0; s < count; ++s) {
+    Option option;
+    for (const Param& p : params) {
+      double u = unit_draw(rng);
+      json value;
+      if (p.kind == "choice") {
+        value = p.args[std::min(p.args.size() - 1, static_cast<std::size_t>(u * p.args.size()))];
+      } else {
+        double low = p.args[0].get<double>(), high = p.args[1].get<double>();
+        if (p.kind == "uniform") {
+          value = low + (high - low) * u;
+        } else if (p.kind == "loguniform") {
+          value = std::exp(std::log(low) + (std::log(high) - std::log(low)) * u);
+        } else {
+          auto lo = static_cast<std::int64_t>(std::ceil(low));
+          auto hi = static_cast<std::int64_t>(std::floor(high));
+          value =
+              std::min(hi, lo + static_cast<std::int64_t>(u * static_cast<double>(hi - lo + 1)));
+        }
+      }
+      option.emplace_back(p.key, value);
+    }
+    dim.push_back(std::move(option));
+  }
+  return dim;
+}
+
+std::vector<std::int64_t> SweepParser::parse_seeds(const ojson& seeds, const JsonPath& path) const {
+  std::vector<std::int64_t> out;
+  const ConfigKey& seed_key = *find_config_key("seed");
+  auto add = [&](const ojson& value, const JsonPath& where) {
+    out.push_back(checked_value(seed_key, value, where).get<std::int64_t>());
+  };
+  if (seeds.is_array()) {
+    if (seeds.empty()) fail(path, "empty list; give at least one seed");
+    for (std::size_t i = 0; i < seeds.size(); ++i) add(seeds[i], path.child(i));
+  } else if (seeds.is_number_integer() || seeds.is_object()) {
+    std::int64_t count = 0, start = 0;
+    if (seeds.is_object()) {
+      for (const auto& [k, v] : seeds.items()) {
+        if (k != "count" && k != "start")
+          fail(path.child(k), "unknown key; seeds takes count and start");
+        if (!v.is_number_integer()) fail(path.child(k), "expected an integer, found " + v.dump());
+      }
+      if (!seeds.contains("count")) fail(path, "count is required");
+      count = seeds["count"].get<std::int64_t>();
+      start = seeds.value("start", std::int64_t{0});
+    } else {
+      count = seeds.get<std::int64_t>();
+    }
+    if (count < 1) fail(path, "seed count must be at least 1, found " + std::to_string(count));
+    check_limit(static_cast<double>(count), "seeds gives");
+    for (std::int64_t i = 0; i < count; ++i) add(ojson(start + i), path);
+  } else {
+    fail(path, "expected a list of seeds, a count, or {\"count\": N, \"start\": S}");
+  }
+  return out;
+}
+
+MatchRule SweepParser::parse_match(const ojson& object, const JsonPath& path) const {
+  MatchRule rule;
+  std::vector<Leaf> leaves = leaves_of(object, path);
+  if (leaves.empty()) fail(path, "empty rule; it would match every run");
+  for (const Leaf& leaf : leaves) {
+    const ConfigKey& key = known_key(leaf.key, leaf.path);
+    // A list means "any of these", except for keys whose value is itself a list.
+    bool any_of = leaf.value->is_array() && (key.kind != ValueKind::IntegerList ||
+                                             (!leaf.value->empty() && (*leaf.value)[0].is_array()));
+    if (any_of) {
+      if (leaf.value->empty()) fail(leaf.path, "empty list; it would match nothing");
+      for (std::size_t i = 0; i < leaf.value->size(); ++i) {
+        rule[leaf.key].push_back(checked_value(key, (*leaf.value)[i], leaf.path.child(i)));
+      }
+    } else {
+      rule[leaf.key].push_back(checked_value(key, *leaf.value, leaf.path));
+    }
+  }
+  return rule;
+}
+
+std::vector<Conditional> SweepParser::parse_conditionals(const ojson& list,
+                                                         const JsonPath& path) const {
+  if (!list.is_array())
+    fail(path, "expected a list of {\"when\": ..., \"set\": ..., \"grid\": ...}");
+  std::vector<Conditional> out;
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    const ojson& entry = list[i];
+    const JsonPath at = path.child(i);
+    if (!entry.is_object()) fail(at, "expected an object with when and set or grid");
+    for (const auto& [k, v] : entry.items()) {
+      if (k != "when" && k != "set" && k != "grid") {
+        fail(at.child(k), "unknown key; a conditional rule takes when, set and grid");
+      }
+    }
+    if (!entry.contains("when")) fail(at, "when is required (the runs this rule applies to)");
+    if (!entry.contains("set") && !entry.contains("grid")) fail(at, "give set, grid or both");
+    Conditional rule;
+    rule.when = parse_match(entry["when"], at.child("when"));
+    if (entry.contains("set")) rule.set = parse_assignments(entry["set"], at.child("set"));
+    if (entry.contains("grid")) rule.grid = parse_grid(entry["grid"], at.child("grid"));
+    out.push_back(std::move(rule));
+  }
+  return out;
+}
+
+Option SweepParser::parse_override(const std::string& text) const {
+  auto eq = text.find('=');
+  if (eq == std::string::npos || eq == 0) {
+    throw Error("--set " + text + ": expected KEY=VALUE, e.g. --set train.epochs=3");
+  }
+  const std::string dotted = text.substr(0, eq);
+  const std::string raw = text.substr(eq + 1);
+  const ConfigKey* key = find_config_key(dotted);
+  if (key == nullptr) {
+    std::string suggestion = closest_config_key(dotted);
+    throw Error("--set " + text + ": unknown key \"" + dotted + "\"" +
+                (suggestion.empty() ? "" : "; did you mean \"" + suggestion + "\"?"));
+  }
+  // The value is JSON where it parses as JSON (3, 0.5, true, [64,32], "x"), else a bare string.
+  json value = json::parse(raw, nullptr, /*allow_exceptions=*/false);
+  if (value.is_discarded()) value = raw;
+  json normalized;
+  std::string problem = check_config_value(*key, value, &normalized);
+  if (!problem.empty()) throw Error("--set " + text + ": " + problem);
+  return {{dotted, normalized}};
+}
+
+bool matches(const MatchRule& rule, const FlatConfig& config, bool use_defaults) {
+  for (const auto& [key, accepted] : rule) {
+    auto it = config.find(key);
+    json value;
+    if (it != config.end()) {
+      value = it->second;
+    } else if (use_defaults) {
+      value = find_config_key(key)->default_value;
+    }
+    if (value.is_null()) return false;
+    bool any = false;
+    for (const json& a : accepted) any = any || a == value;
+    if (!any) return false;
+  }
+  return true;
+}
+
+void assign_option(const Option& option, Point& point) {
+  for (const auto& [key, value] : option) {
+    point.values[key] = value;
+    point.label.push_back(key + "=" + value.dump());
+  }
+}
+
+// Crosses every point with every option of each dimension (the first dimension varies slowest).
+std::vector<Point> cross(std::vector<Point> points, const std::vector<Dimension>& dims) {
+  for (const Dimension& dim : dims) {
+    std::vector<Point> next;
+    next.reserve(points.size() * dim.size());
+    for (const Point& p : points) {
+      for (const Option& option : dim) {
+        Point q = p;
+        assign_option(option, q);
+        next.push_back(std::move(q));
+      }
+    }
+    points = std::move(next);
+  }
+  return points;
+}
+
+std::string joined(const std::vector<std::string>& parts) {
+  std::string out;
+  for (const auto& p : parts) out += (out.empty() ? "" : ", ") + p;
+  return out;
+}
+
+Sweep SweepParser::parse_and_expand(bool whole_file_is_base) {
+  const ojson& root = source_.root();
+  const JsonPath top;
+  if (!root.is_object()) fail(top, "a sweep file holds a JSON object with base, grid, ...");
+  for (const auto& [k, v] : root.items()) {
+    if (whole_file_is_base) break;
+    if (!kSweepSections.count(k)) {
+      std::string hint = find_config_key(k) || closest_config_key(k) != ""
+                             ? "; config keys go inside \"base\" or \"grid\""
+                             : "";
+      fail(top.child(k),
+           "unknown section; a sweep file takes name, description, base, grid, zip "
+           "(or linked), random, seeds, include, exclude, conditional and slurm" +
+               hint);
+    }
+  }
+  if (root.contains("zip") && root.contains("linked")) {
+    fail(top.child("linked"), "give zip or linked (the same thing), not both");
+  }
+  Sweep sweep;
+  sweep.source_name = source_.name();
+  if (root.contains("name")) {
+    if (!root["name"].is_string()) fail(top.child("name"), "expected a string");
+    sweep.name = root["name"].get<std::string>();
+  }
+  if (root.contains("description") && !root["description"].is_string()) {
+    fail(top.child("description"), "expected a string");
+  }
+
+  Point base;
+  if (whole_file_is_base) {
+    assign_option(parse_assignments(root, top), base);
+  } else if (root.contains("base")) {
+    assign_option(parse_assignments(root["base"], top.child("base")), base);
+  }
+  base.label.clear();
+
+  std::vector<Dimension> dims;
+  if (root.contains("grid")) dims = parse_grid(root["grid"], top.child("grid"));
+  for (const char* zip_name : {"zip", "linked"}) {
+    if (root.contains(zip_name)) {
+      for (Dimension& d : parse_zip(root[zip_name], top.child(zip_name)))
+        dims.push_back(std::move(d));
+    }
+  }
+  if (root.contains("random")) dims.push_back(parse_random(root["random"], top.child("random")));
+
+  double product = 1;
+  for (const Dimension& d : dims) product *= static_cast<double>(d.size());
+  check_limit(product, "the grid gives");
+
+  std::vector<Point> points = cross(std::vector<Point>{base}, dims);
+
+  if (root.contains("include")) {
+    const ojson& include = root["include"];
+    const JsonPath at = top.child("include");
+    if (!include.is_array()) fail(at, "expected a list of partial configs");
+    for (std::size_t i = 0; i < include.size(); ++i) {
+      Point p = base;
+      assign_option(parse_assignments(include[i], at.child(i)), p);
+      p.label.insert(p.label.begin(), "include[" + std::to_string(i) + "]");
+      points.push_back(std::move(p));
+    }
+  }
+
+  if (root.contains("conditional")) {
+    for (const Conditional& rule :
+         parse_conditionals(root["conditional"], top.child("conditional"))) {
+      std::vector<Point> next;
+      for (Point& p : points) {
+        if (!matches(rule.when, p.values, /*use_defaults=*/true)) {
+          next.push_back(std::move(p));
+          continue;
+        }
+        assign_option(rule.set, p);
+        for (Point& q : cross(std::vector<Point>{p}, rule.grid)) next.push_back(std::move(q));
+        check_limit(static_cast<double>(next.size()), "the conditional rules give",
+                    /*at_least=*/true);
+      }
+      points = std::move(next);
+    }
+  }
+
+  std::vector<std::int64_t> seeds;
+  if (root.contains("seeds")) seeds = parse_seeds(root["seeds"], top.child("seeds"));
+  check_limit(static_cast<double>(points.size()) *
+                  static_cast<double>(std::max<std::size_t>(1, seeds.size())),
+              "crossing with the seeds gives");
+  if (!seeds.empty()) {
+    Dimension seed_dim;
+    for (std::int64_t s : seeds) seed_dim.push_back({{"seed", s}});
+    points = cross(std::move(points), {seed_dim});
+  }
+
+  Option overrides;
+  for (const std::string& text : options_.overrides) {
+    for (auto& assignment : parse_override(text)) overrides.push_back(std::move(assignment));
+  }
+
+  std::vector<MatchRule> excludes;
+  if (root.contains("exclude")) {
+    const ojson& exclude = root["exclude"];
+    const JsonPath at = top.child("exclude");
+    if (!exclude.is_array()) fail(at, "expected a list of partial configs to drop");
+    for (std::size_t i = 0; i < exclude.size(); ++i)
+      excludes.push_back(parse_match(exclude[i], at.child(i)));
+  }
+
+  sweep.points_before_dedup = points.size();
+  std::set<std::string> seen;
+  std::vector<FlatConfig> flats;
+  for (std::size_t i = 0; i < points.size(); ++i) {
+    Point& p = points[i];
+    for (const auto& [key, value] : overrides) p.values[key] = value;
+    json canonical;
+    try {
+      canonical = canonical_config(p.values);
+    } catch (const Error& e) {
+      throw Error(source_.name() + ": run " + std::to_string(i + 1) +
+                  (p.label.empty() ? "" : " (" + joined(p.label) + ")") + ": " + e.what());
+    }
+    FlatConfig flat = flatten_config(canonical);
+    bool excluded = false;
+    for (const MatchRule& rule : excludes) excluded = excluded || matches(rule, flat, false);
+    if (excluded) continue;
+    std::string id = run_id(canonical);
+    if (!seen.insert(id).second) continue;  // the same run reached another way
+    sweep.runs.push_back({id, std::move(canonical)});
+    flats.push_back(std::move(flat));
+  }
+  if (sweep.runs.empty()) {
+    throw Error(source_.name() + ": the sweep expands to no runs (exclude rules drop all " +
+                std::to_string(points.size()) + ")");
+  }
+
+  // A key varies when it takes two or more values among the runs that have it; a key that is
+  // merely absent where it does not apply (quantum.* of classical runs) does not.
+  std::map<std::string, std::set<std::string>> values_of_key;
+  for (const FlatConfig& f : flats) {
+    for (const auto& [k, v] : f) values_of_key[k].insert(v.dump());
+  }
+  for (const auto& [key, values] : values_of_key) {
+    if (values.size() > 1) sweep.varying_keys.push_back(key);
+  }
+  return sweep;
+}
+
+}  // namespace
+
+Sweep expand_sweep(const JsonSource& source, const SweepOptions& options) {
+  return SweepParser(source, options).parse_and_expand();
+}
+
+Sweep expand_sweep_file(const std::string& path, const SweepOptions& options) {
+  return expand_sweep(JsonSource::from_file(path), options);
+}
+
+Shard parse_shard(const std::string& text) {
+  const std::size_t slash = text.find('/');
+  Shard shard;
+  std::size_t used_index = 0, used_count = 0;
+  try {
+    if (slash == std::string::npos) throw std::invalid_argument(text);
+    shard.index = std::stoi(text.substr(0, slash), &used_index);
+    shard.count = std::stoi(text.substr(slash + 1), &used_count);
+  } catch (const std::exception&) {
+    throw Error("shard \"" + text + "\": expected I/N, e.g. 0/3 (the first of three)");
+  }
+  if (used_index != slash || used_count != text.size() - slash - 1 || shard.count < 1 ||
+      shard.index < 0 || shard.index >= shard.count) {
+    throw Error("shard \"" + text + "\": expected I/N with N >= 1 and 0 <= I < N");
+  }
+  return shard;
+}
+
+bool in_shard(const std::string& run_id, const Shard& shard) {
+  const std::uint64_t value = std::stoull(run_id, nullptr, 16);
+  return value % static_cast<std::uint64_t>(shard.count) == static_cast<std::uint64_t>(shard.index);
+}
+
+std::vector<RunSpec> read_runs(const std::string& path, const SweepOptions& options) {
+  JsonSource source = JsonSource::from_file(path);
+  bool is_sweep = !source.root().is_object();
+  for (const auto& item : source.root().items()) {
+    is_sweep = is_sweep || kSweepSections.count(item.key()) > 0;
+  }
+  if (is_sweep) return expand_sweep(source, options).runs;
+  // Config keys are not sweep sections, so nothing but the base is expanded.
+  return SweepParser(source, options).parse_and_expand(/*whole_file_is_base=*/true).runs;
+}
+
+}  // namespace hqsweep
