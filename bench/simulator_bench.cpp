@@ -35,7 +35,7 @@ double forward_flops(const Circuit& c) {
   const double amplitudes = std::ldexp(1.0, c.qubits());
   double flops = 0;
   for (const Gate& g : c.gates()) {
-    if (g.kind == GateKind::RY || g.kind == GateKind::RZ) flops += 6 * amplitudes;
+    if (g.kind == GateKind::ry || g.kind == GateKind::rz) flops += 6 * amplitudes;
   }
   return flops + 3 * amplitudes + c.qubits() * amplitudes / 2;
 }
@@ -72,7 +72,7 @@ void BM_SimulatorForward(benchmark::State& state) {
   Problem p(static_cast<int>(state.range(0)));
   using Fusion = hqsweep::SimulatorOptions::Fusion;
   BatchedSimulator<float> sim(p.circuit, {1, static_cast<int>(state.range(1)),
-                                          state.range(2) ? Fusion::Always : Fusion::Never});
+                                          state.range(2) ? Fusion::always : Fusion::never});
   for (auto _ : state) {
     sim.forward(p.inputs.data(), kBatch, p.params.data(), p.outputs.data());
     benchmark::DoNotOptimize(p.outputs.data());

@@ -160,7 +160,7 @@ ConfigKey ranged(ConfigKey k, double minimum, double maximum, bool minimum_exclu
 ConfigKey choice(std::string path, std::vector<std::string> choices, json default_value,
                  std::string help, Condition applies = kAlways) {
   ConfigKey k =
-      key(std::move(path), ValueKind::Choice, std::move(default_value), std::move(help), applies);
+      key(std::move(path), ValueKind::choice, std::move(default_value), std::move(help), applies);
   k.choices = std::move(choices);
   return k;
 }
@@ -169,37 +169,37 @@ std::vector<ConfigKey> build_keys() {
   using K = ValueKind;
   const json required;  // null
   return {
-      ranged(key("seed", K::Integer, 0,
+      ranged(key("seed", K::integer, 0,
                  "seed for weights, data order, augmentation and fixed circuits"),
              0, 2147483647),
 
       choice("dataset.name", dataset_names(), required, "data set", kNotProbe),
-      key("dataset.path", K::String, "",
+      key("dataset.path", K::string, "",
           "file or folder, relative to the data directory; \"\" = the set's usual file name",
           kNotProbe),
-      ranged(key("dataset.image_size", K::Integer, 0, "resize images to this size; 0 = as stored",
+      ranged(key("dataset.image_size", K::integer, 0, "resize images to this size; 0 = as stored",
                  kImageData),
              0, 1024),
-      ranged(key("dataset.channels", K::Integer, 0, "1 or 3 (replicate grey to RGB); 0 = as stored",
+      ranged(key("dataset.channels", K::integer, 0, "1 or 3 (replicate grey to RGB); 0 = as stored",
                  kImageData),
              0, 3),
-      ranged(key("dataset.classes", K::IntegerList, json::array(),
+      ranged(key("dataset.classes", K::integer_list, json::array(),
                  "keep only these class labels (relabelled 0..k-1); [] = all", kNotProbe),
              0, 1000),
-      ranged(key("dataset.per_class_limit", K::Integer, 0,
+      ranged(key("dataset.per_class_limit", K::integer, 0,
                  "at most this many training samples per class; 0 = all", kNotProbe),
              0, 100000000),
       ranged(
-          key("dataset.val_fraction", K::Number, 0.15,
+          key("dataset.val_fraction", K::number, 0.15,
               "stratified validation share of the training data (sets without an official split)",
               kNeedsValSplit),
           0, 0.9, true),
-      ranged(key("dataset.test_fraction", K::Number, 0.2,
+      ranged(key("dataset.test_fraction", K::number, 0.2,
                  "stratified test share (sets without an official test split)", kNeedsTestSplit),
              0, 0.9, true),
-      key("dataset.augment", K::Boolean, false,
+      key("dataset.augment", K::boolean, false,
           "random flip, small rotation, padded crop in training", kImageData),
-      key("dataset.normalize", K::Boolean, true, "standardise with training-split statistics",
+      key("dataset.normalize", K::boolean, true, "standardise with training-split statistics",
           kNotProbe),
 
       choice("model.backbone", backbone_names(), required,
@@ -207,73 +207,73 @@ std::vector<ConfigKey> build_keys() {
              kUsesBackbone),
       choice("model.fusion", fusion_names(), "classical",
              "how the quantum branch joins the classical one", kNotProbe),
-      ranged(key("model.width", K::Number, 1.0, "channel width multiplier for cheap CPU sweeps",
+      ranged(key("model.width", K::number, 1.0, "channel width multiplier for cheap CPU sweeps",
                  kConvBackbone),
              0.03125, 4),
-      key("model.small_input", K::Boolean, true,
+      key("model.small_input", K::boolean, true,
           "3x3 stride-1 stem without max-pool for small images", kTorchvisionBackbone),
-      ranged(key("model.hidden", K::IntegerList, json::array({64, 32}), "hidden layer sizes of mlp",
-                 kMlp),
+      ranged(key("model.hidden", K::integer_list, json::array({64, 32}),
+                 "hidden layer sizes of mlp", kMlp),
              1, 65536),
-      ranged(key("model.head_hidden", K::Integer, 32,
+      ranged(key("model.head_hidden", K::integer, 32,
                  "hidden units of the classifier head; 0 = linear", kNotProbe),
              0, 65536),
-      ranged(key("model.dropout", K::Number, 0.1, "dropout in the head", kNotProbe), 0, 0.95),
-      key("model.weights", K::String, "", "start the backbone from this checkpoint", kUsesWeights),
-      key("model.freeze", K::Boolean, false, "do not train the backbone", kUsesWeights),
-      ranged(key("model.attention_heads", K::Integer, 2, "heads of the cross-attention block",
+      ranged(key("model.dropout", K::number, 0.1, "dropout in the head", kNotProbe), 0, 0.95),
+      key("model.weights", K::string, "", "start the backbone from this checkpoint", kUsesWeights),
+      key("model.freeze", K::boolean, false, "do not train the backbone", kUsesWeights),
+      ranged(key("model.attention_heads", K::integer, 2, "heads of the cross-attention block",
                  kCrossAttention),
              1, 64),
 
-      ranged(key("quantum.qubits", K::Integer, 4, "qubits of the circuit", kUsesQuantum), 1, 20),
-      ranged(key("quantum.layers", K::Integer, 2, "ansatz depth", kUsesQuantum), 1, 100),
+      ranged(key("quantum.qubits", K::integer, 4, "qubits of the circuit", kUsesQuantum), 1, 20),
+      ranged(key("quantum.layers", K::integer, 2, "ansatz depth", kUsesQuantum), 1, 100),
       choice("quantum.ansatz",
              {"hardware_efficient", "strongly_entangling", "basic_entangler", "qft"},
              "hardware_efficient", "variational template", kUsesQuantum),
       choice("quantum.embedding",
              {"angle_rx", "angle_ry", "angle_rz", "amplitude", "zz_feature_map"}, "angle_ry",
              "how features enter the circuit", kUsesQuantum),
-      key("quantum.reupload", K::Boolean, false, "re-encode the inputs before every layer",
+      key("quantum.reupload", K::boolean, false, "re-encode the inputs before every layer",
           kUsesQuantum),
       choice("quantum.scaling", {"pi_tanh", "arctan", "none"}, "pi_tanh",
              "squashing of projected features into angles", kUsesQuantum),
       choice("quantum.measure", {"z", "z_zz"}, "z",
              "z: Z expectation of each qubit; z_zz: also Z_i Z_i+1 of neighbours", kUsesQuantum),
-      key("quantum.trainable", K::Boolean, true,
+      key("quantum.trainable", K::boolean, true,
           "false: a fixed circuit drawn from the seed (shf: always fixed)", kTrainableCircuit),
-      ranged(key("quantum.lr", K::Number, 0.0, "learning rate of circuit parameters; 0 = train.lr",
+      ranged(key("quantum.lr", K::number, 0.0, "learning rate of circuit parameters; 0 = train.lr",
                  kTrainableCircuit),
              0, 10),
-      ranged(key("quantum.shots", K::Integer, 0, "sampled measurement at evaluation; 0 = exact",
+      ranged(key("quantum.shots", K::integer, 0, "sampled measurement at evaluation; 0 = exact",
                  kUsesQuantum),
              0, 100000000),
 
-      ranged(key("train.epochs", K::Integer, 10, "training epochs", kNotProbe), 1, 100000),
-      ranged(key("train.batch_size", K::Integer, 32, "samples per step", kNotProbe), 1, 65536),
-      ranged(key("train.lr", K::Number, 1e-3, "learning rate", kNotProbe), 0, 10, true),
+      ranged(key("train.epochs", K::integer, 10, "training epochs", kNotProbe), 1, 100000),
+      ranged(key("train.batch_size", K::integer, 32, "samples per step", kNotProbe), 1, 65536),
+      ranged(key("train.lr", K::number, 1e-3, "learning rate", kNotProbe), 0, 10, true),
       choice("train.optimizer", {"adam", "adamw", "sgd"}, "adam", "optimiser", kNotProbe),
-      ranged(key("train.momentum", K::Number, 0.9, "SGD momentum", kSgd), 0, 0.999),
-      key("train.nesterov", K::Boolean, false, "Nesterov momentum", kSgd),
-      ranged(key("train.weight_decay", K::Number, 0.0, "weight decay", kNotProbe), 0, 1),
+      ranged(key("train.momentum", K::number, 0.9, "SGD momentum", kSgd), 0, 0.999),
+      key("train.nesterov", K::boolean, false, "Nesterov momentum", kSgd),
+      ranged(key("train.weight_decay", K::number, 0.0, "weight decay", kNotProbe), 0, 1),
       choice("train.schedule", {"none", "cosine", "step", "plateau"}, "none",
              "learning-rate schedule", kNotProbe),
-      ranged(key("train.step_size", K::Integer, 10,
+      ranged(key("train.step_size", K::integer, 10,
                  "step: epochs between decays; plateau: epochs without improvement before one",
                  kDecaySchedule),
              1, 100000),
-      ranged(key("train.gamma", K::Number, 0.1, "decay factor of step and plateau schedules",
+      ranged(key("train.gamma", K::number, 0.1, "decay factor of step and plateau schedules",
                  kDecaySchedule),
              0, 1, true),
-      ranged(key("train.warmup_epochs", K::Integer, 0, "linear warm-up epochs", kNotProbe), 0,
+      ranged(key("train.warmup_epochs", K::integer, 0, "linear warm-up epochs", kNotProbe), 0,
              100000),
-      ranged(key("train.grad_clip", K::Number, 0.0, "clip the gradient norm to this; 0 = off",
+      ranged(key("train.grad_clip", K::number, 0.0, "clip the gradient norm to this; 0 = off",
                  kNotProbe),
              0, 1e6),
       choice("train.class_weighting", {"none", "balanced"}, "none",
              "loss weights for imbalanced sets", kNotProbe),
       choice("train.sampler", {"uniform", "balanced"}, "uniform",
              "balanced: class-balanced batches", kNotProbe),
-      ranged(key("train.patience", K::Integer, 0, "early stopping after this many epochs; 0 = off",
+      ranged(key("train.patience", K::integer, 0, "early stopping after this many epochs; 0 = off",
                  kNotProbe),
              0, 100000),
       choice("train.monitor", {"val_loss", "val_acc", "val_auc", "val_f1"}, "val_auc",
@@ -281,17 +281,17 @@ std::vector<ConfigKey> build_keys() {
       choice("train.threshold", {"f1", "youden"}, "f1",
              "how the binary decision threshold is tuned on validation", kNotProbe),
 
-      ranged(key("extract.epochs", K::Integer, 10,
+      ranged(key("extract.epochs", K::integer, 10,
                  "SHF: epochs of the classical model whose backbone gives the cached features; "
                  "0 = the backbone as loaded (model.weights) or initialised",
                  kShf),
              0, 100000),
-      ranged(key("extract.lr", K::Number, 1e-3, "SHF: learning rate (Adam) of that model", kShf), 0,
+      ranged(key("extract.lr", K::number, 1e-3, "SHF: learning rate (Adam) of that model", kShf), 0,
              10, true),
-      ranged(key("extract.batch_size", K::Integer, 32, "SHF: batch size of that model", kShf), 1,
+      ranged(key("extract.batch_size", K::integer, 32, "SHF: batch size of that model", kShf), 1,
              65536),
 
-      ranged(key("probe.duration_ms", K::Number, 0.0, "how long the probe task runs", kProbe), 0,
+      ranged(key("probe.duration_ms", K::number, 0.0, "how long the probe task runs", kProbe), 0,
              1e8),
       choice("probe.failure", {"none", "error", "segfault", "abort", "hang", "diverge"}, "none",
              "how the probe task ends", kProbe),
@@ -300,17 +300,17 @@ std::vector<ConfigKey> build_keys() {
 
 std::string kind_name(const ConfigKey& key) {
   switch (key.kind) {
-    case ValueKind::Integer:
+    case ValueKind::integer:
       return "an integer";
-    case ValueKind::Number:
+    case ValueKind::number:
       return "a number";
-    case ValueKind::Boolean:
+    case ValueKind::boolean:
       return "true or false";
-    case ValueKind::String:
+    case ValueKind::string:
       return "a string";
-    case ValueKind::Choice:
+    case ValueKind::choice:
       return "a string";
-    case ValueKind::IntegerList:
+    case ValueKind::integer_list:
       return "a list of integers";
   }
   return "a value";
@@ -415,25 +415,25 @@ std::string config_keys_markdown() {
   for (const ConfigKey& k : config_keys()) {
     std::string type, allowed;
     switch (k.kind) {
-      case ValueKind::Integer:
+      case ValueKind::integer:
         type = "integer";
         allowed = range_text(k);
         break;
-      case ValueKind::Number:
+      case ValueKind::number:
         type = "number";
         allowed = range_text(k);
         break;
-      case ValueKind::Boolean:
+      case ValueKind::boolean:
         type = "boolean";
         break;
-      case ValueKind::String:
+      case ValueKind::string:
         type = "string";
         break;
-      case ValueKind::IntegerList:
+      case ValueKind::integer_list:
         type = "integer list";
         allowed = "elements " + range_text(k);
         break;
-      case ValueKind::Choice:
+      case ValueKind::choice:
         type = "choice";
         for (const auto& c : k.choices) allowed += (allowed.empty() ? "" : ", ") + c;
         break;
@@ -448,23 +448,23 @@ std::string config_keys_markdown() {
 
 std::string check_config_value(const ConfigKey& key, const json& value, json* normalized) {
   switch (key.kind) {
-    case ValueKind::Integer:
+    case ValueKind::integer:
       return check_integer(key, value, normalized);
-    case ValueKind::Number:
+    case ValueKind::number:
       if (!value.is_number() || !std::isfinite(value.get<double>())) {
         return "expected a number, found " + value.dump();
       }
       *normalized = value.get<double>();
       return check_range(key, value.get<double>(), value);
-    case ValueKind::Boolean:
+    case ValueKind::boolean:
       if (!value.is_boolean()) return "expected true or false, found " + value.dump();
       *normalized = value;
       return "";
-    case ValueKind::String:
+    case ValueKind::string:
       if (!value.is_string()) return "expected a string, found " + value.dump();
       *normalized = value;
       return "";
-    case ValueKind::Choice: {
+    case ValueKind::choice: {
       std::string allowed;
       for (const auto& c : key.choices) allowed += (allowed.empty() ? "" : ", ") + c;
       if (!value.is_string() || std::find(key.choices.begin(), key.choices.end(),
@@ -474,7 +474,7 @@ std::string check_config_value(const ConfigKey& key, const json& value, json* no
       *normalized = value;
       return "";
     }
-    case ValueKind::IntegerList: {
+    case ValueKind::integer_list: {
       if (!value.is_array()) return "expected a list of integers, found " + value.dump();
       json out = json::array();
       for (std::size_t i = 0; i < value.size(); ++i) {

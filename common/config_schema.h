@@ -14,7 +14,7 @@ namespace hqsweep {
 // A config flattened to dotted paths ("train.lr" -> 0.001). Arrays are leaf values.
 using FlatConfig = std::map<std::string, nlohmann::json>;
 
-enum class ValueKind { Integer, Number, Boolean, String, Choice, IntegerList };
+enum class ValueKind { integer, number, boolean, string, choice, integer_list };
 
 struct ConfigKey {
   std::string path;  // dotted path, e.g. "quantum.qubits"

@@ -9,16 +9,16 @@
 namespace hqsweep {
 
 Angle Angle::constant(double value) {
-  return {Source::Constant, 0, 0, 0, value};
+  return {Source::constant, 0, 0, 0, value};
 }
 Angle Angle::parameter(int index, double scale) {
-  return {Source::Parameter, index, 0, scale, 0};
+  return {Source::parameter, index, 0, scale, 0};
 }
 Angle Angle::input(int index, double scale) {
-  return {Source::Input, index, 0, scale, 0};
+  return {Source::input, index, 0, scale, 0};
 }
 Angle Angle::input_product(int index, int index2, double scale) {
-  return {Source::InputProduct, index, index2, scale, 0};
+  return {Source::input_product, index, index2, scale, 0};
 }
 
 Circuit::Circuit(int qubits) : qubits_(qubits) {
@@ -29,11 +29,11 @@ Circuit::Circuit(int qubits) : qubits_(qubits) {
 
 int Circuit::output_count() const {
   switch (measurement_) {
-    case Measurement::Z:
+    case Measurement::z:
       return qubits_;
-    case Measurement::ZAndNeighbourZZ:
+    case Measurement::z_and_neighbour_zz:
       return 2 * qubits_ - 1;
-    case Measurement::Probabilities:
+    case Measurement::probabilities:
       return 1 << qubits_;
   }
   return 0;
@@ -52,23 +52,23 @@ void Circuit::add(const Gate& gate) {
     }
   };
   check_wire(gate.target, "target");
-  const bool controlled = gate.kind == GateKind::CNOT || gate.kind == GateKind::CZ ||
-                          gate.kind == GateKind::CRX || gate.kind == GateKind::CRY ||
-                          gate.kind == GateKind::CRZ || gate.kind == GateKind::CPhase;
+  const bool controlled = gate.kind == GateKind::cnot || gate.kind == GateKind::cz ||
+                          gate.kind == GateKind::crx || gate.kind == GateKind::cry ||
+                          gate.kind == GateKind::crz || gate.kind == GateKind::cphase;
   if (controlled) {
     check_wire(gate.control, "control");
     if (gate.control == gate.target) throw Error("circuit: control and target are the same qubit");
   } else if (gate.control != -1) {
     throw Error("circuit: this gate takes no control qubit");
   }
-  if (gate.angle.source == Angle::Source::Parameter && gate.angle.index >= parameter_count_) {
+  if (gate.angle.source == Angle::Source::parameter && gate.angle.index >= parameter_count_) {
     throw Error("circuit: parameter " + std::to_string(gate.angle.index) + " was never added");
   }
-  if (gate.angle.source == Angle::Source::Input ||
-      gate.angle.source == Angle::Source::InputProduct) {
+  if (gate.angle.source == Angle::Source::input ||
+      gate.angle.source == Angle::Source::input_product) {
     input_count_ =
         std::max({input_count_, gate.angle.index + 1,
-                  gate.angle.source == Angle::Source::InputProduct ? gate.angle.index2 + 1 : 0});
+                  gate.angle.source == Angle::Source::input_product ? gate.angle.index2 + 1 : 0});
   }
   gates_.push_back(gate);
 }
@@ -86,16 +86,16 @@ void Circuit::swap(int a, int b) {
 }
 
 void Circuit::matrix(int target, const std::array<std::complex<double>, 4>& m) {
-  Gate gate{GateKind::Matrix, -1, target, {}, m};
+  Gate gate{GateKind::matrix, -1, target, {}, m};
   add(gate);
 }
 
 bool is_differentiable(const Gate& gate) {
-  return gate.angle.source != Angle::Source::Constant &&
-         (gate.kind == GateKind::RX || gate.kind == GateKind::RY || gate.kind == GateKind::RZ ||
-          gate.kind == GateKind::PhaseShift || gate.kind == GateKind::CRX ||
-          gate.kind == GateKind::CRY || gate.kind == GateKind::CRZ ||
-          gate.kind == GateKind::CPhase);
+  return gate.angle.source != Angle::Source::constant &&
+         (gate.kind == GateKind::rx || gate.kind == GateKind::ry || gate.kind == GateKind::rz ||
+          gate.kind == GateKind::phase_shift || gate.kind == GateKind::crx ||
+          gate.kind == GateKind::cry || gate.kind == GateKind::crz ||
+          gate.kind == GateKind::cphase);
 }
 
 namespace {
@@ -194,9 +194,9 @@ Circuit build_circuit(const CircuitConfig& config) {
     ansatz_layer(c, config.ansatz, layer);
   }
   if (config.measure == "z") {
-    c.set_measurement(Measurement::Z);
+    c.set_measurement(Measurement::z);
   } else if (config.measure == "z_zz") {
-    c.set_measurement(Measurement::ZAndNeighbourZZ);
+    c.set_measurement(Measurement::z_and_neighbour_zz);
   } else {
     throw Error("circuit: unknown measurement \"" + config.measure + "\"; use z or z_zz");
   }

@@ -11,8 +11,8 @@ namespace hqsweep {
 
 // Where a gate's angle comes from: angle = scale * source + offset.
 struct Angle {
-  enum class Source { Constant, Parameter, Input, InputProduct };
-  Source source = Source::Constant;
+  enum class Source { constant, parameter, input, input_product };
+  Source source = Source::constant;
   int index = 0;   // parameter or input index
   int index2 = 0;  // InputProduct: (pi - x[index]) * (pi - x[index2]), the ZZ feature map's angle
   double scale = 1;
@@ -25,23 +25,23 @@ struct Angle {
 };
 
 enum class GateKind {
-  RX,
-  RY,
-  RZ,
-  PhaseShift,
-  H,
-  X,
-  Y,
-  Z,
-  S,
-  T,
-  CNOT,
-  CZ,
-  CRX,
-  CRY,
-  CRZ,
-  CPhase,
-  Matrix
+  rx,
+  ry,
+  rz,
+  phase_shift,
+  h,
+  x,
+  y,
+  z,
+  s,
+  t,
+  cnot,
+  cz,
+  crx,
+  cry,
+  crz,
+  cphase,
+  matrix
 };
 
 struct Gate {
@@ -54,7 +54,7 @@ struct Gate {
 
 // What a circuit returns per sample: <Z_i> for each qubit; those then <Z_i Z_i+1> for
 // neighbouring qubits; or the 2^n basis-state probabilities.
-enum class Measurement { Z, ZAndNeighbourZZ, Probabilities };
+enum class Measurement { z, z_and_neighbour_zz, probabilities };
 
 class Circuit {
  public:
@@ -75,31 +75,31 @@ class Circuit {
   int add_parameter() { return parameter_count_++; }
 
   void add(const Gate& gate);
-  void rx(int target, Angle angle) { add({GateKind::RX, -1, target, angle, {}}); }
-  void ry(int target, Angle angle) { add({GateKind::RY, -1, target, angle, {}}); }
-  void rz(int target, Angle angle) { add({GateKind::RZ, -1, target, angle, {}}); }
-  void phase_shift(int target, Angle angle) { add({GateKind::PhaseShift, -1, target, angle, {}}); }
+  void rx(int target, Angle angle) { add({GateKind::rx, -1, target, angle, {}}); }
+  void ry(int target, Angle angle) { add({GateKind::ry, -1, target, angle, {}}); }
+  void rz(int target, Angle angle) { add({GateKind::rz, -1, target, angle, {}}); }
+  void phase_shift(int target, Angle angle) { add({GateKind::phase_shift, -1, target, angle, {}}); }
   // Rot(phi, theta, omega) = RZ(omega) RY(theta) RZ(phi), as PennyLane defines it.
   void rot(int target, Angle phi, Angle theta, Angle omega);
-  void h(int target) { add({GateKind::H, -1, target, {}, {}}); }
-  void x(int target) { add({GateKind::X, -1, target, {}, {}}); }
-  void y(int target) { add({GateKind::Y, -1, target, {}, {}}); }
-  void z(int target) { add({GateKind::Z, -1, target, {}, {}}); }
-  void s(int target) { add({GateKind::S, -1, target, {}, {}}); }
-  void t(int target) { add({GateKind::T, -1, target, {}, {}}); }
-  void cnot(int control, int target) { add({GateKind::CNOT, control, target, {}, {}}); }
-  void cz(int control, int target) { add({GateKind::CZ, control, target, {}, {}}); }
+  void h(int target) { add({GateKind::h, -1, target, {}, {}}); }
+  void x(int target) { add({GateKind::x, -1, target, {}, {}}); }
+  void y(int target) { add({GateKind::y, -1, target, {}, {}}); }
+  void z(int target) { add({GateKind::z, -1, target, {}, {}}); }
+  void s(int target) { add({GateKind::s, -1, target, {}, {}}); }
+  void t(int target) { add({GateKind::t, -1, target, {}, {}}); }
+  void cnot(int control, int target) { add({GateKind::cnot, control, target, {}, {}}); }
+  void cz(int control, int target) { add({GateKind::cz, control, target, {}, {}}); }
   void crx(int control, int target, Angle angle) {
-    add({GateKind::CRX, control, target, angle, {}});
+    add({GateKind::crx, control, target, angle, {}});
   }
   void cry(int control, int target, Angle angle) {
-    add({GateKind::CRY, control, target, angle, {}});
+    add({GateKind::cry, control, target, angle, {}});
   }
   void crz(int control, int target, Angle angle) {
-    add({GateKind::CRZ, control, target, angle, {}});
+    add({GateKind::crz, control, target, angle, {}});
   }
   void cphase(int control, int target, Angle angle) {
-    add({GateKind::CPhase, control, target, angle, {}});
+    add({GateKind::cphase, control, target, angle, {}});
   }
   // SWAP as three CNOTs.
   void swap(int a, int b);
@@ -110,7 +110,7 @@ class Circuit {
   int parameter_count_ = 0;
   int input_count_ = 0;
   bool amplitude_input_ = false;
-  Measurement measurement_ = Measurement::Z;
+  Measurement measurement_ = Measurement::z;
   std::vector<Gate> gates_;
 };
 

@@ -56,20 +56,20 @@ namespace {
 // A gate's action on one pair of amplitudes (x: target bit 0, y: target bit 1) in lane l.
 template <PairOp Op, typename T, int W>
 inline void pair_apply(T& xr, T& xi, T& yr, T& yi, const T* k, int l) {
-  if constexpr (Op == PairOp::RX) {  // [c, -is; -is, c]
+  if constexpr (Op == PairOp::rx) {  // [c, -is; -is, c]
     const T c = k[l], s = k[W + l];
     const T ar = c * xr + s * yi, ai = c * xi - s * yr, br = c * yr + s * xi, bi = c * yi - s * xr;
     xr = ar, xi = ai, yr = br, yi = bi;
-  } else if constexpr (Op == PairOp::RY) {  // [c, -s; s, c]
+  } else if constexpr (Op == PairOp::ry) {  // [c, -s; s, c]
     const T c = k[l], s = k[W + l];
     const T ar = c * xr - s * yr, ai = c * xi - s * yi, br = s * xr + c * yr, bi = s * xi + c * yi;
     xr = ar, xi = ai, yr = br, yi = bi;
-  } else if constexpr (Op == PairOp::Diagonal) {
+  } else if constexpr (Op == PairOp::diagonal) {
     const T d0r = k[l], d0i = k[W + l], d1r = k[2 * W + l], d1i = k[3 * W + l];
     const T ar = d0r * xr - d0i * xi, ai = d0r * xi + d0i * xr;
     const T br = d1r * yr - d1i * yi, bi = d1r * yi + d1i * yr;
     xr = ar, xi = ai, yr = br, yi = bi;
-  } else if constexpr (Op == PairOp::Matrix) {
+  } else if constexpr (Op == PairOp::matrix) {
     const T m00r = k[l], m00i = k[W + l], m01r = k[2 * W + l], m01i = k[3 * W + l];
     const T m10r = k[4 * W + l], m10i = k[5 * W + l], m11r = k[6 * W + l], m11i = k[7 * W + l];
     const T ar = m00r * xr - m00i * xi + m01r * yr - m01i * yi;
@@ -105,16 +105,16 @@ void apply_pairs(T* re, T* im, int qubits, int control, int target, const T* k) 
 template <typename T, int W>
 void apply_pair_op(T* re, T* im, int qubits, int control, int target, PairOp op, const T* k) {
   switch (op) {
-    case PairOp::RX:
-      return apply_pairs<PairOp::RX, T, W>(re, im, qubits, control, target, k);
-    case PairOp::RY:
-      return apply_pairs<PairOp::RY, T, W>(re, im, qubits, control, target, k);
-    case PairOp::Diagonal:
-      return apply_pairs<PairOp::Diagonal, T, W>(re, im, qubits, control, target, k);
-    case PairOp::Matrix:
-      return apply_pairs<PairOp::Matrix, T, W>(re, im, qubits, control, target, k);
-    case PairOp::X:
-      return apply_pairs<PairOp::X, T, W>(re, im, qubits, control, target, k);
+    case PairOp::rx:
+      return apply_pairs<PairOp::rx, T, W>(re, im, qubits, control, target, k);
+    case PairOp::ry:
+      return apply_pairs<PairOp::ry, T, W>(re, im, qubits, control, target, k);
+    case PairOp::diagonal:
+      return apply_pairs<PairOp::diagonal, T, W>(re, im, qubits, control, target, k);
+    case PairOp::matrix:
+      return apply_pairs<PairOp::matrix, T, W>(re, im, qubits, control, target, k);
+    case PairOp::x:
+      return apply_pairs<PairOp::x, T, W>(re, im, qubits, control, target, k);
   }
 }
 
@@ -123,11 +123,11 @@ namespace {
 // Im <lambda|G|phi> restricted to one pair of amplitudes (a: target bit 0, b: target bit 1).
 template <Generator G, typename T>
 inline T pair_overlap(T lar, T lai, T lbr, T lbi, T par, T pai, T pbr, T pbi) {
-  if constexpr (G == Generator::X) {  // Im(conj(la) pb + conj(lb) pa)
+  if constexpr (G == Generator::x) {  // Im(conj(la) pb + conj(lb) pa)
     return lar * pbi - lai * pbr + lbr * pai - lbi * par;
-  } else if constexpr (G == Generator::Y) {  // Im(-i conj(la) pb + i conj(lb) pa)
+  } else if constexpr (G == Generator::y) {  // Im(-i conj(la) pb + i conj(lb) pa)
     return lbr * par + lbi * pai - lar * pbr - lai * pbi;
-  } else if constexpr (G == Generator::Z) {  // Im(conj(la) pa - conj(lb) pb)
+  } else if constexpr (G == Generator::z) {  // Im(conj(la) pa - conj(lb) pb)
     return lar * pai - lai * par - lbr * pbi + lbi * pbr;
   } else {  // Im(-2 conj(lb) pb)
     (void)lar, (void)lai, (void)par, (void)pai;
@@ -211,22 +211,22 @@ void adjoint_step(T* phi_re, T* phi_im, T* lambda_re, T* lambda_im, int qubits, 
                   int target, PairOp op, const T* coefficients, const Generator* generator,
                   T* out) {
   switch (op) {
-    case PairOp::RX:
-      return adjoint_step_for_op<PairOp::RX, T, W>(phi_re, phi_im, lambda_re, lambda_im, qubits,
+    case PairOp::rx:
+      return adjoint_step_for_op<PairOp::rx, T, W>(phi_re, phi_im, lambda_re, lambda_im, qubits,
                                                    control, target, coefficients, generator, out);
-    case PairOp::RY:
-      return adjoint_step_for_op<PairOp::RY, T, W>(phi_re, phi_im, lambda_re, lambda_im, qubits,
+    case PairOp::ry:
+      return adjoint_step_for_op<PairOp::ry, T, W>(phi_re, phi_im, lambda_re, lambda_im, qubits,
                                                    control, target, coefficients, generator, out);
-    case PairOp::Diagonal:
-      return adjoint_step_for_op<PairOp::Diagonal, T, W>(phi_re, phi_im, lambda_re, lambda_im,
+    case PairOp::diagonal:
+      return adjoint_step_for_op<PairOp::diagonal, T, W>(phi_re, phi_im, lambda_re, lambda_im,
                                                          qubits, control, target, coefficients,
                                                          generator, out);
-    case PairOp::Matrix:
-      return adjoint_step_for_op<PairOp::Matrix, T, W>(phi_re, phi_im, lambda_re, lambda_im, qubits,
+    case PairOp::matrix:
+      return adjoint_step_for_op<PairOp::matrix, T, W>(phi_re, phi_im, lambda_re, lambda_im, qubits,
                                                        control, target, coefficients, generator,
                                                        out);
-    case PairOp::X:
-      return adjoint_step_for_op<PairOp::X, T, W>(phi_re, phi_im, lambda_re, lambda_im, qubits,
+    case PairOp::x:
+      return adjoint_step_for_op<PairOp::x, T, W>(phi_re, phi_im, lambda_re, lambda_im, qubits,
                                                   control, target, coefficients, generator, out);
   }
 }
@@ -234,16 +234,16 @@ void adjoint_step(T* phi_re, T* phi_im, T* lambda_re, T* lambda_im, int qubits, 
 namespace {
 
 // Rotation kinds adjoint_step_pair takes, as (pair operation, generator).
-enum class Rotation { X, Y, Z };
+enum class Rotation { x, y, z };
 
 template <Rotation R>
 constexpr PairOp op_of() {
-  return R == Rotation::X ? PairOp::RX : R == Rotation::Y ? PairOp::RY : PairOp::Diagonal;
+  return R == Rotation::x ? PairOp::rx : R == Rotation::y ? PairOp::ry : PairOp::diagonal;
 }
 
 template <Rotation R>
 constexpr Generator generator_of() {
-  return R == Rotation::X ? Generator::X : R == Rotation::Y ? Generator::Y : Generator::Z;
+  return R == Rotation::x ? Generator::x : R == Rotation::y ? Generator::y : Generator::z;
 }
 
 template <Rotation A, Rotation B, typename T, int W>
@@ -302,9 +302,9 @@ void adjoint_step_pair_impl(T* phi_re, T* phi_im, T* lambda_re, T* lambda_im, in
 }
 
 int rotation_index(PairOp op, Generator generator) {
-  if (op == PairOp::RX && generator == Generator::X) return 0;
-  if (op == PairOp::RY && generator == Generator::Y) return 1;
-  if (op == PairOp::Diagonal && generator == Generator::Z) return 2;
+  if (op == PairOp::rx && generator == Generator::x) return 0;
+  if (op == PairOp::ry && generator == Generator::y) return 1;
+  if (op == PairOp::diagonal && generator == Generator::z) return 2;
   return -1;
 }
 
@@ -313,13 +313,13 @@ void adjoint_step_pair_second(T* phi_re, T* phi_im, T* lambda_re, T* lambda_im, 
                               int target, const T* ka, T* out_a, int b, const T* kb, T* out_b) {
   switch (b) {
     case 0:
-      return adjoint_step_pair_impl<A, Rotation::X, T, W>(phi_re, phi_im, lambda_re, lambda_im,
+      return adjoint_step_pair_impl<A, Rotation::x, T, W>(phi_re, phi_im, lambda_re, lambda_im,
                                                           qubits, target, ka, out_a, kb, out_b);
     case 1:
-      return adjoint_step_pair_impl<A, Rotation::Y, T, W>(phi_re, phi_im, lambda_re, lambda_im,
+      return adjoint_step_pair_impl<A, Rotation::y, T, W>(phi_re, phi_im, lambda_re, lambda_im,
                                                           qubits, target, ka, out_a, kb, out_b);
     default:
-      return adjoint_step_pair_impl<A, Rotation::Z, T, W>(phi_re, phi_im, lambda_re, lambda_im,
+      return adjoint_step_pair_impl<A, Rotation::z, T, W>(phi_re, phi_im, lambda_re, lambda_im,
                                                           qubits, target, ka, out_a, kb, out_b);
   }
 }
@@ -338,15 +338,15 @@ void adjoint_step_pair(T* phi_re, T* phi_im, T* lambda_re, T* lambda_im, int qub
   if (a < 0 || b < 0) throw std::logic_error("adjoint_step_pair: not a pair of rotations");
   switch (a) {
     case 0:
-      return adjoint_step_pair_second<Rotation::X, T, W>(phi_re, phi_im, lambda_re, lambda_im,
+      return adjoint_step_pair_second<Rotation::x, T, W>(phi_re, phi_im, lambda_re, lambda_im,
                                                          qubits, target, coefficients_a, out_a, b,
                                                          coefficients_b, out_b);
     case 1:
-      return adjoint_step_pair_second<Rotation::Y, T, W>(phi_re, phi_im, lambda_re, lambda_im,
+      return adjoint_step_pair_second<Rotation::y, T, W>(phi_re, phi_im, lambda_re, lambda_im,
                                                          qubits, target, coefficients_a, out_a, b,
                                                          coefficients_b, out_b);
     default:
-      return adjoint_step_pair_second<Rotation::Z, T, W>(phi_re, phi_im, lambda_re, lambda_im,
+      return adjoint_step_pair_second<Rotation::z, T, W>(phi_re, phi_im, lambda_re, lambda_im,
                                                          qubits, target, coefficients_a, out_a, b,
                                                          coefficients_b, out_b);
   }

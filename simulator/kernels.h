@@ -14,13 +14,13 @@
 namespace hqsweep::kernels {
 
 // The Hermitian generator G of a parametrised gate U(theta) = exp(-i theta/2 G).
-enum class Generator { X, Y, Z, MinusTwoP1 };
+enum class Generator { x, y, z, minus_two_p1 };
 
 // How a gate maps a pair of amplitudes (target bit 0 and 1), with the coefficients it reads, W
 // values each: RX [c, -is; -is, c] and RY [c, -s; s, c] read c, s; Diagonal reads d0 re, d0 im,
 // d1 re, d1 im; Matrix reads m00 re, m00 im, m01 re, m01 im, m10 re, m10 im, m11 re, m11 im; X
 // none.
-enum class PairOp { RX, RY, Diagonal, Matrix, X };
+enum class PairOp { rx, ry, diagonal, matrix, x };
 
 // Applies op to every amplitude pair of target (where control, if any, is 1).
 template <typename T, int W>

@@ -36,16 +36,16 @@ void gate_angles(const Gate& gate, const T* inputs, int input_count, std::size_t
     const std::size_t b = first_sample + l;
     double value = 0;
     switch (a.source) {
-      case Angle::Source::Constant:
+      case Angle::Source::constant:
         value = a.offset;
         break;
-      case Angle::Source::Parameter:
+      case Angle::Source::parameter:
         value = a.scale * params[a.index] + a.offset;
         break;
-      case Angle::Source::Input:
+      case Angle::Source::input:
         value = b < batch ? a.scale * inputs[b * input_count + a.index] + a.offset : 0;
         break;
-      case Angle::Source::InputProduct:
+      case Angle::Source::input_product:
         value = b < batch ? a.scale * (M_PI - inputs[b * input_count + a.index]) *
                                     (M_PI - inputs[b * input_count + a.index2]) +
                                 a.offset
@@ -58,24 +58,24 @@ void gate_angles(const Gate& gate, const T* inputs, int input_count, std::size_t
 
 kernels::Generator generator_of(GateKind kind) {
   switch (kind) {
-    case GateKind::RX:
-    case GateKind::CRX:
-      return kernels::Generator::X;
-    case GateKind::RY:
-    case GateKind::CRY:
-      return kernels::Generator::Y;
-    case GateKind::RZ:
-    case GateKind::CRZ:
-      return kernels::Generator::Z;
+    case GateKind::rx:
+    case GateKind::crx:
+      return kernels::Generator::x;
+    case GateKind::ry:
+    case GateKind::cry:
+      return kernels::Generator::y;
+    case GateKind::rz:
+    case GateKind::crz:
+      return kernels::Generator::z;
     default:
-      return kernels::Generator::MinusTwoP1;
+      return kernels::Generator::minus_two_p1;
   }
 }
 
 // Whether a gate's angle is the same for every sample (a constant or a circuit parameter).
 bool shared_angle(const Gate& gate) {
-  return gate.angle.source == Angle::Source::Constant ||
-         gate.angle.source == Angle::Source::Parameter;
+  return gate.angle.source == Angle::Source::constant ||
+         gate.angle.source == Angle::Source::parameter;
 }
 
 // The pair operation of gate (or its inverse) for one block and its per-lane coefficients (in k,
@@ -98,7 +98,7 @@ kernels::PairOp gate_coefficients(const Gate& gate, const T* angles, bool invers
       k.a[2 * W + l] = T(std::cos(p1));
       k.a[3 * W + l] = T(std::sin(p1));
     }
-    return kernels::PairOp::Diagonal;
+    return kernels::PairOp::diagonal;
   };
   auto half_angles = [&]() {
     for (int l = 0; l < W; ++l) {
@@ -116,45 +116,45 @@ kernels::PairOp gate_coefficients(const Gate& gate, const T* angles, bool invers
         k.a[(2 * e + 1) * W + l] = T(u[e].imag());
       }
     }
-    return kernels::PairOp::Matrix;
+    return kernels::PairOp::matrix;
   };
   switch (gate.kind) {
-    case GateKind::RX:
-    case GateKind::CRX:
+    case GateKind::rx:
+    case GateKind::crx:
       half_angles();
-      return kernels::PairOp::RX;
-    case GateKind::RY:
-    case GateKind::CRY:
+      return kernels::PairOp::rx;
+    case GateKind::ry:
+    case GateKind::cry:
       half_angles();
-      return kernels::PairOp::RY;
-    case GateKind::RZ:
-    case GateKind::CRZ:
+      return kernels::PairOp::ry;
+    case GateKind::rz:
+    case GateKind::crz:
       return diagonal([&](int l) { return -0.5 * angles[l]; },
                       [&](int l) { return 0.5 * angles[l]; });
-    case GateKind::PhaseShift:
-    case GateKind::CPhase:
+    case GateKind::phase_shift:
+    case GateKind::cphase:
       return diagonal([](int) { return 0.0; }, [&](int l) { return double(angles[l]); });
-    case GateKind::Z:
-    case GateKind::CZ:
+    case GateKind::z:
+    case GateKind::cz:
       return diagonal([](int) { return 0.0; }, [](int) { return M_PI; });
-    case GateKind::S:
+    case GateKind::s:
       return diagonal([](int) { return 0.0; }, [](int) { return M_PI / 2; });
-    case GateKind::T:
+    case GateKind::t:
       return diagonal([](int) { return 0.0; }, [](int) { return M_PI / 4; });
-    case GateKind::X:
-    case GateKind::CNOT:
-      return kernels::PairOp::X;
-    case GateKind::H: {
+    case GateKind::x:
+    case GateKind::cnot:
+      return kernels::PairOp::x;
+    case GateKind::h: {
       const double r = 1 / std::sqrt(2.0);
       return matrix({r, r, r, -r});
     }
-    case GateKind::Y:
+    case GateKind::y:
       return matrix({0, std::complex<double>(0, -1), std::complex<double>(0, 1), 0});
-    case GateKind::Matrix:
+    case GateKind::matrix:
       return matrix(gate.matrix);
   }
   HQSWEEP_CHECK(false, "simulator: unknown gate kind " << int(gate.kind));
-  return kernels::PairOp::X;
+  return kernels::PairOp::x;
 }
 
 // Per-lane sums of p over the amplitude runs [hi + start, hi + start + length) for hi = 0, period,
@@ -196,27 +196,27 @@ std::array<std::complex<double>, 4> one_qubit_matrix(const Gate& gate, double a)
   const std::complex<double> i(0, 1);
   const double c = std::cos(a / 2), s = std::sin(a / 2), r = 1 / std::sqrt(2.0);
   switch (gate.kind) {
-    case GateKind::RX:
+    case GateKind::rx:
       return {c, -i * s, -i * s, c};
-    case GateKind::RY:
+    case GateKind::ry:
       return {c, -s, s, c};
-    case GateKind::RZ:
+    case GateKind::rz:
       return {std::complex<double>(c, -std::sin(a / 2)), 0, 0, std::complex<double>(c, s)};
-    case GateKind::PhaseShift:
+    case GateKind::phase_shift:
       return {1, 0, 0, std::polar(1.0, a)};
-    case GateKind::H:
+    case GateKind::h:
       return {r, r, r, -r};
-    case GateKind::X:
+    case GateKind::x:
       return {0, 1, 1, 0};
-    case GateKind::Y:
+    case GateKind::y:
       return {0, -i, i, 0};
-    case GateKind::Z:
+    case GateKind::z:
       return {1, 0, 0, -1};
-    case GateKind::S:
+    case GateKind::s:
       return {1, 0, 0, i};
-    case GateKind::T:
+    case GateKind::t:
       return {1, 0, 0, std::exp(i * M_PI / 4.0)};
-    case GateKind::Matrix:
+    case GateKind::matrix:
       return gate.matrix;
     default:
       break;
@@ -265,7 +265,7 @@ std::vector<PlannedOp> plan_forward(const Circuit& circuit, bool fuse) {
 }
 
 bool is_cnot(const std::vector<Gate>& gates, const PlannedOp& op) {
-  return op.gates.size() == 1 && gates[op.gates[0]].kind == GateKind::CNOT;
+  return op.gates.size() == 1 && gates[op.gates[0]].kind == GateKind::cnot;
 }
 
 std::uint32_t wire_mask(const std::vector<Gate>& gates, const PlannedOp& op) {
@@ -360,7 +360,7 @@ struct BackwardPlan {
 
 bool is_rotation(const Gate& gate) {
   return gate.control < 0 &&
-         (gate.kind == GateKind::RX || gate.kind == GateKind::RY || gate.kind == GateKind::RZ);
+         (gate.kind == GateKind::rx || gate.kind == GateKind::ry || gate.kind == GateKind::rz);
 }
 
 // Per-thread buffers, reused from block to block.
@@ -439,8 +439,8 @@ struct BatchedSimulator<T>::Impl {
     }
     const int n = circuit.qubits();
     const bool fuse =
-        options.fusion == SimulatorOptions::Fusion::Always ||
-        (options.fusion == SimulatorOptions::Fusion::Auto && n >= kSmallestFusedQubits);
+        options.fusion == SimulatorOptions::Fusion::always ||
+        (options.fusion == SimulatorOptions::Fusion::automatic && n >= kSmallestFusedQubits);
     forward_ops = plan_forward(circuit, fuse);
     if (whole_state_passes()) {
       // Each run of CNOTs becomes one operation.
@@ -600,7 +600,7 @@ template <int W>
 kernels::PairOp BatchedSimulator<T>::Impl::forward_coefficients(const PlannedOp& op,
                                                                 std::size_t first,
                                                                 Coefficients<T>& k) const {
-  if (op.permutation >= 0) return kernels::PairOp::X;  // a gather, without coefficients
+  if (op.permutation >= 0) return kernels::PairOp::x;  // a gather, without coefficients
   const std::vector<Gate>& gates = circuit.gates();
   alignas(64) T angles[kMaxLanes];
   if (op.gates.size() == 1) {
@@ -637,7 +637,7 @@ kernels::PairOp BatchedSimulator<T>::Impl::forward_coefficients(const PlannedOp&
       k.a[(2 * e + 1) * W + l] = T(product[l][e].imag());
     }
   }
-  return kernels::PairOp::Matrix;
+  return kernels::PairOp::matrix;
 }
 
 template <typename T>
@@ -718,7 +718,7 @@ void BatchedSimulator<T>::Impl::measure_block(const T* re, const T* im, std::siz
 #pragma omp simd
   for (std::size_t j = 0; j < amplitudes * W; ++j) p[j] = re[j] * re[j] + im[j] * im[j];
   T out[kMaxLanes * 64];  // used for Z-type outputs: at most 2n - 1 <= 39 per lane
-  if (circuit.measurement() == Measurement::Probabilities) {
+  if (circuit.measurement() == Measurement::probabilities) {
     for (int l = 0; l < W; ++l) {
       const std::size_t b = block * W + l;
       if (b >= batch) continue;
@@ -733,7 +733,7 @@ void BatchedSimulator<T>::Impl::measure_block(const T* re, const T* im, std::siz
     sum_runs<T, W>(p, amplitudes, stride, stride, 2 * stride, ones);
     for (int l = 0; l < W; ++l) out[q * W + l] = 1 - 2 * ones[l];
   }
-  if (circuit.measurement() == Measurement::ZAndNeighbourZZ) {
+  if (circuit.measurement() == Measurement::z_and_neighbour_zz) {
     // <Z_q Z_q+1> = 1 - 2 P(bit q != bit q+1): those indices are the run [s/2, 3s/2) of every
     // period 2s, s being qubit q's stride.
     for (int q = 0; q + 1 < n; ++q) {
@@ -774,7 +774,7 @@ void BatchedSimulator<T>::Impl::backward_block(std::size_t block, const T* grad_
     const std::size_t b = first + l;
     return b < batch ? grad_outputs[b * output_count + k] : T(0);
   };
-  if (circuit.measurement() == Measurement::Probabilities) {
+  if (circuit.measurement() == Measurement::probabilities) {
     for (std::size_t i = 0; i < amplitudes; ++i) {
       for (int l = 0; l < W; ++l) weight[i * W + l] = g(l, static_cast<int>(i));
     }
@@ -791,7 +791,7 @@ void BatchedSimulator<T>::Impl::backward_block(std::size_t block, const T* grad_
         for (int l = 0; l < W; ++l) weight[(i + half) * W + l] = weight[i * W + l] - 2 * g(l, q);
       }
     }
-    if (circuit.measurement() == Measurement::ZAndNeighbourZZ) {
+    if (circuit.measurement() == Measurement::z_and_neighbour_zz) {
       // + h_q everywhere, - 2 h_q where bit q != bit q+1 (the runs measure_block sums).
       for (int q = 0; q + 1 < n; ++q) {
         const std::size_t stride = std::size_t{1} << (n - 1 - q);
@@ -898,13 +898,13 @@ void BatchedSimulator<T>::Impl::backward_block(std::size_t block, const T* grad_
       const std::size_t b = first + l;
       if (b >= batch) continue;
       switch (a.source) {
-        case Angle::Source::Parameter:
+        case Angle::Source::parameter:
           grad_params[a.index] += T(a.scale) * d_angle[l];
           break;
-        case Angle::Source::Input:
+        case Angle::Source::input:
           grad_inputs[b * input_count + a.index] += T(a.scale) * d_angle[l];
           break;
-        case Angle::Source::InputProduct: {
+        case Angle::Source::input_product: {
           const T* x = inputs.data() + b * input_count;
           grad_inputs[b * input_count + a.index] -=
               T(a.scale) * (T(M_PI) - x[a.index2]) * d_angle[l];
@@ -912,7 +912,7 @@ void BatchedSimulator<T>::Impl::backward_block(std::size_t block, const T* grad_
               T(a.scale) * (T(M_PI) - x[a.index]) * d_angle[l];
           break;
         }
-        case Angle::Source::Constant:
+        case Angle::Source::constant:
           break;
       }
     }
@@ -1023,7 +1023,7 @@ void BatchedSimulator<T>::backward(const T* grad_outputs, T* grad_params, T* gra
   std::vector<char> wanted;
   for (const PlannedOp& op : s.backward_plan.ops) {
     const Gate& gate = gates[op.gates[0]];
-    const bool parameter = gate.angle.source == Angle::Source::Parameter;
+    const bool parameter = gate.angle.source == Angle::Source::parameter;
     wanted.push_back(is_differentiable(gate) &&
                      ((parameter && grad_params) || (!parameter && grad_inputs)));
   }
@@ -1092,12 +1092,12 @@ void BatchedSimulator<T>::sample_outputs(std::uint64_t shots, std::uint64_t seed
     for (std::size_t i = 0; i < s.amplitudes; ++i) {
       if (counts[i] == 0) continue;
       const T frequency = T(double(counts[i]) / double(shots));
-      if (c.measurement() == Measurement::Probabilities) {
+      if (c.measurement() == Measurement::probabilities) {
         out[i] = frequency;
         continue;
       }
       for (int q = 0; q < n; ++q) out[q] += ((i >> (n - 1 - q)) & 1) ? -frequency : frequency;
-      if (c.measurement() == Measurement::ZAndNeighbourZZ) {
+      if (c.measurement() == Measurement::z_and_neighbour_zz) {
         for (int q = 0; q + 1 < n; ++q) {
           out[n + q] += (((i ^ (i >> 1)) >> (n - 2 - q)) & 1) ? -frequency : frequency;
         }

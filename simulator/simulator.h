@@ -19,8 +19,8 @@ struct SimulatorOptions {
   // Forward pass: apply consecutive one-qubit gates on a wire as one 2x2 matrix. Auto fuses where
   // it pays (from kSmallestFusedQubits qubits: below, building per-lane matrices costs more than
   // the passes it saves; docs/benchmarks.md).
-  enum class Fusion { Auto, Always, Never };
-  Fusion fusion = Fusion::Auto;
+  enum class Fusion { automatic, always, never };
+  Fusion fusion = Fusion::automatic;
   // Wires per cache tile (simulator/tiles.h): runs of gates on at most this many wires are applied
   // tile by tile. 0 chooses (no tiles while a state fits the L2 cache, else an L1-sized tile); the
   // qubit count or more gives whole-state passes (one per operation; a run of CNOTs is one gather).

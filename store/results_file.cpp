@@ -326,8 +326,8 @@ std::vector<Column> index_columns(const std::vector<std::string>& varying_keys) 
   for (const std::string& key : varying_keys) {
     const ConfigKey* schema = find_config_key(key);
     bool numeric =
-        schema && (schema->kind == ValueKind::Integer || schema->kind == ValueKind::Number ||
-                   schema->kind == ValueKind::Boolean);
+        schema && (schema->kind == ValueKind::integer || schema->kind == ValueKind::number ||
+                   schema->kind == ValueKind::boolean);
     columns.push_back({key, numeric ? Column::Type::number : Column::Type::text});
   }
   return columns;

@@ -248,11 +248,11 @@ Dimension SweepParser::parse_random(const ojson& random, const JsonPath& path) c
       if (!args.is_array() || args.size() != 2 || !args[0].is_number() || !args[1].is_number()) {
         fail(args_path, "expected [low, high], found " + args.dump());
       }
-      if (kind == "int" ? key.kind != ValueKind::Integer : key.kind != ValueKind::Number) {
+      if (kind == "int" ? key.kind != ValueKind::integer : key.kind != ValueKind::number) {
         fail(args_path, std::string(kind == "int" ? "int" : kind) + " draws " +
                             (kind == "int" ? "integers" : "numbers") + ", but \"" + leaf.key +
                             "\" takes " +
-                            (key.kind == ValueKind::Integer ? "integers" : "other values") +
+                            (key.kind == ValueKind::integer ? "integers" : "other values") +
                             (kind == "int" ? "; use uniform" : "; use int or choice"));
       }
       double low = args[0].get<double>(), high = args[1].get<double>();
@@ -337,7 +337,7 @@ MatchRule SweepParser::parse_match(const ojson& object, const JsonPath& path) co
   for (const Leaf& leaf : leaves) {
     const ConfigKey& key = known_key(leaf.key, leaf.path);
     // A list means "any of these", except for keys whose value is itself a list.
-    bool any_of = leaf.value->is_array() && (key.kind != ValueKind::IntegerList ||
+    bool any_of = leaf.value->is_array() && (key.kind != ValueKind::integer_list ||
                                              (!leaf.value->empty() && (*leaf.value)[0].is_array()));
     if (any_of) {
       if (leaf.value->empty()) fail(leaf.path, "empty list; it would match nothing");

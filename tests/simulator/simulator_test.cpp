@@ -41,33 +41,33 @@ std::array<cd, 4> gate_matrix(GateKind kind, double a) {
   const cd i(0, 1);
   const double c = std::cos(a / 2), s = std::sin(a / 2), r = 1 / std::sqrt(2.0);
   switch (kind) {
-    case GateKind::RX:
-    case GateKind::CRX:
+    case GateKind::rx:
+    case GateKind::crx:
       return {c, -i * s, -i * s, c};
-    case GateKind::RY:
-    case GateKind::CRY:
+    case GateKind::ry:
+    case GateKind::cry:
       return {c, -s, s, c};
-    case GateKind::RZ:
-    case GateKind::CRZ:
+    case GateKind::rz:
+    case GateKind::crz:
       return {std::exp(-i * a / 2.0), 0, 0, std::exp(i * a / 2.0)};
-    case GateKind::PhaseShift:
-    case GateKind::CPhase:
+    case GateKind::phase_shift:
+    case GateKind::cphase:
       return {1, 0, 0, std::exp(i * a)};
-    case GateKind::H:
+    case GateKind::h:
       return {r, r, r, -r};
-    case GateKind::X:
-    case GateKind::CNOT:
+    case GateKind::x:
+    case GateKind::cnot:
       return {0, 1, 1, 0};
-    case GateKind::Y:
+    case GateKind::y:
       return {0, -i, i, 0};
-    case GateKind::Z:
-    case GateKind::CZ:
+    case GateKind::z:
+    case GateKind::cz:
       return {1, 0, 0, -1};
-    case GateKind::S:
+    case GateKind::s:
       return {1, 0, 0, i};
-    case GateKind::T:
+    case GateKind::t:
       return {1, 0, 0, std::exp(i * M_PI / 4.0)};
-    case GateKind::Matrix:
+    case GateKind::matrix:
       break;
   }
   return {};
@@ -97,16 +97,16 @@ TYPED_TEST(SimulatorTest, EveryGateMatchesItsDenseMatrix) {
   std::mt19937 rng(1);
   std::uniform_real_distribution<double> u(-1, 1);
   const std::vector<GateKind> kinds = {
-      GateKind::RX,     GateKind::RY,    GateKind::RZ,  GateKind::PhaseShift, GateKind::H,
-      GateKind::X,      GateKind::Y,     GateKind::Z,   GateKind::S,          GateKind::T,
-      GateKind::CNOT,   GateKind::CZ,    GateKind::CRX, GateKind::CRY,        GateKind::CRZ,
-      GateKind::CPhase, GateKind::Matrix};
+      GateKind::rx,     GateKind::ry,    GateKind::rz,  GateKind::phase_shift, GateKind::h,
+      GateKind::x,      GateKind::y,     GateKind::z,   GateKind::s,           GateKind::t,
+      GateKind::cnot,   GateKind::cz,    GateKind::crx, GateKind::cry,         GateKind::crz,
+      GateKind::cphase, GateKind::matrix};
   for (int lanes : {1, 8}) {
     for (GateKind kind : kinds) {
       for (auto [control, target] : {std::pair{0, 2}, std::pair{2, 0}, std::pair{1, 1}}) {
-        const bool controlled = kind == GateKind::CNOT || kind == GateKind::CZ ||
-                                kind == GateKind::CRX || kind == GateKind::CRY ||
-                                kind == GateKind::CRZ || kind == GateKind::CPhase;
+        const bool controlled = kind == GateKind::cnot || kind == GateKind::cz ||
+                                kind == GateKind::crx || kind == GateKind::cry ||
+                                kind == GateKind::crz || kind == GateKind::cphase;
         if (controlled && control == target) continue;
         if (!controlled) control = -1;
         Circuit c(n);
@@ -120,7 +120,7 @@ TYPED_TEST(SimulatorTest, EveryGateMatchesItsDenseMatrix) {
         }
         const double angle = u(rng) * 3;
         std::array<cd, 4> m = gate_matrix(kind, angle);
-        if (kind == GateKind::Matrix) {
+        if (kind == GateKind::matrix) {
           // A random unitary: RZ RY RZ with a global phase.
           const cd i(0, 1);
           double a = u(rng), b = u(rng), g = u(rng), ph = u(rng);
@@ -144,9 +144,9 @@ TYPED_TEST(SimulatorTest, EveryGateMatchesItsDenseMatrix) {
         for (std::size_t k = 0; k < dim; ++k) expected[k] = double(x[k]) / std::sqrt(norm);
         for (int q = 0; q < n; ++q) {
           expected =
-              multiply(full_matrix(n, -1, q, gate_matrix(GateKind::RX, prep[2 * q])), expected);
+              multiply(full_matrix(n, -1, q, gate_matrix(GateKind::rx, prep[2 * q])), expected);
           expected =
-              multiply(full_matrix(n, -1, q, gate_matrix(GateKind::RZ, prep[2 * q + 1])), expected);
+              multiply(full_matrix(n, -1, q, gate_matrix(GateKind::rz, prep[2 * q + 1])), expected);
         }
         expected = multiply(full_matrix(n, control, target, m), expected);
         std::vector<std::complex<T>> got = sim.state(0);
@@ -166,7 +166,7 @@ TYPED_TEST(SimulatorTest, BellStateAndQubitOrder) {
   Circuit bell(2);
   bell.h(0);
   bell.cnot(0, 1);
-  bell.set_measurement(Measurement::Probabilities);
+  bell.set_measurement(Measurement::probabilities);
   BatchedSimulator<T> sim(bell);
   std::vector<T> out(4);
   sim.forward(nullptr, 1, nullptr, out.data());
@@ -175,7 +175,7 @@ TYPED_TEST(SimulatorTest, BellStateAndQubitOrder) {
   // X on qubit 0 of 3 flips the most significant bit: |100> = index 4.
   Circuit flip(3);
   flip.x(0);
-  flip.set_measurement(Measurement::Probabilities);
+  flip.set_measurement(Measurement::probabilities);
   BatchedSimulator<T> flip_sim(flip);
   std::vector<T> probabilities(8);
   flip_sim.forward(nullptr, 1, nullptr, probabilities.data());
@@ -204,16 +204,16 @@ Circuit random_circuit(int n, std::mt19937& rng) {
   std::uniform_real_distribution<double> scale(0.5, 1.5);
   for (int q = 0; q < n; ++q) c.ry(q, Angle::input(q, scale(rng)));
   if (n > 1) c.rz(1, Angle::input_product(0, 1, 0.3));
-  const GateKind kinds[] = {GateKind::RX,   GateKind::RY,  GateKind::RZ,  GateKind::PhaseShift,
-                            GateKind::CRX,  GateKind::CRY, GateKind::CRZ, GateKind::CPhase,
-                            GateKind::CNOT, GateKind::H,   GateKind::S};
+  const GateKind kinds[] = {GateKind::rx,   GateKind::ry,  GateKind::rz,  GateKind::phase_shift,
+                            GateKind::crx,  GateKind::cry, GateKind::crz, GateKind::cphase,
+                            GateKind::cnot, GateKind::h,   GateKind::s};
   for (int g = 0; g < 6 * n; ++g) {
     GateKind kind = kinds[rng() % (n > 1 ? 11 : 4)];
-    if (kind == GateKind::H || kind == GateKind::S) kind = rng() % 2 ? GateKind::H : GateKind::S;
+    if (kind == GateKind::h || kind == GateKind::s) kind = rng() % 2 ? GateKind::h : GateKind::s;
     int target = wire(rng), control = -1;
-    const bool controlled = kind == GateKind::CRX || kind == GateKind::CRY ||
-                            kind == GateKind::CRZ || kind == GateKind::CPhase ||
-                            kind == GateKind::CNOT;
+    const bool controlled = kind == GateKind::crx || kind == GateKind::cry ||
+                            kind == GateKind::crz || kind == GateKind::cphase ||
+                            kind == GateKind::cnot;
     if (controlled) {
       do control = wire(rng);
       while (control == target);
@@ -222,7 +222,7 @@ Circuit random_circuit(int n, std::mt19937& rng) {
                                  : Angle::parameter(c.add_parameter(), scale(rng));
     c.add({kind, control, target, angle, {}});
   }
-  c.set_measurement(n > 1 ? Measurement::ZAndNeighbourZZ : Measurement::Z);
+  c.set_measurement(n > 1 ? Measurement::z_and_neighbour_zz : Measurement::z);
   return c;
 }
 
@@ -374,7 +374,7 @@ TYPED_TEST(SimulatorTest, FusedAndUnfusedForwardPassesAgree) {
     c.h(2);  // a run of constant, per-sample and shared gates on one wire
     c.ry(2, Angle::input(1));
     c.rz(2, Angle::parameter(0));
-    c.set_measurement(Measurement::ZAndNeighbourZZ);
+    c.set_measurement(Measurement::z_and_neighbour_zz);
     const std::size_t batch = 11;
     std::mt19937 rng(2);
     std::uniform_real_distribution<double> u(-2, 2);
@@ -383,8 +383,8 @@ TYPED_TEST(SimulatorTest, FusedAndUnfusedForwardPassesAgree) {
     for (auto& v : p) v = T(u(rng));
     for (int lanes : {1, 8}) {
       std::vector<T> fused(batch * c.output_count()), plain(fused.size());
-      BatchedSimulator<T> a(c, {1, lanes, SimulatorOptions::Fusion::Always}),
-          b(c, {1, lanes, SimulatorOptions::Fusion::Never});
+      BatchedSimulator<T> a(c, {1, lanes, SimulatorOptions::Fusion::always}),
+          b(c, {1, lanes, SimulatorOptions::Fusion::never});
       a.forward(x.data(), batch, p.data(), fused.data());
       b.forward(x.data(), batch, p.data(), plain.data());
       for (std::size_t k = 0; k < fused.size(); ++k)
@@ -403,10 +403,10 @@ std::vector<cd> dense_state(const Circuit& c, const std::vector<double>& x,
   for (const Gate& gate : c.gates()) {
     const Angle& a = gate.angle;
     double angle = a.offset;
-    if (a.source == Angle::Source::Parameter) angle += a.scale * p[a.index];
-    if (a.source == Angle::Source::Input) angle += a.scale * x[a.index];
+    if (a.source == Angle::Source::parameter) angle += a.scale * p[a.index];
+    if (a.source == Angle::Source::input) angle += a.scale * x[a.index];
     const std::array<cd, 4> m =
-        gate.kind == GateKind::Matrix ? gate.matrix : gate_matrix(gate.kind, angle);
+        gate.kind == GateKind::matrix ? gate.matrix : gate_matrix(gate.kind, angle);
     state = multiply(full_matrix(n, gate.control, gate.target, m), state);
   }
   return state;
@@ -428,7 +428,7 @@ TYPED_TEST(SimulatorTest, CnotRunsMatchTheDenseReference) {
     const std::vector<cd> expected = dense_state(c, x, p);
     std::vector<T> xt(x.begin(), x.end()), pt(p.begin(), p.end()), out(c.output_count());
     for (int lanes : {1, 8}) {
-      for (auto fusion : {SimulatorOptions::Fusion::Always, SimulatorOptions::Fusion::Never}) {
+      for (auto fusion : {SimulatorOptions::Fusion::always, SimulatorOptions::Fusion::never}) {
         BatchedSimulator<T> sim(c, {1, lanes, fusion});
         sim.forward(xt.data(), 1, pt.data(), out.data());
         const std::vector<std::complex<T>> got = sim.state(0);
@@ -457,7 +457,7 @@ TYPED_TEST(SimulatorTest, TiledPassesMatchWholeStatePasses) {
       for (T& e : *v) e = T(u(rng));
     }
     for (int lanes : {1, 8}) {
-      for (auto fusion : {SimulatorOptions::Fusion::Always, SimulatorOptions::Fusion::Never}) {
+      for (auto fusion : {SimulatorOptions::Fusion::always, SimulatorOptions::Fusion::never}) {
         auto run = [&](int tile_qubits, std::vector<T>& out, std::vector<T>& grad_p,
                        std::vector<T>& grad_x) {
           SimulatorOptions options{1, lanes, fusion};
