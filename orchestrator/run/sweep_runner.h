@@ -30,16 +30,12 @@ struct SweepRunOptions {
 // Each returns the exit code of `hqsweep run` (common/exit_codes.h): kExitOk, kExitSomeFailed, or
 // kExitStopped after a signal.
 
-// Rank 0's loop over any pool. Installs SIGINT/SIGTERM/SIGUSR1 handlers for its duration.
-int coordinate_sweep(const SweepRunOptions& options, WorkerPool& pool);
-
-// Under mpirun (launched_by_mpirun): run_sweep_mpi; otherwise run_sweep_embedded.
+// `hqsweep run`: installs the stop signals first, then under mpirun (launched_by_mpirun) rank 0
+// coordinates and ranks 1..K-1 work (every rank calls it; one rank runs embedded), otherwise
+// options.workers threads work here, each with its runner process.
 int run_sweep(const SweepRunOptions& options);
 
-// The embedded mode: options.workers threads, each with its runner process.
-int run_sweep_embedded(const SweepRunOptions& options);
-
-// Under mpirun with two or more ranks: rank 0 coordinates, the others work. Every rank calls it.
-int run_sweep_mpi(const SweepRunOptions& options);
+// Rank 0's loop over any pool; the caller has installed StopSignals (run/stop_signals.h).
+int coordinate_sweep(const SweepRunOptions& options, WorkerPool& pool);
 
 }  // namespace hqsweep
