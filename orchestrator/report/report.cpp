@@ -296,48 +296,59 @@ std::vector<std::pair<const LoadedRun*, const LoadedRun*>> pair_runs(
   return pairs;
 }
 
-Report build_report(const std::vector<std::string>& files, const ReportOptions& options) {
-  Report report;
-  report.loaded = load_runs(files);
-  const Loaded& loaded = report.loaded;
-  report.source = loaded.description;
-  report.best = options.best;
-  std::set<std::string> known_keys, available_metrics;
-  for (const LoadedRun& run : loaded.runs) {
-    for (const auto& [key, value] : run.flat) known_keys.insert(key);
+// What the loaded runs hold: every config key, and the metrics of done runs.
+struct Inventory {
+  std::set<std::string> keys, metrics;
+};
+
+Inventory take_inventory(Report& report) {
+  Inventory inventory;
+  for (const LoadedRun& run : report.loaded.runs) {
+    for (const auto& [key, value] : run.flat) inventory.keys.insert(key);
     if (run.summary.status != RunStatus::done) continue;
     ++report.total_done;
-    for (const auto& [name, value] : run.summary.metrics) available_metrics.insert(name);
+    for (const auto& [name, value] : run.summary.metrics) inventory.metrics.insert(name);
   }
-  report.total_runs = static_cast<int>(loaded.runs.size());
+  report.total_runs = static_cast<int>(report.loaded.runs.size());
   if (report.total_done == 0) {
     throw Error(report.source + ": none of its " + std::to_string(report.total_runs) +
                 " runs is done yet; nothing to report (hqsweep ls --status failed shows why)");
   }
+  return inventory;
+}
 
+// The metrics shown, and the validation metric that selects the best seed (and, with --best, the
+// best configuration): the first metric's val_ counterpart, never a test metric.
+void choose_metrics(Report& report, const ReportOptions& options, const Inventory& inventory) {
   std::vector<std::string> metric_names = split_list(options.metrics);
   if (metric_names.empty()) {
     for (const char* name : {"test_acc", "test_f1", "test_auc"})
-      if (available_metrics.count(name)) report.metrics.push_back(name);
+      if (inventory.metrics.count(name)) report.metrics.push_back(name);
     if (report.metrics.empty()) metric_names = {"acc"};  // refused below, listing what there is
   }
   for (const std::string& name : metric_names)
-    report.metrics.push_back(resolve_metric(name, available_metrics, report.source));
+    report.metrics.push_back(resolve_metric(name, inventory.metrics, report.source));
   const std::string& first = report.metrics.front();
   report.selection = first.rfind("test_", 0) == 0 ? "val_" + first.substr(5) : first;
-  if (!available_metrics.count(report.selection)) report.selection = first;
+  if (!inventory.metrics.count(report.selection)) report.selection = first;
   if (options.best && report.selection == first && first.rfind("val_", 0) != 0) {
     throw Error("--best: no done run has " +
                 (first.rfind("test_", 0) == 0 ? "val_" + first.substr(5) : "a validation metric") +
                 " to select " + first + " by (no selection on the test set)");
   }
+}
 
-  std::vector<std::string> varying = varying_keys(loaded);
+// The group keys (--by, or with --best those of data set, backbone and fusion that vary, or every
+// varying key); returns the keys that vary inside a group: with --best what gets chosen,
+// otherwise what pairs runs.
+std::vector<std::string> choose_group_keys(Report& report, const ReportOptions& options,
+                                           const Inventory& inventory) {
+  std::vector<std::string> varying = varying_keys(report.loaded);
   varying.erase(std::remove(varying.begin(), varying.end(), kSeedKey), varying.end());
-  std::vector<std::string> by = split_list(options.by);
+  const std::vector<std::string> by = split_list(options.by);
   if (!by.empty()) {
     for (const std::string& name : by) {
-      std::string key = resolve_key(name, known_keys, "--by");
+      std::string key = resolve_key(name, inventory.keys, "--by");
       if (key == kSeedKey) throw Error("--by: the seed is what a group summarises over");
       if (std::find(report.group_keys.begin(), report.group_keys.end(), key) ==
           report.group_keys.end())
@@ -350,39 +361,44 @@ Report build_report(const std::vector<std::string>& files, const ReportOptions& 
   } else {
     report.group_keys = varying;
   }
-  // Keys that vary inside a group: with best they are what gets chosen, otherwise they pair runs.
   std::vector<std::string> inner_keys;
   for (const std::string& key : varying)
     if (std::find(report.group_keys.begin(), report.group_keys.end(), key) ==
         report.group_keys.end())
       inner_keys.push_back(key);
+  return inner_keys;
+}
 
-  std::size_t compare_index = 0;
-  if (!options.compare.empty()) {
-    std::size_t equals = options.compare.find('=');
-    if (equals == std::string::npos || equals == 0 || equals + 1 == options.compare.size())
-      throw Error("--compare: expected KEY=VALUE such as fusion=classical, got '" +
-                  options.compare + "'");
-    report.compare_key = resolve_key(options.compare.substr(0, equals), known_keys, "--compare");
-    report.compare_value = options.compare.substr(equals + 1);
-    auto at = std::find(report.group_keys.begin(), report.group_keys.end(), report.compare_key);
-    if (at == report.group_keys.end())
-      throw Error("--compare: " + report.compare_key + " is not a group key (groups are by " +
-                  (report.group_keys.empty() ? "nothing" : join(report.group_keys, ", ")) + ")");
-    compare_index = static_cast<std::size_t>(at - report.group_keys.begin());
-    std::set<std::string> present;
-    for (const LoadedRun& run : loaded.runs)
-      present.insert(config_value_text(run.flat, report.compare_key));
-    if (!present.count(report.compare_value)) {
-      present.erase(kAbsent);
-      throw Error("--compare: no run has " + report.compare_key + "=" + report.compare_value +
-                  " (values present: " +
-                  join(std::vector<std::string>(present.begin(), present.end()), ", ") + ")");
-    }
+// --compare KEY=VALUE checked against the groups and the runs; returns KEY's place among the group
+// keys.
+std::size_t resolve_compare(Report& report, const std::string& compare,
+                            const Inventory& inventory) {
+  const std::size_t equals = compare.find('=');
+  if (equals == std::string::npos || equals == 0 || equals + 1 == compare.size())
+    throw Error("--compare: expected KEY=VALUE such as fusion=classical, got '" + compare + "'");
+  report.compare_key = resolve_key(compare.substr(0, equals), inventory.keys, "--compare");
+  report.compare_value = compare.substr(equals + 1);
+  auto at = std::find(report.group_keys.begin(), report.group_keys.end(), report.compare_key);
+  if (at == report.group_keys.end())
+    throw Error("--compare: " + report.compare_key + " is not a group key (groups are by " +
+                (report.group_keys.empty() ? "nothing" : join(report.group_keys, ", ")) + ")");
+  std::set<std::string> present;
+  for (const LoadedRun& run : report.loaded.runs)
+    present.insert(config_value_text(run.flat, report.compare_key));
+  if (!present.count(report.compare_value)) {
+    present.erase(kAbsent);
+    throw Error("--compare: no run has " + report.compare_key + "=" + report.compare_value +
+                " (values present: " +
+                join(std::vector<std::string>(present.begin(), present.end()), ", ") + ")");
   }
+  return static_cast<std::size_t>(at - report.group_keys.begin());
+}
 
+// Runs into groups by the group keys, in the order of their first run in the sweep file (runs of
+// no sweep after, as stored).
+void form_groups(Report& report) {
   std::map<std::vector<std::string>, std::size_t> group_of;
-  for (const LoadedRun& run : loaded.runs) {
+  for (const LoadedRun& run : report.loaded.runs) {
     std::vector<std::string> values;
     for (const std::string& key : report.group_keys)
       values.push_back(config_value_text(run.flat, key));
@@ -390,7 +406,6 @@ Report build_report(const std::vector<std::string>& files, const ReportOptions& 
     if (fresh) report.groups.push_back(Group{values, "", kNaN, {}});
     report.groups[it->second].runs.push_back(&run);
   }
-  // Groups in the order of their first run in the sweep file; runs of no sweep after, as stored.
   auto first_position = [](const Group& group) {
     std::size_t first = std::numeric_limits<std::size_t>::max();
     for (const LoadedRun* run : group.runs) first = std::min(first, run->sweep_position);
@@ -399,97 +414,120 @@ Report build_report(const std::vector<std::string>& files, const ReportOptions& 
   std::stable_sort(report.groups.begin(), report.groups.end(), [&](const Group& a, const Group& b) {
     return first_position(a) < first_position(b);
   });
-  if (options.best)
-    for (Group& group : report.groups) keep_best_configuration(group, inner_keys, report.selection);
+}
 
-  for (const Group& group : report.groups) {
-    Row row;
-    row.group = &group;
-    std::vector<double> durations;
-    for (const LoadedRun* run : group.runs) {
-      if (run->summary.status == RunStatus::done) {
-        ++row.done;
-        durations.push_back(run->summary.duration);
-      } else if (run->summary.status != RunStatus::cancelled) {
-        ++row.failed;
-      }
+// A group's counts, metric summaries, best seed (by the selection metric) and median duration.
+Row summarise_group(const Report& report, const Group& group) {
+  Row row;
+  row.group = &group;
+  std::vector<double> durations;
+  for (const LoadedRun* run : group.runs) {
+    if (run->summary.status == RunStatus::done) {
+      ++row.done;
+      durations.push_back(run->summary.duration);
+    } else if (run->summary.status != RunStatus::cancelled) {
+      ++row.failed;
     }
-    std::vector<const LoadedRun*> done = done_runs(group);
-    for (const std::string& metric : report.metrics) {
-      std::vector<double> values = metric_values(done, metric);
-      row.metrics.push_back(values.empty() ? std::nullopt
-                                           : std::optional(summarize_sample(values)));
-    }
-    double best_selection = kNaN;
-    for (const LoadedRun* run : done) {
-      auto it = run->summary.metrics.find(report.selection);
-      if (it == run->summary.metrics.end() || std::isnan(it->second)) continue;
-      bool better = lower_is_better(report.selection) ? it->second < best_selection
-                                                      : it->second > best_selection;
-      if (row.best_seed.is_null() || better) {
-        best_selection = it->second;
-        auto seed = run->flat.find(kSeedKey);
-        row.best_seed = seed == run->flat.end() ? json(nullptr) : seed->second;
-        auto value = run->summary.metrics.find(first);
-        row.best_seed_value = value == run->summary.metrics.end() ? kNaN : value->second;
-      }
-    }
-    row.median_duration = median(durations);
-    report.rows.push_back(std::move(row));
   }
-
-  if (!report.compare_key.empty()) {
-    std::vector<std::string> pairing_keys;
-    if (!options.best)
-      for (const std::string& key : inner_keys)
-        if (key != report.compare_key) pairing_keys.push_back(key);
-    for (Row& row : report.rows) {
-      const std::vector<std::string>& mine = row.group->values;
-      if (mine[compare_index] == report.compare_value) {
-        row.is_baseline = true;
-        continue;
-      }
-      // The baseline group agrees on every other group key, a key absent on one side aside.
-      for (const Row& other : report.rows) {
-        const std::vector<std::string>& theirs = other.group->values;
-        if (theirs[compare_index] != report.compare_value) continue;
-        bool matches = true;
-        for (std::size_t k = 0; k < mine.size(); ++k)
-          if (k != compare_index && mine[k] != kAbsent && theirs[k] != kAbsent &&
-              mine[k] != theirs[k])
-            matches = false;
-        if (!matches) continue;
-        if (row.baseline != nullptr) {  // two candidates: no honest single baseline
-          row.baseline = nullptr;
-          break;
-        }
-        row.baseline = other.group;
-      }
-      if (row.baseline == nullptr) continue;
-      auto pairs = pair_runs(done_runs(*row.group), done_runs(*row.baseline), pairing_keys);
-      row.pairs = static_cast<int>(pairs.size());
-      std::vector<const LoadedRun*> baseline_done = done_runs(*row.baseline);
-      for (std::size_t m = 0; m < report.metrics.size(); ++m) {
-        const std::string& metric = report.metrics[m];
-        MetricComparison comparison;
-        std::vector<double> baseline_values = metric_values(baseline_done, metric);
-        if (!baseline_values.empty()) comparison.baseline = summarize_sample(baseline_values);
-        if (row.metrics[m] && comparison.baseline)
-          comparison.difference = row.metrics[m]->mean - comparison.baseline->mean;
-        std::vector<double> a, b;
-        for (const auto& [x, y] : pairs) {
-          auto u = x->summary.metrics.find(metric), v = y->summary.metrics.find(metric);
-          if (u == x->summary.metrics.end() || v == y->summary.metrics.end() ||
-              std::isnan(u->second) || std::isnan(v->second))
-            continue;
-          a.push_back(u->second);
-          b.push_back(v->second);
-        }
-        comparison.p_t = paired_t_test(a, b);
-        comparison.p_wilcoxon = wilcoxon_signed_rank_test(a, b);
-        row.comparisons.push_back(comparison);
-      }
+  const std::vector<const LoadedRun*> done = done_runs(group);
+  for (const std::string& metric : report.metrics) {
+    std::vector<double> values = metric_values(done, metric);
+    row.metrics.push_back(values.empty() ? std::nullopt : std::optional(summarize_sample(values)));
+  }
+  double best_selection = kNaN;
+  for (const LoadedRun* run : done) {
+    auto it = run->summary.metrics.find(report.selection);
+    if (it == run->summary.metrics.end() || std::isnan(it->second)) continue;
+    const bool better = lower_is_better(report.selection) ? it->second < best_selection
+                                                          : it->second > best_selection;
+    if (row.best_seed.is_null() || better) {
+      best_selection = it->second;
+      auto seed = run->flat.find(kSeedKey);
+      row.best_seed = seed == run->flat.end() ? json(nullptr) : seed->second;
+      auto value = run->summary.metrics.find(report.metrics.front());
+      row.best_seed_value = value == run->summary.metrics.end() ? kNaN : value->second;
     }
+  }
+  row.median_duration = median(durations);
+  return row;
+}
+
+// The baseline group of a row: the one with the compared value that agrees on every other group
+// key (a key absent on one side aside); null when there is none or more than one.
+const Group* find_baseline(const Report& report, const Row& row, std::size_t compare_index) {
+  const std::vector<std::string>& mine = row.group->values;
+  const Group* baseline = nullptr;
+  for (const Row& other : report.rows) {
+    const std::vector<std::string>& theirs = other.group->values;
+    if (theirs[compare_index] != report.compare_value) continue;
+    bool matches = true;
+    for (std::size_t k = 0; k < mine.size(); ++k)
+      if (k != compare_index && mine[k] != kAbsent && theirs[k] != kAbsent && mine[k] != theirs[k])
+        matches = false;
+    if (!matches) continue;
+    if (baseline != nullptr) return nullptr;  // two candidates: no honest single baseline
+    baseline = other.group;
+  }
+  return baseline;
+}
+
+// Each metric of a row against its baseline: the difference of means and paired tests over runs
+// paired by seed (and the pairing keys).
+void compare_with_baseline(const Report& report, Row& row,
+                           const std::vector<std::string>& pairing_keys) {
+  const auto pairs = pair_runs(done_runs(*row.group), done_runs(*row.baseline), pairing_keys);
+  row.pairs = static_cast<int>(pairs.size());
+  const std::vector<const LoadedRun*> baseline_done = done_runs(*row.baseline);
+  for (std::size_t m = 0; m < report.metrics.size(); ++m) {
+    const std::string& metric = report.metrics[m];
+    MetricComparison comparison;
+    const std::vector<double> baseline_values = metric_values(baseline_done, metric);
+    if (!baseline_values.empty()) comparison.baseline = summarize_sample(baseline_values);
+    if (row.metrics[m] && comparison.baseline)
+      comparison.difference = row.metrics[m]->mean - comparison.baseline->mean;
+    std::vector<double> a, b;
+    for (const auto& [x, y] : pairs) {
+      auto u = x->summary.metrics.find(metric), v = y->summary.metrics.find(metric);
+      if (u == x->summary.metrics.end() || v == y->summary.metrics.end() || std::isnan(u->second) ||
+          std::isnan(v->second))
+        continue;
+      a.push_back(u->second);
+      b.push_back(v->second);
+    }
+    comparison.p_t = paired_t_test(a, b);
+    comparison.p_wilcoxon = wilcoxon_signed_rank_test(a, b);
+    row.comparisons.push_back(comparison);
+  }
+}
+
+Report build_report(const std::vector<std::string>& files, const ReportOptions& options) {
+  Report report;
+  report.loaded = load_runs(files);
+  report.source = report.loaded.description;
+  report.best = options.best;
+  const Inventory inventory = take_inventory(report);
+  choose_metrics(report, options, inventory);
+  const std::vector<std::string> inner_keys = choose_group_keys(report, options, inventory);
+  const std::size_t compare_index =
+      options.compare.empty() ? 0 : resolve_compare(report, options.compare, inventory);
+  form_groups(report);
+  if (options.best) {
+    for (Group& group : report.groups) keep_best_configuration(group, inner_keys, report.selection);
+  }
+  for (const Group& group : report.groups) report.rows.push_back(summarise_group(report, group));
+  if (report.compare_key.empty()) return report;
+
+  std::vector<std::string> pairing_keys;
+  if (!options.best)
+    for (const std::string& key : inner_keys)
+      if (key != report.compare_key) pairing_keys.push_back(key);
+  for (Row& row : report.rows) {
+    if (row.group->values[compare_index] == report.compare_value) {
+      row.is_baseline = true;
+      continue;
+    }
+    row.baseline = find_baseline(report, row, compare_index);
+    if (row.baseline != nullptr) compare_with_baseline(report, row, pairing_keys);
   }
   return report;
 }

@@ -13,6 +13,7 @@
 #include "common/config_schema.h"
 #include "common/error.h"
 #include "common/json_source.h"
+#include "common/text.h"
 
 namespace hqsweep {
 
@@ -40,6 +41,14 @@ struct Conditional {
   std::vector<Dimension> grid;
 };
 
+// A distribution of the random block: choice over values, or uniform, loguniform and int
+// over [low, high] (args).
+struct Distribution {
+  std::string key;  // dotted
+  std::string kind;
+  std::vector<json> args;
+};
+
 struct Leaf {
   std::string key;  // dotted
   const ojson* value;
@@ -60,6 +69,18 @@ class SweepParser {
   Sweep parse_and_expand(bool whole_file_is_base = false);
 
  private:
+  Distribution parse_distribution(const std::string& dotted, const ojson& spec,
+                                  const JsonPath& path) const;
+  // The steps of parse_and_expand, in order.
+  void check_sections(const ojson& root, bool whole_file_is_base) const;
+  std::vector<Dimension> parse_dimensions(const ojson& root) const;
+  void add_includes(const ojson& root, const Point& base, std::vector<Point>& points) const;
+  void apply_conditionals(const ojson& root, std::vector<Point>& points) const;
+  void cross_with_seeds(const ojson& root, std::vector<Point>& points) const;
+  std::vector<MatchRule> parse_excludes(const ojson& root) const;
+  void collect_runs(std::vector<Point>& points, const std::vector<MatchRule>& excludes,
+                    Sweep& sweep) const;
+
   [[noreturn]] void fail(const JsonPath& path, const std::string& message) const {
     throw Error(source_.describe(path, message));
   }
@@ -192,6 +213,61 @@ double unit_draw(std::mt19937_64& rng) {
   return static_cast<double>(rng() >> 11) * 0x1.0p-53;
 }
 
+// The value of a distribution at u in [0, 1): choice picks by index, uniform and loguniform
+// interpolate (linearly, in log space), int rounds onto the integers of [low, high].
+json value_at(const Distribution& d, double u) {
+  if (d.kind == "choice") {
+    return d.args[std::min(d.args.size() - 1, static_cast<std::size_t>(u * d.args.size()))];
+  }
+  const double low = d.args[0].get<double>(), high = d.args[1].get<double>();
+  if (d.kind == "uniform") return low + (high - low) * u;
+  if (d.kind == "loguniform") return std::exp(std::log(low) + (std::log(high) - std::log(low)) * u);
+  const auto lo = static_cast<std::int64_t>(std::ceil(low));
+  const auto hi = static_cast<std::int64_t>(std::floor(high));
+  return std::min(hi, lo + static_cast<std::int64_t>(u * static_cast<double>(hi - lo + 1)));
+}
+
+Distribution SweepParser::parse_distribution(const std::string& dotted, const ojson& spec,
+                                             const JsonPath& path) const {
+  const ConfigKey& key = known_key(dotted, path);
+  if (!spec.is_object() || spec.size() != 1) {
+    fail(path,
+         "expected one distribution: {\"choice\": [...]}, {\"uniform\": [a, b]}, "
+         "{\"loguniform\": [a, b]} or {\"int\": [a, b]}");
+  }
+  const std::string kind = spec.begin().key();
+  const ojson& args = spec.begin().value();
+  const JsonPath args_path = path.child(kind);
+  Distribution d{dotted, kind, {}};
+  if (kind == "choice") {
+    if (!args.is_array() || args.empty()) fail(args_path, "expected a non-empty list of values");
+    for (std::size_t i = 0; i < args.size(); ++i) {
+      d.args.push_back(checked_value(key, args[i], args_path.child(i)));
+    }
+    return d;
+  }
+  if (kind != "uniform" && kind != "loguniform" && kind != "int") {
+    fail(path, "unknown distribution \"" + kind + "\"; use choice, uniform, loguniform or int");
+  }
+  if (!args.is_array() || args.size() != 2 || !args[0].is_number() || !args[1].is_number()) {
+    fail(args_path, "expected [low, high], found " + args.dump());
+  }
+  if (kind == "int" ? key.kind != ValueKind::integer : key.kind != ValueKind::number) {
+    fail(args_path, std::string(kind == "int" ? "int" : kind) + " draws " +
+                        (kind == "int" ? "integers" : "numbers") + ", but \"" + dotted +
+                        "\" takes " +
+                        (key.kind == ValueKind::integer ? "integers" : "other values") +
+                        (kind == "int" ? "; use uniform" : "; use int or choice"));
+  }
+  const double low = args[0].get<double>(), high = args[1].get<double>();
+  if (!(low <= high)) fail(args_path, "low must not exceed high, found " + args.dump());
+  if (kind == "loguniform" && low <= 0) fail(args_path, "loguniform needs low > 0");
+  checked_value(key, args[0], args_path.child(0));
+  checked_value(key, args[1], args_path.child(1));
+  d.args = {low, high};
+  return d;
+}
+
 Dimension SweepParser::parse_random(const ojson& random, const JsonPath& path) const {
   if (!random.is_object()) fail(path, "expected an object with samples, seed and params");
   for (const auto& [k, v] : random.items()) {
@@ -214,58 +290,11 @@ Dimension SweepParser::parse_random(const ojson& random, const JsonPath& path) c
   if (!random.contains("params") || !random["params"].is_object() || random["params"].empty()) {
     fail(path.child("params"), "expected an object of key -> distribution");
   }
-  struct Param {
-    std::string key;
-    std::string kind;
-    std::vector<json> args;
-  };
-  std::vector<Param> params;
-  for (const Leaf& leaf : [&] {
-         // A distribution is an object, so stop one level above it.
-         std::vector<Leaf> out;
-         const JsonPath params_path = path.child("params");
-         for (const auto& [k, v] : random["params"].items())
-           out.push_back({k, &v, params_path.child(k)});
-         return out;
-       }()) {
-    const ConfigKey& key = known_key(leaf.key, leaf.path);
-    const ojson& spec = *leaf.value;
-    if (!spec.is_object() || spec.size() != 1) {
-      fail(leaf.path,
-           "expected one distribution: {\"choice\": [...]}, {\"uniform\": [a, b]}, "
-           "{\"loguniform\": [a, b]} or {\"int\": [a, b]}");
-    }
-    const std::string kind = spec.begin().key();
-    const ojson& args = spec.begin().value();
-    const JsonPath args_path = leaf.path.child(kind);
-    Param param{leaf.key, kind, {}};
-    if (kind == "choice") {
-      if (!args.is_array() || args.empty()) fail(args_path, "expected a non-empty list of values");
-      for (std::size_t i = 0; i < args.size(); ++i) {
-        param.args.push_back(checked_value(key, args[i], args_path.child(i)));
-      }
-    } else if (kind == "uniform" || kind == "loguniform" || kind == "int") {
-      if (!args.is_array() || args.size() != 2 || !args[0].is_number() || !args[1].is_number()) {
-        fail(args_path, "expected [low, high], found " + args.dump());
-      }
-      if (kind == "int" ? key.kind != ValueKind::integer : key.kind != ValueKind::number) {
-        fail(args_path, std::string(kind == "int" ? "int" : kind) + " draws " +
-                            (kind == "int" ? "integers" : "numbers") + ", but \"" + leaf.key +
-                            "\" takes " +
-                            (key.kind == ValueKind::integer ? "integers" : "other values") +
-                            (kind == "int" ? "; use uniform" : "; use int or choice"));
-      }
-      double low = args[0].get<double>(), high = args[1].get<double>();
-      if (!(low <= high)) fail(args_path, "low must not exceed high, found " + args.dump());
-      if (kind == "loguniform" && low <= 0) fail(args_path, "loguniform needs low > 0");
-      checked_value(key, args[0], args_path.child(0));
-      checked_value(key, args[1], args_path.child(1));
-      param.args = {low, high};
-    } else {
-      fail(leaf.path,
-           "unknown distribution \"" + kind + "\"; use choice, uniform, loguniform or int");
-    }
-    params.push_back(std::move(param));
+  // A distribution is an object, so the keys stop one level above it.
+  std::vector<Distribution> params;
+  const JsonPath params_path = path.child("params");
+  for (const auto& [k, v] : random["params"].items()) {
+    params.push_back(parse_distribution(k, v, params_path.child(k)));
   }
   const std::int64_t count = samples.get<std::int64_t>();
   check_limit(static_cast<double>(count), "random.samples gives");
@@ -273,26 +302,7 @@ Dimension SweepParser::parse_random(const ojson& random, const JsonPath& path) c
   Dimension dim;
   for (std::int64_t s = 0; s < count; ++s) {
     Option option;
-    for (const Param& p : params) {
-      double u = unit_draw(rng);
-      json value;
-      if (p.kind == "choice") {
-        value = p.args[std::min(p.args.size() - 1, static_cast<std::size_t>(u * p.args.size()))];
-      } else {
-        double low = p.args[0].get<double>(), high = p.args[1].get<double>();
-        if (p.kind == "uniform") {
-          value = low + (high - low) * u;
-        } else if (p.kind == "loguniform") {
-          value = std::exp(std::log(low) + (std::log(high) - std::log(low)) * u);
-        } else {
-          auto lo = static_cast<std::int64_t>(std::ceil(low));
-          auto hi = static_cast<std::int64_t>(std::floor(high));
-          value =
-              std::min(hi, lo + static_cast<std::int64_t>(u * static_cast<double>(hi - lo + 1)));
-        }
-      }
-      option.emplace_back(p.key, value);
-    }
+    for (const Distribution& d : params) option.emplace_back(d.key, value_at(d, unit_draw(rng)));
     dim.push_back(std::move(option));
   }
   return dim;
@@ -439,19 +449,12 @@ std::vector<Point> cross(std::vector<Point> points, const std::vector<Dimension>
   return points;
 }
 
-std::string joined(const std::vector<std::string>& parts) {
-  std::string out;
-  for (const auto& p : parts) out += (out.empty() ? "" : ", ") + p;
-  return out;
-}
-
-Sweep SweepParser::parse_and_expand(bool whole_file_is_base) {
-  const ojson& root = source_.root();
+void SweepParser::check_sections(const ojson& root, bool whole_file_is_base) const {
   const JsonPath top;
   if (!root.is_object()) fail(top, "a sweep file holds a JSON object with base, grid, ...");
-  for (const auto& [k, v] : root.items()) {
-    if (whole_file_is_base) break;
-    if (!kSweepSections.count(k)) {
+  if (!whole_file_is_base) {
+    for (const auto& [k, v] : root.items()) {
+      if (kSweepSections.count(k)) continue;
       std::string hint = find_config_key(k) || closest_config_key(k) != ""
                              ? "; config keys go inside \"base\" or \"grid\""
                              : "";
@@ -464,24 +467,16 @@ Sweep SweepParser::parse_and_expand(bool whole_file_is_base) {
   if (root.contains("zip") && root.contains("linked")) {
     fail(top.child("linked"), "give zip or linked (the same thing), not both");
   }
-  Sweep sweep;
-  sweep.source_name = source_.name();
-  if (root.contains("name")) {
-    if (!root["name"].is_string()) fail(top.child("name"), "expected a string");
-    sweep.name = root["name"].get<std::string>();
+  if (root.contains("name") && !root["name"].is_string()) {
+    fail(top.child("name"), "expected a string");
   }
   if (root.contains("description") && !root["description"].is_string()) {
     fail(top.child("description"), "expected a string");
   }
+}
 
-  Point base;
-  if (whole_file_is_base) {
-    assign_option(parse_assignments(root, top), base);
-  } else if (root.contains("base")) {
-    assign_option(parse_assignments(root["base"], top.child("base")), base);
-  }
-  base.label.clear();
-
+std::vector<Dimension> SweepParser::parse_dimensions(const ojson& root) const {
+  const JsonPath top;
   std::vector<Dimension> dims;
   if (root.contains("grid")) dims = parse_grid(root["grid"], top.child("grid"));
   for (const char* zip_name : {"zip", "linked"}) {
@@ -491,68 +486,76 @@ Sweep SweepParser::parse_and_expand(bool whole_file_is_base) {
     }
   }
   if (root.contains("random")) dims.push_back(parse_random(root["random"], top.child("random")));
-
   double product = 1;
   for (const Dimension& d : dims) product *= static_cast<double>(d.size());
   check_limit(product, "the grid gives");
+  return dims;
+}
 
-  std::vector<Point> points = cross(std::vector<Point>{base}, dims);
-
-  if (root.contains("include")) {
-    const ojson& include = root["include"];
-    const JsonPath at = top.child("include");
-    if (!include.is_array()) fail(at, "expected a list of partial configs");
-    for (std::size_t i = 0; i < include.size(); ++i) {
-      Point p = base;
-      assign_option(parse_assignments(include[i], at.child(i)), p);
-      p.label.insert(p.label.begin(), "include[" + std::to_string(i) + "]");
-      points.push_back(std::move(p));
-    }
+void SweepParser::add_includes(const ojson& root, const Point& base,
+                               std::vector<Point>& points) const {
+  if (!root.contains("include")) return;
+  const ojson& include = root["include"];
+  const JsonPath at = JsonPath().child("include");
+  if (!include.is_array()) fail(at, "expected a list of partial configs");
+  for (std::size_t i = 0; i < include.size(); ++i) {
+    Point p = base;
+    assign_option(parse_assignments(include[i], at.child(i)), p);
+    p.label.insert(p.label.begin(), "include[" + std::to_string(i) + "]");
+    points.push_back(std::move(p));
   }
+}
 
-  if (root.contains("conditional")) {
-    for (const Conditional& rule :
-         parse_conditionals(root["conditional"], top.child("conditional"))) {
-      std::vector<Point> next;
-      for (Point& p : points) {
-        if (!matches(rule.when, p.values, /*use_defaults=*/true)) {
-          next.push_back(std::move(p));
-          continue;
-        }
-        assign_option(rule.set, p);
-        for (Point& q : cross(std::vector<Point>{p}, rule.grid)) next.push_back(std::move(q));
-        check_limit(static_cast<double>(next.size()), "the conditional rules give",
-                    /*at_least=*/true);
+void SweepParser::apply_conditionals(const ojson& root, std::vector<Point>& points) const {
+  if (!root.contains("conditional")) return;
+  for (const Conditional& rule :
+       parse_conditionals(root["conditional"], JsonPath().child("conditional"))) {
+    std::vector<Point> next;
+    for (Point& p : points) {
+      if (!matches(rule.when, p.values, /*use_defaults=*/true)) {
+        next.push_back(std::move(p));
+        continue;
       }
-      points = std::move(next);
+      assign_option(rule.set, p);
+      for (Point& q : cross(std::vector<Point>{p}, rule.grid)) next.push_back(std::move(q));
+      check_limit(static_cast<double>(next.size()), "the conditional rules give",
+                  /*at_least=*/true);
     }
+    points = std::move(next);
   }
+}
 
+void SweepParser::cross_with_seeds(const ojson& root, std::vector<Point>& points) const {
   std::vector<std::int64_t> seeds;
-  if (root.contains("seeds")) seeds = parse_seeds(root["seeds"], top.child("seeds"));
+  if (root.contains("seeds")) seeds = parse_seeds(root["seeds"], JsonPath().child("seeds"));
   check_limit(static_cast<double>(points.size()) *
                   static_cast<double>(std::max<std::size_t>(1, seeds.size())),
               "crossing with the seeds gives");
-  if (!seeds.empty()) {
-    Dimension seed_dim;
-    for (std::int64_t s : seeds) seed_dim.push_back({{"seed", s}});
-    points = cross(std::move(points), {seed_dim});
-  }
+  if (seeds.empty()) return;
+  Dimension seed_dim;
+  for (std::int64_t s : seeds) seed_dim.push_back({{"seed", s}});
+  points = cross(std::move(points), {seed_dim});
+}
 
+std::vector<MatchRule> SweepParser::parse_excludes(const ojson& root) const {
+  std::vector<MatchRule> excludes;
+  if (!root.contains("exclude")) return excludes;
+  const ojson& exclude = root["exclude"];
+  const JsonPath at = JsonPath().child("exclude");
+  if (!exclude.is_array()) fail(at, "expected a list of partial configs to drop");
+  for (std::size_t i = 0; i < exclude.size(); ++i)
+    excludes.push_back(parse_match(exclude[i], at.child(i)));
+  return excludes;
+}
+
+// The points' canonical configs with the overrides applied, excluded ones and duplicates (the
+// same run reached another way) dropped, and the keys that vary among them.
+void SweepParser::collect_runs(std::vector<Point>& points, const std::vector<MatchRule>& excludes,
+                               Sweep& sweep) const {
   Option overrides;
   for (const std::string& text : options_.overrides) {
     for (auto& assignment : parse_override(text)) overrides.push_back(std::move(assignment));
   }
-
-  std::vector<MatchRule> excludes;
-  if (root.contains("exclude")) {
-    const ojson& exclude = root["exclude"];
-    const JsonPath at = top.child("exclude");
-    if (!exclude.is_array()) fail(at, "expected a list of partial configs to drop");
-    for (std::size_t i = 0; i < exclude.size(); ++i)
-      excludes.push_back(parse_match(exclude[i], at.child(i)));
-  }
-
   sweep.points_before_dedup = points.size();
   std::set<std::string> seen;
   std::vector<FlatConfig> flats;
@@ -564,14 +567,14 @@ Sweep SweepParser::parse_and_expand(bool whole_file_is_base) {
       canonical = canonical_config(p.values);
     } catch (const Error& e) {
       throw Error(source_.name() + ": run " + std::to_string(i + 1) +
-                  (p.label.empty() ? "" : " (" + joined(p.label) + ")") + ": " + e.what());
+                  (p.label.empty() ? "" : " (" + join(p.label, ", ") + ")") + ": " + e.what());
     }
     FlatConfig flat = flatten_config(canonical);
     bool excluded = false;
     for (const MatchRule& rule : excludes) excluded = excluded || matches(rule, flat, false);
     if (excluded) continue;
     std::string id = run_id(canonical);
-    if (!seen.insert(id).second) continue;  // the same run reached another way
+    if (!seen.insert(id).second) continue;
     sweep.runs.push_back({id, std::move(canonical)});
     flats.push_back(std::move(flat));
   }
@@ -579,7 +582,6 @@ Sweep SweepParser::parse_and_expand(bool whole_file_is_base) {
     throw Error(source_.name() + ": the sweep expands to no runs (exclude rules drop all " +
                 std::to_string(points.size()) + ")");
   }
-
   // A key varies when it takes two or more values among the runs that have it; a key that is
   // merely absent where it does not apply (quantum.* of classical runs) does not.
   std::map<std::string, std::set<std::string>> values_of_key;
@@ -589,6 +591,28 @@ Sweep SweepParser::parse_and_expand(bool whole_file_is_base) {
   for (const auto& [key, values] : values_of_key) {
     if (values.size() > 1) sweep.varying_keys.push_back(key);
   }
+}
+
+Sweep SweepParser::parse_and_expand(bool whole_file_is_base) {
+  const ojson& root = source_.root();
+  check_sections(root, whole_file_is_base);
+  Sweep sweep;
+  sweep.source_name = source_.name();
+  if (root.contains("name")) sweep.name = root["name"].get<std::string>();
+
+  Point base;
+  if (whole_file_is_base) {
+    assign_option(parse_assignments(root, JsonPath()), base);
+  } else if (root.contains("base")) {
+    assign_option(parse_assignments(root["base"], JsonPath().child("base")), base);
+  }
+  base.label.clear();
+
+  std::vector<Point> points = cross(std::vector<Point>{base}, parse_dimensions(root));
+  add_includes(root, base, points);
+  apply_conditionals(root, points);
+  cross_with_seeds(root, points);
+  collect_runs(points, parse_excludes(root), sweep);
   return sweep;
 }
 
