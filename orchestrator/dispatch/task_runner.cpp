@@ -146,35 +146,62 @@ int TaskRunner::stop_child(bool kill_now) {
   return status;
 }
 
-TaskReport TaskRunner::execute(const Task& task, const std::function<bool()>& should_stop,
-                               const Task* next) {
-  // Restarted when a new runner says it is ready: its start (LibTorch loading, seconds on a busy
-  // node) is not the task's time and does not count against --task-timeout.
-  auto started = std::chrono::steady_clock::now();
-  double start_time = wall_seconds();
-  TaskReport report;
-  report.task = task;
-  auto fail = [&](RunStatus status, const std::string& error, bool retryable) {
+// One task's attempt in the runner: its clocks and the report of a failure.
+struct TaskRunner::Attempt {
+  Attempt(const Task& task, int rank) : task(task), rank(rank) { report.task = task; }
+
+  // The runner's start (LibTorch loading, seconds on a busy node) is not the task's time and does
+  // not count against --task-timeout: the clocks restart at its ready line.
+  void restart_clocks() {
+    started = std::chrono::steady_clock::now();
+    start_time = wall_seconds();
+  }
+
+  TaskReport fail(RunStatus status, const std::string& error, bool retryable) {
     report.succeeded = false;
     report.retryable = retryable;
     report.error = error;
     report.seconds = seconds_since(started);
     if (task.kind == TaskKind::run) {
-      report.result = failed_result(task, status, error, options_.rank, start_time);
+      report.result = failed_result(task, status, error, rank, start_time);
     }
     return report;
-  };
+  }
 
+  const Task& task;
+  int rank;
+  TaskReport report;
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  double start_time = wall_seconds();
+  std::string errors;  // the runner's stderr since the task was sent, its tail kept
+
+  std::string error_tail() const {
+    return errors.size() > kErrorTail ? errors.substr(errors.size() - kErrorTail) : errors;
+  }
+  std::string with_tail(const std::string& message) const {
+    const std::string tail = error_tail();
+    return tail.empty() ? message : message + "; its stderr ended with:\n" + tail;
+  }
+};
+
+TaskReport TaskRunner::execute(const Task& task, const std::function<bool()>& should_stop,
+                               const Task* next) {
+  Attempt attempt(task, options_.rank);
   if (child_ < 0) spawn();
-  std::string errors;
+  if (!send(task, next)) {
+    return attempt.fail(RunStatus::failed, "cannot send the task to the runner process", true);
+  }
+  if (std::optional<TaskReport> ended = wait_for_reply(attempt, should_stop)) return *ended;
+  return read_reply(attempt);
+}
+
+bool TaskRunner::send(const Task& task, const Task* next) {
   const bool already_sent = !queued_id_.empty() && queued_id_ == task.id;
   queued_id_.clear();
   if (!already_sent && !write_all(to_child_, to_json(task).dump() + "\n")) {
     stop_child(true);
     spawn();
-    if (!write_all(to_child_, to_json(task).dump() + "\n")) {
-      return fail(RunStatus::failed, "cannot send the task to the runner process", true);
-    }
+    if (!write_all(to_child_, to_json(task).dump() + "\n")) return false;
   }
   // Not behind the child's last task before recycling: it would run it instead of exiting.
   const bool recycles_after_this =
@@ -183,20 +210,23 @@ TaskReport TaskRunner::execute(const Task& task, const std::function<bool()>& sh
       write_all(to_child_, to_json(*next).dump() + "\n")) {
     queued_id_ = next->id;  // a failed write shows as the child's end below
   }
-  std::string& reply = replies_;
+  return true;
+}
+
+bool TaskRunner::take_ready_line() {
+  const std::size_t end_of_line = replies_.find('\n');
+  if (end_of_line == std::string::npos || child_ready_) return false;
+  child_ready_ = true;  // a first line that is not the ready line fails as an unreadable reply
+  if (replies_.compare(0, end_of_line, kRunnerReadyLine) != 0) return false;
+  replies_.erase(0, end_of_line + 1);
+  return true;
+}
+
+std::optional<TaskReport> TaskRunner::wait_for_reply(Attempt& attempt,
+                                                     const std::function<bool()>& should_stop) {
   for (;;) {
-    const std::size_t end_of_line = reply.find('\n');
-    if (end_of_line != std::string::npos && !child_ready_) {
-      if (reply.compare(0, end_of_line, kRunnerReadyLine) == 0) {
-        reply.erase(0, end_of_line + 1);
-        child_ready_ = true;
-        started = std::chrono::steady_clock::now();
-        start_time = wall_seconds();
-        continue;
-      }
-      child_ready_ = true;  // not ours: left to fail as an unreadable reply
-    }
-    if (end_of_line != std::string::npos) break;
+    if (take_ready_line()) attempt.restart_clocks();
+    if (child_ready_ && replies_.find('\n') != std::string::npos) return std::nullopt;
     pollfd fds[2] = {{from_child_, POLLIN, 0}, {child_errors_, POLLIN, 0}};
     const int ready = ::poll(fds, 2, 50);
     if (ready < 0 && errno != EINTR) throw Error(std::string("poll: ") + std::strerror(errno));
@@ -204,82 +234,78 @@ TaskReport TaskRunner::execute(const Task& task, const std::function<bool()>& sh
     if (ready > 0 && (fds[1].revents & (POLLIN | POLLHUP))) {
       const ssize_t n = ::read(child_errors_, buffer, sizeof buffer);
       if (n > 0) {
-        errors.append(buffer, static_cast<std::size_t>(n));
-        if (errors.size() > 4 * kErrorTail) errors.erase(0, errors.size() - kErrorTail);
+        attempt.errors.append(buffer, static_cast<std::size_t>(n));
+        if (attempt.errors.size() > 4 * kErrorTail) {
+          attempt.errors.erase(0, attempt.errors.size() - kErrorTail);
+        }
       }
     }
-    bool ended = false;
     if (ready > 0 && (fds[0].revents & (POLLIN | POLLHUP))) {
       const ssize_t n = ::read(from_child_, buffer, sizeof buffer);
-      if (n > 0) {
-        reply.append(buffer, static_cast<std::size_t>(n));
-      } else {
-        ended = true;
-      }
+      if (n <= 0) return child_ended(attempt);
+      replies_.append(buffer, static_cast<std::size_t>(n));
     }
-    const std::string tail =
-        errors.size() > kErrorTail ? errors.substr(errors.size() - kErrorTail) : errors;
-    if (ended) {
-      // Collect the rest of its stderr, then its exit status.
-      ssize_t n;
-      while ((n = ::read(child_errors_, buffer, sizeof buffer)) > 0) {
-        errors.append(buffer, static_cast<std::size_t>(n));
-      }
-      const int status = stop_child(/*kill_now=*/false);
-      const std::string last =
-          errors.size() > kErrorTail ? errors.substr(errors.size() - kErrorTail) : errors;
-      return fail(RunStatus::failed,
-                  "the task's process " + describe_wait_status(status) +
-                      (last.empty() ? "" : "; its stderr ended with:\n" + last),
-                  true);
-    }
-    if (!child_ready_ && seconds_since(started) > options_.start_timeout) {
+    if (!child_ready_ && seconds_since(attempt.started) > options_.start_timeout) {
       stop_child(true);
-      return fail(RunStatus::failed,
-                  fmt::format("the runner process ({}) did not start within {:g} s{}",
-                              options_.executable, options_.start_timeout,
-                              tail.empty() ? "" : "; its stderr ended with:\n" + tail),
-                  true);
+      return attempt.fail(RunStatus::failed,
+                          attempt.with_tail(fmt::format("the runner process ({}) did not start "
+                                                        "within {:g} s",
+                                                        options_.executable,
+                                                        options_.start_timeout)),
+                          true);
     }
     if (child_ready_ && options_.task_timeout > 0 &&
-        seconds_since(started) > options_.task_timeout) {
+        seconds_since(attempt.started) > options_.task_timeout) {
       stop_child(true);
-      return fail(RunStatus::timeout,
-                  fmt::format("timed out after {:g} s (--task-timeout){}", options_.task_timeout,
-                              tail.empty() ? "" : "; its stderr ended with:\n" + tail),
-                  true);
+      return attempt.fail(RunStatus::timeout,
+                          attempt.with_tail(fmt::format("timed out after {:g} s (--task-timeout)",
+                                                        options_.task_timeout)),
+                          true);
     }
     if (should_stop && should_stop()) {
       stop_child(true);
-      return fail(RunStatus::cancelled, "stopped before it finished (signal)", false);
+      return attempt.fail(RunStatus::cancelled, "stopped before it finished (signal)", false);
     }
   }
+}
 
-  const std::size_t end_of_reply = reply.find('\n');
-  const std::string line = reply.substr(0, end_of_reply);
-  reply.erase(0, end_of_reply + 1);  // what stays is the queued task's reply, or part of it
+TaskReport TaskRunner::child_ended(Attempt& attempt) {
+  // Collect the rest of its stderr, then its exit status.
+  char buffer[8192];
+  ssize_t n;
+  while ((n = ::read(child_errors_, buffer, sizeof buffer)) > 0) {
+    attempt.errors.append(buffer, static_cast<std::size_t>(n));
+  }
+  const int status = stop_child(/*kill_now=*/false);
+  return attempt.fail(RunStatus::failed,
+                      attempt.with_tail("the task's process " + describe_wait_status(status)),
+                      true);
+}
+
+TaskReport TaskRunner::read_reply(Attempt& attempt) {
+  const std::size_t end_of_reply = replies_.find('\n');
+  const std::string line = replies_.substr(0, end_of_reply);
+  replies_.erase(0, end_of_reply + 1);  // what stays is the queued task's reply, or part of it
   json answer;
   try {
     answer = json::parse(line);
   } catch (const json::exception& e) {
     stop_child(true);
-    return fail(RunStatus::failed, std::string("unreadable reply from the runner: ") + e.what(),
-                true);
+    return attempt.fail(RunStatus::failed,
+                        std::string("unreadable reply from the runner: ") + e.what(), true);
   }
   ++tasks_in_child_;
   if (options_.max_tasks_per_runner > 0 && tasks_in_child_ >= options_.max_tasks_per_runner) {
     stop_child(false);
   }
   if (!answer.value("ok", false)) {
-    return fail(RunStatus::failed, answer.value("error", std::string("unknown error")), false);
+    return attempt.fail(RunStatus::failed, answer.value("error", std::string("unknown error")),
+                        false);
   }
-  report.seconds = seconds_since(started);
-  if (task.kind == TaskKind::run) {
-    report.result = run_result_from_json(answer.at("result"));
-    report.succeeded = true;  // done or diverged: both are results
-  } else {
-    report.succeeded = true;
-  }
+  TaskReport& report = attempt.report;
+  report.seconds = seconds_since(attempt.started);
+  if (attempt.task.kind == TaskKind::run) report.result = run_result_from_json(answer.at("result"));
+  report.succeeded = true;  // runs: done or diverged, both are results
   return report;
 }
 

@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "orchestrator/dispatch/task_protocol.h"
@@ -46,7 +47,19 @@ class TaskRunner {
   int spawned() const { return spawned_; }
 
  private:
+  struct Attempt;
   void spawn();
+  // Writes the task (unless it was queued already) and `next` behind it; false when the runner
+  // cannot be written to even after a respawn.
+  bool send(const Task& task, const Task* next);
+  // Consumes the runner's ready line when it is the first line read; true when it did.
+  bool take_ready_line();
+  // Reads until a reply line is there (nullopt) or the attempt ends otherwise: the runner died,
+  // did not start in time, the task timed out, or should_stop said stop.
+  std::optional<TaskReport> wait_for_reply(Attempt& attempt,
+                                           const std::function<bool()>& should_stop);
+  TaskReport child_ended(Attempt& attempt);
+  TaskReport read_reply(Attempt& attempt);
   // Ends the child (closing its input, or SIGKILL) and returns its wait status.
   int stop_child(bool kill_now);
 
