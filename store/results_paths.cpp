@@ -10,9 +10,12 @@ namespace hqsweep {
 
 namespace fs = std::filesystem;
 
+std::string sweep_stem(const std::string& sweep_name, const std::string& sweep_file) {
+  return sweep_name.empty() ? fs::path(sweep_file).stem().string() : sweep_name;
+}
+
 std::string default_results_path(const std::string& sweep_name, const std::string& sweep_file) {
-  const std::string stem = sweep_name.empty() ? fs::path(sweep_file).stem().string() : sweep_name;
-  return "results/" + stem + ".h5";
+  return "results/" + sweep_stem(sweep_name, sweep_file) + ".h5";
 }
 
 std::string beside_results(const std::string& results_path, const std::string& suffix) {

@@ -7,7 +7,9 @@
 
 namespace hqsweep {
 
-// results/<sweep name>.h5, or results/<sweep file's stem>.h5 for a sweep without a name.
+// A sweep's name, or its file's stem for a sweep without one.
+std::string sweep_stem(const std::string& sweep_name, const std::string& sweep_file);
+// results/<sweep_stem>.h5.
 std::string default_results_path(const std::string& sweep_name, const std::string& sweep_file);
 
 // A file that belongs beside a results file: results/x.h5 + ".slurm-jobs" -> results/x.slurm-jobs

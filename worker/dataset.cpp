@@ -150,6 +150,30 @@ void normalize(Dataset& data) {
   }
 }
 
+// Keeps only `classes` (relabelled 0..k-1 in the order given) in every split; throws naming the
+// key for classes the file lacks, repeated ones, or fewer than two.
+void keep_class_subset(RawDataset& raw, const std::vector<int64_t>& classes,
+                       const std::string& location) {
+  std::vector<int64_t> seen;
+  for (int64_t c : classes) {
+    if (c >= static_cast<int64_t>(raw.class_names.size())) {
+      throw Error("dataset.classes: class " + std::to_string(c) + " does not exist in " + location +
+                  " (classes 0.." + std::to_string(raw.class_names.size() - 1) + ")");
+    }
+    if (std::find(seen.begin(), seen.end(), c) != seen.end()) {
+      throw Error("dataset.classes: class " + std::to_string(c) + " is listed twice");
+    }
+    seen.push_back(c);
+  }
+  if (classes.size() < 2) throw Error("dataset.classes: keep at least two classes");
+  std::vector<std::string> names;
+  for (int64_t c : classes) names.push_back(raw.class_names[static_cast<std::size_t>(c)]);
+  raw.class_names = names;
+  raw.train = keep_classes(raw.train, classes);
+  if (raw.has_val) raw.val = keep_classes(raw.val, classes);
+  if (raw.has_test) raw.test = keep_classes(raw.test, classes);
+}
+
 }  // namespace
 
 IndexSplit stratified_split(const std::vector<int64_t>& labels, double fraction, uint64_t seed) {
@@ -209,28 +233,7 @@ Dataset load_dataset(const RunConfig& config, const std::string& data_directory)
   }
 
   // Class subset first, so that stratified splits see only the classes kept.
-  const std::vector<int64_t>& classes = settings.classes;
-  if (!classes.empty()) {
-    std::vector<int64_t> seen;
-    for (int64_t c : classes) {
-      if (c >= static_cast<int64_t>(raw.class_names.size())) {
-        throw Error("dataset.classes: class " + std::to_string(c) + " does not exist in " +
-                    location + " (classes 0.." + std::to_string(raw.class_names.size() - 1) + ")");
-      }
-      if (std::find(seen.begin(), seen.end(), c) != seen.end()) {
-        throw Error("dataset.classes: class " + std::to_string(c) + " is listed twice");
-      }
-      seen.push_back(c);
-    }
-    if (classes.size() < 2) throw Error("dataset.classes: keep at least two classes");
-    std::vector<std::string> names;
-    for (int64_t c : classes) names.push_back(raw.class_names[static_cast<std::size_t>(c)]);
-    raw.class_names = names;
-    raw.train = keep_classes(raw.train, classes);
-    if (raw.has_val) raw.val = keep_classes(raw.val, classes);
-    if (raw.has_test) raw.test = keep_classes(raw.test, classes);
-  }
-
+  if (!settings.classes.empty()) keep_class_subset(raw, settings.classes, location);
   if (!raw.has_test) {
     IndexSplit split = stratified_split(raw.train.labels, settings.test_fraction, seed);
     raw.test = take(raw.train, split.held_out);

@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
+#include "common/clock.h"
 #include "common/error.h"
 #include "worker/metrics.h"
 
@@ -385,183 +386,257 @@ void remove_checkpoint(const std::string& path) {
   std::filesystem::remove(checkpoint_temporary(path));
 }
 
-TrainingResult train_and_evaluate(HybridModel& model, const RunConfig& run, const Dataset& data,
-                                  ModelInput input,
-                                  const std::function<void(const std::string&)>& log,
-                                  const CheckpointOptions& checkpoint) {
+namespace {
+
+// Loss weights inversely proportional to class frequency in the training split.
+torch::Tensor balanced_class_weights(const Dataset& data) {
   const int64_t classes = data.classes();
-  const torch::Tensor train_x = samples_of(data.train, data.sample_shape);
-  const torch::Tensor train_y = labels_of(data.train);
-  const torch::Tensor val_x = samples_of(data.val, data.sample_shape);
-  const bool augment_images =
-      run.dataset.augment && input == ModelInput::samples && data.sample_shape.size() == 3;
+  std::vector<double> counts(static_cast<std::size_t>(classes));
+  for (int64_t label : data.train.labels) counts[static_cast<std::size_t>(label)] += 1;
+  std::vector<float> weights;
+  for (double count : counts) {
+    weights.push_back(count > 0 ? static_cast<float>(data.train.rows() / (classes * count)) : 0.0f);
+  }
+  return torch::tensor(weights);
+}
 
-  torch::Tensor class_weights;
-  if (run.train.class_weighting == "balanced") {
-    std::vector<double> counts(static_cast<std::size_t>(classes));
-    for (int64_t label : data.train.labels) counts[static_cast<std::size_t>(label)] += 1;
-    std::vector<float> weights;
-    for (double count : counts) {
-      weights.push_back(count > 0 ? static_cast<float>(data.train.rows() / (classes * count))
-                                  : 0.0f);
-    }
-    class_weights = torch::tensor(weights);
+// What one epoch of training saw.
+struct EpochTraining {
+  double loss_sum = 0;
+  int64_t correct = 0, seen = 0;
+  std::string diverged;  // why, when the loss stopped being finite
+};
+
+// One run's training: epochs with their schedule, validation, best-epoch tracking, early stopping
+// and checkpoints, then the evaluation of the best epoch's weights.
+class TrainingLoop {
+ public:
+  TrainingLoop(HybridModel& model, const RunConfig& run, const Dataset& data, ModelInput input,
+               const std::function<void(const std::string&)>& log,
+               const CheckpointOptions& checkpoint)
+      : model_(model),
+        run_(run),
+        data_(data),
+        input_(input),
+        log_(log),
+        checkpoint_(checkpoint),
+        train_x_(samples_of(data.train, data.sample_shape)),
+        train_y_(labels_of(data.train)),
+        val_x_(samples_of(data.val, data.sample_shape)),
+        augment_images_(run.dataset.augment && input == ModelInput::samples &&
+                        data.sample_shape.size() == 3),
+        optimizer_(make_optimizer(model, run)),
+        random_(run.seed ^ 0x9e3779b97f4a7c15ULL) {  // data order and augmentation
+    if (run.train.class_weighting == "balanced") class_weights_ = balanced_class_weights(data);
   }
 
-  Optimizer optimizer = make_optimizer(model, run);
-  std::mt19937_64 random(run.seed ^ 0x9e3779b97f4a7c15ULL);  // data order and augmentation
-  TrainingResult result;
-  LoopState loop;
-  if (!checkpoint.path.empty()) {
+  TrainingResult run() {
+    resume_from_checkpoint();
+    last_checkpoint_ = std::chrono::steady_clock::now();
+    for (int epoch = loop_.next_epoch; epoch < run_.train.epochs && !loop_.stopped_early; ++epoch) {
+      const auto started = std::chrono::steady_clock::now();
+      const double factor = set_learning_rate(epoch);
+      const EpochTraining trained = train_epoch(epoch);
+      if (!trained.diverged.empty()) {
+        result_.status = RunStatus::diverged;
+        result_.error = trained.diverged;
+        result_.metrics["diverged_epoch"] = epoch + 1;
+        if (log_) log_(trained.diverged);
+        break;
+      }
+      const double seconds = seconds_since(started);
+      loop_.train_seconds += seconds;
+      loop_.samples_seen += trained.seen;
+      const double monitored_value = validate_epoch(epoch, trained, factor, seconds);
+      track_best_and_plateau(epoch, monitored_value);
+      loop_.next_epoch = epoch + 1;
+      checkpoint_if_due(epoch);
+    }
+    return finish();
+  }
+
+ private:
+  void resume_from_checkpoint() {
+    if (checkpoint_.path.empty()) return;
     std::string why;
-    if (load_checkpoint(checkpoint.path, run.canonical, model, *optimizer.optimizer, loop, result,
-                        random, why)) {
-      if (log) log(fmt::format("resumed after epoch {} from {}", loop.next_epoch, checkpoint.path));
-    } else if (!why.empty() && log) {
-      log("not resuming from " + checkpoint.path + ": " + why + "; starting over");
+    if (load_checkpoint(checkpoint_.path, run_.canonical, model_, *optimizer_.optimizer, loop_,
+                        result_, random_, why)) {
+      if (log_)
+        log_(fmt::format("resumed after epoch {} from {}", loop_.next_epoch, checkpoint_.path));
+    } else if (!why.empty() && log_) {
+      log_("not resuming from " + checkpoint_.path + ": " + why + "; starting over");
     }
   }
-  auto last_checkpoint = std::chrono::steady_clock::now();
 
-  for (int epoch = loop.next_epoch; epoch < run.train.epochs && !loop.stopped_early; ++epoch) {
-    const auto started = std::chrono::steady_clock::now();
-    const double factor = schedule_factor(run, epoch) * loop.plateau_factor;
-    auto& groups = optimizer.optimizer->param_groups();
+  // Returns the epoch's factor on the base learning rates.
+  double set_learning_rate(int epoch) {
+    const double factor = schedule_factor(run_, epoch) * loop_.plateau_factor;
+    auto& groups = optimizer_.optimizer->param_groups();
     for (std::size_t g = 0; g < groups.size(); ++g) {
-      groups[g].options().set_lr(optimizer.base_lr[g] * factor);
+      groups[g].options().set_lr(optimizer_.base_lr[g] * factor);
     }
+    return factor;
+  }
 
-    model->train();
+  EpochTraining train_epoch(int epoch) {
+    model_->train();
+    const int64_t batch_size = run_.train.batch_size;
     const std::vector<int64_t> order =
-        epoch_order(data.train.labels, (run.train.sampler == "balanced"), random);
-    double loss_sum = 0;
-    int64_t correct = 0, seen = 0;
-    std::string diverged;
-    for (std::size_t start = 0; start < order.size(); start += run.train.batch_size) {
-      const std::size_t end = std::min(order.size(), start + run.train.batch_size);
+        epoch_order(data_.train.labels, run_.train.sampler == "balanced", random_);
+    EpochTraining out;
+    for (std::size_t start = 0; start < order.size(); start += batch_size) {
+      const std::size_t end = std::min(order.size(), start + batch_size);
       // A last batch of one sample would break batch normalisation; it joins the next epoch.
       if (end - start == 1 && start > 0) break;
       torch::Tensor index =
           torch::tensor(std::vector<int64_t>(order.begin() + start, order.begin() + end));
-      torch::Tensor x = train_x.index_select(0, index);
-      torch::Tensor y = train_y.index_select(0, index);
-      if (augment_images) x = augment(x, random);
-      optimizer.optimizer->zero_grad();
-      torch::Tensor logits = run_model(model, x, input);
+      torch::Tensor x = train_x_.index_select(0, index);
+      torch::Tensor y = train_y_.index_select(0, index);
+      if (augment_images_) x = augment(x, random_);
+      optimizer_.optimizer->zero_grad();
+      torch::Tensor logits = run_model(model_, x, input_);
       torch::Tensor loss =
-          class_weights.defined()
-              ? F::cross_entropy(logits, y, F::CrossEntropyFuncOptions().weight(class_weights))
+          class_weights_.defined()
+              ? F::cross_entropy(logits, y, F::CrossEntropyFuncOptions().weight(class_weights_))
               : F::cross_entropy(logits, y);
       const double value = loss.item<double>();
       if (!std::isfinite(value)) {
-        diverged = fmt::format("training loss became {} at epoch {} (batch {})", value, epoch + 1,
-                               start / run.train.batch_size + 1);
-        break;
+        out.diverged = fmt::format("training loss became {} at epoch {} (batch {})", value,
+                                   epoch + 1, start / batch_size + 1);
+        return out;
       }
       loss.backward();
-      if (run.train.grad_clip > 0)
-        torch::nn::utils::clip_grad_norm_(model->parameters(), run.train.grad_clip);
-      optimizer.optimizer->step();
-      loss_sum += value * static_cast<double>(end - start);
-      correct += logits.argmax(1).eq(y).sum().item<int64_t>();
-      seen += static_cast<int64_t>(end - start);
+      if (run_.train.grad_clip > 0) {
+        torch::nn::utils::clip_grad_norm_(model_->parameters(), run_.train.grad_clip);
+      }
+      optimizer_.optimizer->step();
+      out.loss_sum += value * static_cast<double>(end - start);
+      out.correct += logits.argmax(1).eq(y).sum().item<int64_t>();
+      out.seen += static_cast<int64_t>(end - start);
     }
-    if (!diverged.empty()) {
-      result.status = RunStatus::diverged;
-      result.error = diverged;
-      result.metrics["diverged_epoch"] = epoch + 1;
-      if (log) log(diverged);
-      break;
-    }
-    const double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    loop.train_seconds += seconds;
-    loop.samples_seen += seen;
+    return out;
+  }
 
-    const std::vector<float> val_probabilities = probabilities_of(model, val_x, input);
+  // The epoch's curves and log line; returns the monitored validation value.
+  double validate_epoch(int epoch, const EpochTraining& trained, double factor, double seconds) {
+    const std::vector<float> val_probabilities = probabilities_of(model_, val_x_, input_);
     const ClassificationMetrics val =
-        classification_metrics(val_probabilities, data.val.labels, classes);
-    result.epochs_run = epoch + 1;
-    auto& c = result.curves;
-    c["train_loss"].push_back(loss_sum / std::max<int64_t>(1, seen));
-    c["train_acc"].push_back(static_cast<double>(correct) / std::max<int64_t>(1, seen));
+        classification_metrics(val_probabilities, data_.val.labels, data_.classes());
+    result_.epochs_run = epoch + 1;
+    auto& c = result_.curves;
+    const double seen = static_cast<double>(std::max<int64_t>(1, trained.seen));
+    c["train_loss"].push_back(trained.loss_sum / seen);
+    c["train_acc"].push_back(static_cast<double>(trained.correct) / seen);
     c["val_loss"].push_back(val.log_loss);
     c["val_acc"].push_back(val.accuracy);
     c["val_auc"].push_back(val.auc);
     c["val_f1"].push_back(val.f1);
-    c["lr"].push_back(run.train.lr * factor);
+    c["lr"].push_back(run_.train.lr * factor);
     c["seconds"].push_back(seconds);
-    if (auto t = model->temperature()) c["temperature"].push_back(*t);
-    if (log) {
-      log(
+    if (auto t = model_->temperature()) c["temperature"].push_back(*t);
+    if (log_) {
+      log_(
           fmt::format("epoch {}/{}: train loss {:.4f} acc {:.4f} | val loss {:.4f} acc {:.4f} "
                       "auc {:.4f} | lr {:.3g} | {:.1f} s",
-                      epoch + 1, run.train.epochs, c["train_loss"].back(), c["train_acc"].back(),
-                      val.log_loss, val.accuracy, val.auc, run.train.lr * factor, seconds));
+                      epoch + 1, run_.train.epochs, c["train_loss"].back(), c["train_acc"].back(),
+                      val.log_loss, val.accuracy, val.auc, run_.train.lr * factor, seconds));
     }
+    return monitored(run_.train.monitor, val);
+  }
 
-    const double value = monitored(run.train.monitor, val);
-    if (loop.best_state.empty() || value > loop.best_value) {
-      loop.best_value = value;
-      loop.best_state = snapshot(model);
-      result.best_epoch = epoch + 1;
-      loop.since_best = 0;
+  void track_best_and_plateau(int epoch, double value) {
+    if (loop_.best_state.empty() || value > loop_.best_value) {
+      loop_.best_value = value;
+      loop_.best_state = snapshot(model_);
+      result_.best_epoch = epoch + 1;
+      loop_.since_best = 0;
     } else {
-      ++loop.since_best;
+      ++loop_.since_best;
     }
-    if (run.train.schedule == "plateau" && epoch >= run.train.warmup_epochs) {
-      if (value > loop.plateau_best) {
-        loop.plateau_best = value;
-        loop.since_plateau_best = 0;
-      } else if (++loop.since_plateau_best >= run.train.step_size) {
-        loop.plateau_factor *= run.train.gamma;
-        loop.since_plateau_best = 0;
+    if (run_.train.schedule == "plateau" && epoch >= run_.train.warmup_epochs) {
+      if (value > loop_.plateau_best) {
+        loop_.plateau_best = value;
+        loop_.since_plateau_best = 0;
+      } else if (++loop_.since_plateau_best >= run_.train.step_size) {
+        loop_.plateau_factor *= run_.train.gamma;
+        loop_.since_plateau_best = 0;
       }
     }
-    loop.stopped_early = run.train.patience > 0 && loop.since_best >= run.train.patience;
-    loop.next_epoch = epoch + 1;
+    loop_.stopped_early = run_.train.patience > 0 && loop_.since_best >= run_.train.patience;
+  }
+
+  void checkpoint_if_due(int epoch) {
     const auto now = std::chrono::steady_clock::now();
-    if (!checkpoint.path.empty() && std::chrono::duration<double>(now - last_checkpoint).count() >=
-                                        checkpoint.interval_seconds) {
-      save_checkpoint(checkpoint.path, run.canonical, model, *optimizer.optimizer, loop, result,
-                      random);
-      last_checkpoint = std::chrono::steady_clock::now();
-      if (log) {
-        log(fmt::format("checkpoint after epoch {}: {:.1f} MB in {:.2f} s", epoch + 1,
-                        std::filesystem::file_size(checkpoint.path) / 1e6,
-                        std::chrono::duration<double>(last_checkpoint - now).count()));
-      }
+    if (checkpoint_.path.empty() || std::chrono::duration<double>(now - last_checkpoint_).count() <
+                                        checkpoint_.interval_seconds) {
+      return;
+    }
+    save_checkpoint(checkpoint_.path, run_.canonical, model_, *optimizer_.optimizer, loop_, result_,
+                    random_);
+    last_checkpoint_ = std::chrono::steady_clock::now();
+    if (log_) {
+      log_(fmt::format("checkpoint after epoch {}: {:.1f} MB in {:.2f} s", epoch + 1,
+                       std::filesystem::file_size(checkpoint_.path) / 1e6,
+                       std::chrono::duration<double>(last_checkpoint_ - now).count()));
     }
   }
 
-  result.metrics["epochs_run"] = result.epochs_run;
-  result.metrics["best_epoch"] = result.best_epoch;
-  result.metrics["train_seconds"] = loop.train_seconds;
-  if (loop.train_seconds > 0)
-    result.metrics["train_samples_per_second"] = loop.samples_seen / loop.train_seconds;
-  if (result.status != RunStatus::done) return result;
-
-  restore(model, loop.best_state);
-  const std::vector<float> val_probabilities = probabilities_of(model, val_x, input);
-  add_metrics(result.metrics, "val", "",
-              classification_metrics(val_probabilities, data.val.labels, classes));
-  result.test_probabilities =
-      probabilities_of(model, samples_of(data.test, data.sample_shape), input);
-  result.test_labels = data.test.labels;
-  const ClassificationMetrics test =
-      classification_metrics(result.test_probabilities, data.test.labels, classes);
-  add_metrics(result.metrics, "test", "", test);
-  result.confusion = test.confusion;
-  if (classes == 2) {
-    const double threshold =
-        tune_threshold(val_probabilities, data.val.labels, threshold_rule(run.train.threshold));
-    result.metrics["threshold"] = threshold;
-    add_metrics(
-        result.metrics, "test", "_tuned",
-        classification_metrics(result.test_probabilities, data.test.labels, classes, threshold));
+  // The best epoch's weights on validation and test, with the tuned binary threshold.
+  TrainingResult finish() {
+    result_.metrics["epochs_run"] = result_.epochs_run;
+    result_.metrics["best_epoch"] = result_.best_epoch;
+    result_.metrics["train_seconds"] = loop_.train_seconds;
+    if (loop_.train_seconds > 0) {
+      result_.metrics["train_samples_per_second"] = loop_.samples_seen / loop_.train_seconds;
+    }
+    if (result_.status != RunStatus::done) return std::move(result_);
+    const int64_t classes = data_.classes();
+    restore(model_, loop_.best_state);
+    const std::vector<float> val_probabilities = probabilities_of(model_, val_x_, input_);
+    add_metrics(result_.metrics, "val", "",
+                classification_metrics(val_probabilities, data_.val.labels, classes));
+    result_.test_probabilities =
+        probabilities_of(model_, samples_of(data_.test, data_.sample_shape), input_);
+    result_.test_labels = data_.test.labels;
+    const ClassificationMetrics test =
+        classification_metrics(result_.test_probabilities, data_.test.labels, classes);
+    add_metrics(result_.metrics, "test", "", test);
+    result_.confusion = test.confusion;
+    if (classes == 2) {
+      const double threshold =
+          tune_threshold(val_probabilities, data_.val.labels, threshold_rule(run_.train.threshold));
+      result_.metrics["threshold"] = threshold;
+      add_metrics(result_.metrics, "test", "_tuned",
+                  classification_metrics(result_.test_probabilities, data_.test.labels, classes,
+                                         threshold));
+    }
+    if (auto t = model_->temperature()) result_.metrics["temperature"] = *t;
+    return std::move(result_);
   }
-  if (auto t = model->temperature()) result.metrics["temperature"] = *t;
-  return result;
+
+  HybridModel& model_;
+  const RunConfig& run_;
+  const Dataset& data_;
+  ModelInput input_;
+  const std::function<void(const std::string&)>& log_;
+  const CheckpointOptions& checkpoint_;
+  const torch::Tensor train_x_, train_y_, val_x_;
+  const bool augment_images_;
+  torch::Tensor class_weights_;
+  Optimizer optimizer_;
+  std::mt19937_64 random_;
+  TrainingResult result_;
+  LoopState loop_;
+  std::chrono::steady_clock::time_point last_checkpoint_;
+};
+
+}  // namespace
+
+TrainingResult train_and_evaluate(HybridModel& model, const RunConfig& run, const Dataset& data,
+                                  ModelInput input,
+                                  const std::function<void(const std::string&)>& log,
+                                  const CheckpointOptions& checkpoint) {
+  return TrainingLoop(model, run, data, input, log, checkpoint).run();
 }
 
 }  // namespace hqsweep

@@ -31,6 +31,101 @@ namespace hqsweep {
 namespace fs = std::filesystem;
 namespace po = boost::program_options;
 
+namespace {
+
+// What the results files hold: per run the copy that counts (store/run_result.h), one table row
+// per file, and how many runs the files' sweep records plan.
+struct Holdings {
+  std::map<std::string, RunStatus> status;
+  std::vector<std::vector<std::string>> file_rows;
+  int64_t planned_total = 0;
+};
+
+Holdings read_holdings(const std::vector<std::string>& files, const std::string& out) {
+  Holdings holdings;
+  for (const std::string& file : files) {
+    ResultStore store = ResultStore::open_for_reading(file);
+    std::map<RunStatus, int64_t> counts;
+    for (const RunSummary& run : store.list()) {
+      ++counts[run.status];
+      auto [it, fresh] = holdings.status.emplace(run.run_id, run.status);
+      if (!fresh && replaces_copy(run.status, it->second)) it->second = run.status;
+    }
+    const auto records = store.sweeps();
+    const int64_t planned = records.empty() ? 0 : records.back().run_count;
+    if (file != out || files.size() == 1) holdings.planned_total += planned;
+    const auto modified = fs::last_write_time(file);
+    const double age =
+        std::chrono::duration<double>(fs::file_time_type::clock::now() - modified).count();
+    holdings.file_rows.push_back(
+        {file, std::to_string(planned), std::to_string(counts[RunStatus::done]),
+         std::to_string(counts[RunStatus::failed] + counts[RunStatus::timeout]),
+         std::to_string(counts[RunStatus::cancelled]), format_duration(age) + " ago"});
+  }
+  return holdings;
+}
+
+// The sweep's progress in one line: against the sweep file's runs when given, else against what
+// the files' sweep records plan (shards add up to the whole).
+void print_progress(const Holdings& holdings, const std::optional<Sweep>& sweep,
+                    const std::string& shown_name) {
+  std::map<RunStatus, int64_t> totals;
+  int64_t not_started = 0, total = 0;
+  if (sweep) {
+    total = static_cast<int64_t>(sweep->runs.size());
+    for (const RunSpec& run : sweep->runs) {
+      auto it = holdings.status.find(run.run_id);
+      if (it == holdings.status.end()) {
+        ++not_started;
+      } else {
+        ++totals[it->second];
+      }
+    }
+  } else {
+    for (const auto& [id, s] : holdings.status) ++totals[s];
+    const auto held = static_cast<int64_t>(holdings.status.size());
+    total = std::max(holdings.planned_total, held);
+    not_started = std::max<int64_t>(0, total - held);
+  }
+  const int64_t finished = totals[RunStatus::done] + totals[RunStatus::diverged];
+  std::cout << fmt::format(
+      "{}: {} of {} runs finished ({:.0f}%): {} done, {} diverged, {} failed, {} timed out, {} "
+      "cancelled (resume runs them), {} not started\n",
+      shown_name, finished, total,
+      total > 0 ? 100.0 * static_cast<double>(finished) / static_cast<double>(total) : 0.0,
+      totals[RunStatus::done], totals[RunStatus::diverged], totals[RunStatus::failed],
+      totals[RunStatus::timeout], totals[RunStatus::cancelled], not_started);
+}
+
+// What Slurm says of the jobs `hqsweep submit` recorded beside the results file.
+void print_slurm_jobs(const std::string& out) {
+  const std::vector<std::string> job_ids =
+      read_job_ids(slurm_jobs_path(fs::absolute(out).lexically_normal().string()));
+  if (job_ids.empty()) {
+    std::cout << "Slurm: no jobs recorded for " << out << " (hqsweep submit records them)\n";
+    return;
+  }
+  std::vector<SlurmJobState> states;
+  try {
+    states = query_slurm_jobs(job_ids);
+  } catch (const Error& e) {
+    std::cout << "Slurm: jobs " << join(job_ids, ", ") << "; state unknown: " << e.what() << "\n";
+    return;
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const SlurmJobState& s : states) {
+    rows.push_back({s.job_id, s.state, s.reason, s.run_time.empty() ? "-" : s.run_time,
+                    s.time_limit.empty() ? "-" : s.time_limit, std::to_string(s.restarts),
+                    s.nodes.empty() ? "-" : s.nodes, s.exit_code.empty() ? "-" : s.exit_code});
+  }
+  std::cout << "\n"
+            << format_table(
+                   {"job", "state", "reason", "elapsed", "limit", "requeued", "nodes", "exit"},
+                   rows);
+}
+
+}  // namespace
+
 int status_command(const std::string& name, const std::vector<std::string>& args) {
   po::options_description options(
       "Show a sweep's progress from its results file (and a job array's shard files) next to\n"
@@ -65,86 +160,13 @@ int status_command(const std::string& name, const std::vector<std::string>& args
   if (files.empty() && !sweep)
     throw Error(out + ": no such results file, and no shard files beside it");
 
-  // Per run the best status over every file (a done copy wins).
-  std::map<std::string, RunStatus> status;
-  std::vector<std::vector<std::string>> file_rows;
-  int64_t planned_total = 0;
-  for (const std::string& file : files) {
-    ResultStore store = ResultStore::open_for_reading(file);
-    std::map<RunStatus, int64_t> counts;
-    for (const RunSummary& run : store.list()) {
-      ++counts[run.status];
-      auto [it, fresh] = status.emplace(run.run_id, run.status);
-      const bool finished = run.status == RunStatus::done || run.status == RunStatus::diverged;
-      if (!fresh && finished) it->second = run.status;  // a finished copy wins
-    }
-    const auto records = store.sweeps();
-    const int64_t planned = records.empty() ? 0 : records.back().run_count;
-    if (file != out || files.size() == 1) planned_total += planned;
-    const auto modified = fs::last_write_time(file);
-    const double age =
-        std::chrono::duration<double>(fs::file_time_type::clock::now() - modified).count();
-    file_rows.push_back({file, std::to_string(planned), std::to_string(counts[RunStatus::done]),
-                         std::to_string(counts[RunStatus::failed] + counts[RunStatus::timeout]),
-                         std::to_string(counts[RunStatus::cancelled]),
-                         format_duration(age) + " ago"});
-  }
-  if (!file_rows.empty()) {
+  const Holdings holdings = read_holdings(files, out);
+  if (!holdings.file_rows.empty()) {
     std::cout << format_table({"results file", "runs", "done", "failed", "cancelled", "written"},
-                              file_rows);
+                              holdings.file_rows);
   }
-
-  std::map<RunStatus, int64_t> totals;
-  int64_t not_started = 0, total = 0;
-  if (sweep) {
-    total = static_cast<int64_t>(sweep->runs.size());
-    for (const RunSpec& run : sweep->runs) {
-      auto it = status.find(run.run_id);
-      if (it == status.end()) {
-        ++not_started;
-      } else {
-        ++totals[it->second];
-      }
-    }
-  } else {
-    for (const auto& [id, s] : status) ++totals[s];
-    // Each file records how many runs its sweep (or shard) has; shards add up to the whole.
-    total = std::max(planned_total, static_cast<int64_t>(status.size()));
-    not_started = std::max<int64_t>(0, total - static_cast<int64_t>(status.size()));
-  }
-  const int64_t finished = totals[RunStatus::done] + totals[RunStatus::diverged];
-  std::cout << fmt::format(
-      "{}: {} of {} runs finished ({:.0f}%): {} done, {} diverged, {} failed, {} timed out, {} "
-      "cancelled (resume runs them), {} not started\n",
-      sweep ? target : out, finished, total,
-      total > 0 ? 100.0 * static_cast<double>(finished) / static_cast<double>(total) : 0.0,
-      totals[RunStatus::done], totals[RunStatus::diverged], totals[RunStatus::failed],
-      totals[RunStatus::timeout], totals[RunStatus::cancelled], not_started);
-
-  const std::vector<std::string> job_ids =
-      read_job_ids(slurm_jobs_path(fs::absolute(out).lexically_normal().string()));
-  if (job_ids.empty()) {
-    std::cout << "Slurm: no jobs recorded for " << out << " (hqsweep submit records them)\n";
-    return 0;
-  }
-  std::vector<SlurmJobState> states;
-  try {
-    states = query_slurm_jobs(job_ids);
-  } catch (const Error& e) {
-    std::cout << "Slurm: jobs " << fmt::format("{}", fmt::join(job_ids, ", "))
-              << "; state unknown: " << e.what() << "\n";
-    return 0;
-  }
-  std::vector<std::vector<std::string>> rows;
-  for (const SlurmJobState& s : states) {
-    rows.push_back({s.job_id, s.state, s.reason, s.run_time.empty() ? "-" : s.run_time,
-                    s.time_limit.empty() ? "-" : s.time_limit, std::to_string(s.restarts),
-                    s.nodes.empty() ? "-" : s.nodes, s.exit_code.empty() ? "-" : s.exit_code});
-  }
-  std::cout << "\n"
-            << format_table(
-                   {"job", "state", "reason", "elapsed", "limit", "requeued", "nodes", "exit"},
-                   rows);
+  print_progress(holdings, sweep, sweep ? target : out);
+  print_slurm_jobs(out);
   return 0;
 }
 

@@ -42,6 +42,68 @@ std::string local_time_text(const char* format) {
   return buffer;
 }
 
+// The "slurm" keys given as options (key -> value; a list for repeatable keys, else the last).
+nlohmann::json slurm_overrides(const po::variables_map& vm) {
+  nlohmann::json from_options = nlohmann::json::object();
+  for (const SlurmKey& key : slurm_keys()) {
+    if (!vm.count(key.option)) continue;
+    const auto& values = vm[key.option].as<std::vector<std::string>>();
+    if (key.is_list) {
+      from_options[key.name] = values;
+    } else {
+      from_options[key.name] = values.back();
+    }
+  }
+  return from_options;
+}
+
+// The job's paths: absolute, the script and Slurm's output under RESULTS_DIR/slurm/.
+BatchJob batch_job(SlurmSettings settings, const std::string& sweep_path, const std::string& out) {
+  BatchJob job;
+  job.working_directory = fs::current_path().string();
+  job.executable = self_executable();
+  job.sweep_path = fs::absolute(sweep_path).lexically_normal().string();
+  job.results_path = fs::absolute(out).lexically_normal().string();
+  job.jobs_path = slurm_jobs_path(job.results_path);
+  const fs::path slurm_directory = fs::path(job.results_path).parent_path() / "slurm";
+  if (settings.output.empty()) {
+    settings.output =
+        (slurm_directory / (settings.array > 0 ? "%x-%A_%a.out" : "%x-%j.out")).string();
+  }
+  const std::string stamp = local_time_text("%Y%m%d-%H%M%S");
+  fs::path script = slurm_directory / fmt::format("{}-{}.sbatch", settings.job_name, stamp);
+  for (int n = 2; fs::exists(script); ++n) {
+    script = slurm_directory / fmt::format("{}-{}-{}.sbatch", settings.job_name, stamp, n);
+  }
+  job.script_path = script.string();
+  job.settings = std::move(settings);
+  return job;
+}
+
+// Writes the script, submits it with sbatch and records the job id beside the results file.
+std::string write_and_submit(const BatchJob& job, const std::string& text) {
+  const fs::path script(job.script_path);
+  fs::create_directories(script.parent_path());
+  {
+    std::ofstream file(script);
+    file << text;
+    if (!file.flush()) throw Error(script.string() + ": cannot write the batch script");
+  }
+  fs::permissions(script, fs::perms::owner_exec, fs::perm_options::add);
+  auto [code, printed] = run_program({"sbatch", "--parsable", script.string()});
+  const std::string job_id = printed.substr(0, printed.find_first_of(";\n"));
+  if (code != 0 || job_id.empty()) {
+    throw Error(
+        fmt::format("sbatch {} failed (exit code {}); the script stays there to fix and "
+                    "submit by hand",
+                    script.string(), code));
+  }
+  std::ofstream jobs(job.jobs_path, std::ios::app);
+  jobs << job_id << '\t' << local_time_text("%Y-%m-%dT%H:%M:%S") << '\t' << script.string() << '\n';
+  if (!jobs.flush()) throw Error(job.jobs_path + ": cannot record job " + job_id);
+  return job_id;
+}
+
 }  // namespace
 
 int submit_command(const std::string& name, const std::vector<std::string>& all_args) {
@@ -84,18 +146,7 @@ int submit_command(const std::string& name, const std::vector<std::string>& all_
 
   const JsonSource source = JsonSource::from_file(sweep_path);
   const Sweep sweep = expand_sweep(source, SweepOptions{overrides, max_runs});
-  nlohmann::json from_options = nlohmann::json::object();
-  for (const SlurmKey& key : slurm_keys()) {
-    if (!vm.count(key.option)) continue;
-    const auto& values = vm[key.option].as<std::vector<std::string>>();
-    if (key.is_list) {
-      from_options[key.name] = values;
-    } else {
-      from_options[key.name] = values.back();  // the last one given counts
-    }
-  }
-  SlurmSettings settings = read_slurm_settings(source, from_options);
-
+  SlurmSettings settings = read_slurm_settings(source, slurm_overrides(vm));
   std::string template_text;
   if (!template_path.empty()) {
     try {
@@ -104,65 +155,30 @@ int submit_command(const std::string& name, const std::vector<std::string>& all_
       throw Error(template_path + ": cannot read the batch script template");
     }
   }
-
   if (out.empty()) out = default_results_path(sweep.name, sweep_path);
-  BatchJob job;
-  job.working_directory = fs::current_path().string();
-  job.executable = self_executable();
-  job.sweep_path = fs::absolute(sweep_path).lexically_normal().string();
-  job.results_path = fs::absolute(out).lexically_normal().string();
-  job.jobs_path = slurm_jobs_path(job.results_path);
-  const fs::path slurm_directory = fs::path(job.results_path).parent_path() / "slurm";
-  if (settings.job_name.empty())
-    settings.job_name = sweep.name.empty() ? fs::path(sweep_path).stem().string() : sweep.name;
-  if (settings.output.empty())
-    settings.output =
-        (slurm_directory / (settings.array > 0 ? "%x-%A_%a.out" : "%x-%j.out")).string();
-  fs::path script = slurm_directory / fmt::format("{}-{}.sbatch", settings.job_name,
-                                                  local_time_text("%Y%m%d-%H%M%S"));
-  for (int n = 2; fs::exists(script); ++n)
-    script = slurm_directory /
-             fmt::format("{}-{}-{}.sbatch", settings.job_name, local_time_text("%Y%m%d-%H%M%S"), n);
-  job.script_path = script.string();
+  if (settings.job_name.empty()) settings.job_name = sweep_stem(sweep.name, sweep_path);
+
+  BatchJob job = batch_job(settings, sweep_path, out);
   for (const std::string& o : overrides) job.run_args.push_back("--set=" + o);
   if (max_runs != kDefaultMaxRuns) job.run_args.push_back("--max-runs=" + std::to_string(max_runs));
   job.run_args.insert(job.run_args.end(), settings.run_args.begin(), settings.run_args.end());
   job.run_args.insert(job.run_args.end(), run_args.begin(), run_args.end());
-  job.settings = settings;
   std::string text;
   try {
     text = make_batch_script(job, template_text);
   } catch (const Error& e) {
     throw Error((template_path.empty() ? "" : template_path + ": ") + e.what());
   }
-
   if (vm.count("dry-run")) {
     std::cout << text;
     return 0;
   }
-  fs::create_directories(slurm_directory);
-  {
-    std::ofstream file(script);
-    file << text;
-    if (!file.flush()) throw Error(script.string() + ": cannot write the batch script");
-  }
-  fs::permissions(script, fs::perms::owner_exec, fs::perm_options::add);
-  auto [code, printed] = run_program({"sbatch", "--parsable", script.string()});
-  const std::string job_id = printed.substr(0, printed.find_first_of(";\n"));
-  if (code != 0 || job_id.empty()) {
-    throw Error(
-        fmt::format("sbatch {} failed (exit code {}); the script stays there to fix and "
-                    "submit by hand",
-                    script.string(), code));
-  }
-  std::ofstream jobs(job.jobs_path, std::ios::app);
-  jobs << job_id << '\t' << local_time_text("%Y-%m-%dT%H:%M:%S") << '\t' << script.string() << '\n';
-  if (!jobs.flush()) throw Error(job.jobs_path + ": cannot record job " + job_id);
+  const std::string job_id = write_and_submit(job, text);
   std::cout << fmt::format(
       "submitted job {}{}: {} runs of {} -> {}\n  script: {}\n  follow:  hqsweep status {}\n",
-      job_id, settings.array > 0 ? fmt::format(" (array of {})", settings.array) : "",
-      sweep.runs.size(), sweep_path, out, script.string(), job.results_path);
-  if (settings.array > 0) std::cout << "  then:    hqsweep merge " << job.results_path << "\n";
+      job_id, job.settings.array > 0 ? fmt::format(" (array of {})", job.settings.array) : "",
+      sweep.runs.size(), sweep_path, out, job.script_path, job.results_path);
+  if (job.settings.array > 0) std::cout << "  then:    hqsweep merge " << job.results_path << "\n";
   return 0;
 }
 
