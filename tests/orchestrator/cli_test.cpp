@@ -411,6 +411,44 @@ TEST(CliTest, DescribeRefusesImpossibleModelsAndUnknownShapes) {
   EXPECT_NE(out.output.find("fusoin"), std::string::npos) << out.output;
 }
 
+TEST(CliTest, EveryCommandThatExpandsASweepTakesMaxRuns) {
+  const std::string sweep =
+      write_temp("hqsweep_cli_max_runs.json",
+                 R"({"base": {"model": {"backbone": "probe"}}, "seeds": [0, 1, 2]})");
+  for (const std::string command : {"validate", "run", "train", "describe", "status", "submit"}) {
+    SCOPED_TRACE(command);
+    const Outcome out = run_hqsweep(command + " " + sweep + " --max-runs 2" +
+                                    (command == "submit" ? " --dry-run" : ""));
+    EXPECT_EQ(out.exit_code, 1) << out.output;
+    EXPECT_NE(out.output.find("over the limit of 2"), std::string::npos) << out.output;
+  }
+}
+
+TEST(CliTest, OptionsOutsideTheirRangeAreRefusedNamingTheRange) {
+  const std::string sweep =
+      write_temp("hqsweep_cli_ranges.json", R"({"base": {"model": {"backbone": "probe"}}})");
+  const struct {
+    const char* option;
+    const char* range;
+  } cases[] = {{"--task-timeout -1", "'--task-timeout' is invalid: expected 0..1e+09"},
+               {"--retries -2", "'--retries' is invalid: expected 0..1000"},
+               {"--grace -5", "'--grace' is invalid: expected 0..1e+09"},
+               {"--max-tasks-per-runner -1", "'--max-tasks-per-runner' is invalid: expected 0.."},
+               {"--workers 0", "'--workers' is invalid: expected 1..100000"},
+               {"--threads-per-task 0", "'--threads-per-task' is invalid: expected 1..1024"},
+               {"--checkpoint-interval -3", "'--checkpoint-interval' is invalid: expected -1.."}};
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.option);
+    const Outcome out = run_hqsweep("run " + sweep + " --out /nonexistent/never.h5 " + c.option);
+    EXPECT_EQ(out.exit_code, 2) << out.output;
+    EXPECT_NE(out.output.find(c.range), std::string::npos) << out.output;
+  }
+  const Outcome threads = run_hqsweep("train " + sweep + " --threads 0");
+  EXPECT_EQ(threads.exit_code, 2) << threads.output;
+  EXPECT_NE(threads.output.find("'--threads' is invalid: expected 1..1024"), std::string::npos)
+      << threads.output;
+}
+
 }  // namespace
 
 TEST(CliTest, TrainPrintsTheResultAndAppendsItOnce) {
