@@ -99,26 +99,34 @@ struct ResultStore::State {
   std::vector<SweepRecord> sweep_records;
   std::vector<std::string> varying_keys;  // union over sweep_records, in first-seen order
   std::vector<hdf5::Column> columns;
-  // Runs safe in the journal whose HDF5 update was deferred (FileUpdate::deferred), with rows.
-  std::vector<std::pair<RunResult, std::size_t>> unwritten;
+  // Runs safe in the journal whose HDF5 update was deferred (FileUpdate::deferred), in journal
+  // order, each with its index row and the journal offset just past its record.
+  struct Unwritten {
+    RunResult result;
+    std::size_t row;
+    uint64_t journal_end;
+  };
+  std::vector<Unwritten> unwritten;
 
   // Writes the deferred runs in order, stopping once `max_seconds` are spent (after at least
-  // one run); returns whether some are still waiting.
+  // one run); returns whether some are still waiting. The file then records the journal offset
+  // up to which it holds every record, so that a writer killed before the next slice leaves a
+  // file that the next open replays from there (and readers read the journal meanwhile).
   bool write_unwritten(double max_seconds = std::numeric_limits<double>::infinity()) {
     if (unwritten.empty()) return false;
     const auto started = std::chrono::steady_clock::now();
     std::size_t written = 0;
-    update_file(unwritten.size() == 1 ? "run " + unwritten[0].first.run_id
+    update_file(unwritten.size() == 1 ? "run " + unwritten[0].result.run_id
                                       : std::to_string(unwritten.size()) + " runs",
                 [&] {
-                  for (const auto& [result, row] : unwritten) {
-                    results_file::write_run(file, result);
-                    results_file::write_index_row(file, columns, row, runs[row]);
+                  for (const Unwritten& run : unwritten) {
+                    results_file::write_run(file, run.result);
+                    results_file::write_index_row(file, columns, run.row, runs[run.row]);
                     ++written;
-                    const std::chrono::duration<double> spent =
-                        std::chrono::steady_clock::now() - started;
-                    if (spent.count() >= max_seconds) break;
+                    if (seconds_since(started) >= max_seconds) break;
                   }
+                  return written == unwritten.size() ? journal->size()
+                                                     : unwritten[written - 1].journal_end;
                 });
     unwritten.erase(unwritten.begin(), unwritten.begin() + static_cast<std::ptrdiff_t>(written));
     return !unwritten.empty();
@@ -242,14 +250,14 @@ struct ResultStore::State {
     hdf5::flush_file(file, path);
   }
 
-  // Runs `change` on the HDF5 file between the marker's creation and removal; a failure leaves
-  // the marker, so the next open rebuilds the file from the journal.
+  // Runs `change` on the HDF5 file between the marker's creation and removal; `change` returns
+  // the journal offset up to which the file now holds every record. A failure leaves the marker,
+  // so the next open rebuilds the file from the journal.
   template <typename Change>
   void update_file(const std::string& what, Change change) {
     try {
       create_marker(path);
-      change();
-      meta.journal_bytes = journal->size();
+      meta.journal_bytes = change();
       meta.updated = results_file::iso_time(wall_seconds());
       results_file::write_progress(file, meta);
       hdf5::flush_file(file, path);
@@ -364,6 +372,7 @@ void ResultStore::record_sweep(const SweepRecord& sweep) {
   state.update_file("sweep record of " + sweep.source, [&] {
     results_file::write_sweep(state.file, sweep, state.sweep_records.size());
     if (grew) results_file::write_index(state.file, state.columns, state.runs);
+    return state.journal->size();  // every earlier run was written first
   });
 }
 
@@ -404,7 +413,7 @@ void ResultStore::append_all(std::vector<RunResult> results, AppendMode mode, Fi
   for (std::size_t i = 0; i < results.size(); ++i) {
     const std::size_t row = state.remember(summarize(results[i]), offset);
     offset += kJournalRecordHeaderSize + payloads[i].size();
-    state.unwritten.emplace_back(std::move(results[i]), row);
+    state.unwritten.push_back({std::move(results[i]), row, offset});
   }
   if (update == FileUpdate::now) state.write_unwritten();
 }
@@ -432,7 +441,7 @@ RunResult ResultStore::get(const std::string& run_id) const {
   auto it = state.position.find(run_id);
   if (it == state.position.end()) throw Error("no run " + run_id + " in " + state.path);
   for (auto u = state.unwritten.rbegin(); u != state.unwritten.rend(); ++u) {
-    if (u->first.run_id == run_id) return u->first;
+    if (u->result.run_id == run_id) return u->result;
   }
   if (state.read_from_journal) {
     const std::string journal = journal_path(state.path);

@@ -16,7 +16,9 @@
 
 #include "common/config_schema.h"
 #include "orchestrator/dispatch/task_runner.h"
+#include "store/hdf5.h"
 #include "store/result_store.h"
+#include "store/results_file.h"
 
 namespace hqsweep {
 namespace {
@@ -213,6 +215,82 @@ TEST_F(SweepRunTest, SigkillOfTheWholeJobNeverLosesAStoredRun) {
   const auto all = runs();
   EXPECT_EQ(all.size(), 40u);
   for (const auto& [id, run] : all) EXPECT_EQ(run.status, RunStatus::done);
+}
+
+std::uintmax_t size_or_zero(const std::string& path) {
+  std::error_code error;
+  const std::uintmax_t size = fs::file_size(path, error);
+  return error ? 0 : size;
+}
+
+// The issue's kill loop: many short runs, the whole job (rank 0 and runners) SIGKILLed at random
+// moments while it stores results, then run to the end. After every kill a reader sees every run
+// readable; at the end the HDF5 file agrees with the journal in every run: each index row has its
+// group with metrics and curves, and nothing more. HQSWEEP_SWEEP_KILLS sets the kills (ctest 10;
+// scripts/sweep-kill-test.sh: hundreds).
+TEST_F(SweepRunTest, SigkillAtRandomMomentsLeavesAFileThatAgreesWithItsJournal) {
+  int kills = 10;
+  if (const char* value = std::getenv("HQSWEEP_SWEEP_KILLS")) kills = std::atoi(value);
+  // About 400 runs a kill, so that the sweep is still running at each kill (some 500 runs/s).
+  const int seeds = std::min(25000, 100 * kills);
+  const std::size_t total = 4 * static_cast<std::size_t>(seeds);
+  const std::string sweep = write("many.json", R"({
+    "base": {"model": {"backbone": "probe"}},
+    "grid": {"probe.duration_ms": [0, 1, 2, 5]}, "seeds": )" +
+                                                   std::to_string(seeds) + "}");
+  const std::string results = dir_ + "/results.h5";
+  std::mt19937 random(24);
+  std::uniform_int_distribution<int> extra_ms(200, 1200);
+  for (int trial = 0; trial < kills; ++trial) {
+    SCOPED_TRACE("kill " + std::to_string(trial));
+    const std::uintmax_t journal_before = size_or_zero(results + ".journal");
+    const pid_t child = fork();
+    if (child == 0) {
+      setpgid(0, 0);  // its own process group: the whole job, runners included
+      execl(HQSWEEP_EXECUTABLE, HQSWEEP_EXECUTABLE, "run", sweep.c_str(), "--out", results.c_str(),
+            "--workers", "2", "--progress-interval", "100", nullptr);
+      _exit(127);
+    }
+    setpgid(child, child);
+    // Kill while it stores runs: once the journal has grown (or the sweep ended), then at a
+    // random moment after that.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+    int status = 0;
+    bool ended = false;
+    while (size_or_zero(results + ".journal") <= journal_before + 4096 &&
+           std::chrono::steady_clock::now() < deadline) {
+      if (waitpid(child, &status, WNOHANG) == child) {
+        ended = true;
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    if (!ended) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(extra_ms(random)));
+      kill(-child, SIGKILL);
+      waitpid(child, &status, 0);
+    }
+    kill(-child, SIGKILL);  // runners left behind by a sweep that ended on its own
+    ResultStore reader = ResultStore::open_for_reading(results);
+    for (const RunSummary& run : reader.list())
+      ASSERT_EQ(reader.get(run.run_id).run_id, run.run_id);
+    if (ended) break;
+  }
+  const Outcome finish =
+      run_hqsweep("run " + sweep + " --out " + results + " --workers 2 --progress-interval 100");
+  ASSERT_EQ(finish.exit_code, 0) << finish.output;
+  const auto all = runs();
+  EXPECT_EQ(all.size(), total);
+  for (const auto& [id, run] : all) EXPECT_EQ(run.status, RunStatus::done) << id;
+  hdf5::Handle file = hdf5::open_file(results, hdf5::Access::read_only);
+  const std::vector<RunSummary> index = results_file::read_index(file);
+  ASSERT_EQ(index.size(), total);
+  ASSERT_EQ(hdf5::list_links(hdf5::open_group(file, "runs")).size(), total);
+  for (const RunSummary& row : index) {
+    const RunResult run = results_file::read_run(file, row.run_id);  // throws when absent
+    ASSERT_EQ(run.status, RunStatus::done) << row.run_id;
+    ASSERT_TRUE(run.metrics.count("probe_value")) << row.run_id;
+  }
 }
 
 TEST(TaskRunnerTest, OneProcessServesManyTasksAndIsRespawnedAfterACrash) {

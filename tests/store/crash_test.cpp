@@ -18,6 +18,7 @@
 
 #include "store/hdf5.h"
 #include "store/result_store.h"
+#include "store/results_file.h"
 #include "tests/store/store_test_util.h"
 
 namespace hqsweep {
@@ -31,7 +32,7 @@ struct KilledWriter {
 
 // Starts the writer, kills it after `delay`, and returns what it acknowledged before dying.
 KilledWriter run_and_kill(const std::string& path, const std::string& prefix,
-                          std::chrono::microseconds delay) {
+                          std::chrono::microseconds delay, bool deferred) {
   int out[2];
   EXPECT_EQ(::pipe(out), 0);
   pid_t child = ::fork();
@@ -40,7 +41,7 @@ KilledWriter run_and_kill(const std::string& path, const std::string& prefix,
     ::close(out[0]);
     ::close(out[1]);
     ::execl(HQSWEEP_CRASH_WRITER, HQSWEEP_CRASH_WRITER, path.c_str(), prefix.c_str(), "100000",
-            static_cast<char*>(nullptr));
+            deferred ? "deferred" : "now", static_cast<char*>(nullptr));
     ::_exit(127);
   }
   ::close(out[1]);
@@ -67,7 +68,32 @@ KilledWriter run_and_kill(const std::string& path, const std::string& prefix,
   return result;
 }
 
-TEST(StoreCrashTest, EveryAcknowledgedRunSurvivesRandomKills) {
+// What a reader that knows nothing of the journal sees in the HDF5 file: every index row has its
+// run group with its datasets (all rows when `every_run`, else the last 50), nothing else is there.
+void expect_file_agrees_with_its_index(const std::string& path, std::size_t stored,
+                                       bool every_run) {
+  hdf5::Handle file = hdf5::open_file(path, hdf5::Access::read_only);
+  const std::vector<RunSummary> index = results_file::read_index(file);
+  ASSERT_EQ(index.size(), stored);
+  ASSERT_EQ(hdf5::list_links(hdf5::open_group(file, "runs")).size(), stored);
+  for (std::size_t i = every_run || index.size() < 50 ? 0 : index.size() - 50; i < index.size();
+       ++i) {
+    const RunSummary& row = index[i];
+    const RunResult run = results_file::read_run(file, row.run_id);  // throws when absent
+    for (const auto& [name, value] : row.metrics) {  // the index holds some of the metrics
+      ASSERT_EQ(run.metrics.count(name), 1u) << row.run_id << " " << name;
+      ASSERT_EQ(run.metrics.at(name), value) << row.run_id << " " << name;
+    }
+    ASSERT_FALSE(run.curves.empty()) << row.run_id;
+  }
+}
+
+// immediate: each append updates the HDF5 file; deferred: as `hqsweep run` stores results, the
+// file written in slices behind the journal.
+class StoreCrashTest : public ::testing::TestWithParam<bool> {};
+
+TEST_P(StoreCrashTest, EveryAcknowledgedRunSurvivesRandomKills) {
+  const bool deferred = GetParam();
   int kills = 12;
   if (const char* value = std::getenv("HQSWEEP_STORE_KILLS")) kills = std::atoi(value);
   testing::TemporaryDirectory dir;
@@ -79,13 +105,23 @@ TEST(StoreCrashTest, EveryAcknowledgedRunSurvivesRandomKills) {
   int killed_in_hdf5_update = 0;
   for (int kill = 0; kill < kills; ++kill) {
     SCOPED_TRACE("kill " + std::to_string(kill));
-    KilledWriter writer =
-        run_and_kill(path, "k" + std::to_string(kill), std::chrono::microseconds(delay_us(random)));
+    KilledWriter writer = run_and_kill(path, "k" + std::to_string(kill),
+                                       std::chrono::microseconds(delay_us(random)), deferred);
     ASSERT_TRUE(writer.killed) << "the writer ended before it was killed";
     if (writer.opened) ++killed_while_appending;
     if (std::filesystem::exists(path + ".writing")) ++killed_in_hdf5_update;
     acknowledged.insert(writer.acknowledged.begin(), writer.acknowledged.end());
 
+    // A reader right after the kill, before any recovery: every acknowledged run listed, and
+    // this writer's runs readable whole.
+    if (writer.opened) {
+      ResultStore reader = ResultStore::open_for_reading(path);
+      std::set<std::string> listed;
+      for (const RunSummary& run : reader.list()) listed.insert(run.run_id);
+      for (const std::string& id : acknowledged)
+        ASSERT_TRUE(listed.count(id)) << "a reader misses " << id;
+      for (const std::string& id : writer.acknowledged) ASSERT_EQ(reader.get(id).run_id, id);
+    }
     std::size_t stored = 0;
     {
       ResultStore store = ResultStore::open_for_writing(path);
@@ -102,15 +138,18 @@ TEST(StoreCrashTest, EveryAcknowledgedRunSurvivesRandomKills) {
     // With no writer the reader uses the HDF5 file itself: it must hold the same runs.
     ResultStore reader = ResultStore::open_for_reading(path);
     ASSERT_EQ(reader.list().size(), stored);
-    hdf5::Handle file = hdf5::open_file(path, hdf5::Access::read_only);
-    ASSERT_EQ(hdf5::table_rows(file, "index"), stored);
-    ASSERT_EQ(hdf5::list_links(hdf5::open_group(file, "runs")).size(), stored);
+    expect_file_agrees_with_its_index(path, stored, /*every_run=*/kill + 1 == kills);
   }
   std::cout << kills << " kills, " << killed_while_appending << " after the store had opened, "
             << killed_in_hdf5_update << " in the middle of an HDF5 update, " << acknowledged.size()
             << " acknowledged runs, all present once\n";
   EXPECT_GT(killed_while_appending, kills / 2) << "most kills should land during appends";
 }
+
+INSTANTIATE_TEST_SUITE_P(FileUpdates, StoreCrashTest, ::testing::Values(false, true),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "Deferred" : "Immediate";
+                         });
 
 }  // namespace
 }  // namespace hqsweep
