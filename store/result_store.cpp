@@ -1,5 +1,6 @@
 // ResultStore: the journal is the truth, the HDF5 file a view of it kept current after every
-// append. Files next to RESULTS.h5: RESULTS.h5.journal (records, writer lock) and
+// append. Files next to RESULTS.h5: RESULTS.h5.lock (the writer lock, store/writer_lock.h),
+// RESULTS.h5.journal (records; its own lock tells readers a writer is active) and
 // RESULTS.h5.writing (present while the writer changes the HDF5 file; found at open, it means
 // the writer died mid-write and the HDF5 file is rebuilt from the journal).
 #include "store/result_store.h"
@@ -22,6 +23,7 @@
 #include "store/journal.h"
 #include "store/results_file.h"
 #include "store/results_paths.h"
+#include "store/writer_lock.h"
 
 #ifndef HQSWEEP_VERSION
 #define HQSWEEP_VERSION "unknown"
@@ -88,6 +90,7 @@ nlohmann::json decode(const JournalRecord& record, const std::string& path) {
 struct ResultStore::State {
   std::string path;
   bool writable = false;
+  std::optional<WriterLock> lock;  // writers only, taken before anything else
   bool read_from_journal = false;  // readers: the HDF5 file was stale or a writer was active
   std::optional<Journal> journal;  // writers only
   hdf5::Handle file;               // open HDF5 file (writers: read-write)
@@ -286,6 +289,7 @@ ResultStore ResultStore::open_for_writing(const std::string& path) {
   auto state = std::make_unique<State>();
   state->path = path;
   state->writable = true;
+  state->lock.emplace(WriterLock::acquire(path));
   results_file::Inspection inspection = results_file::inspect(path);
   using InspectionState = results_file::Inspection::State;
   const bool have_journal = exists(journal_path(path));

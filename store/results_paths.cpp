@@ -28,6 +28,10 @@ std::string journal_path(const std::string& results_path) {
   return results_path + ".journal";
 }
 
+std::string writer_lock_path(const std::string& results_path) {
+  return results_path + ".lock";
+}
+
 std::string writer_marker_path(const std::string& results_path) {
   return results_path + ".writing";
 }

@@ -18,6 +18,8 @@ std::string beside_results(const std::string& results_path, const std::string& s
 
 // results/x.h5 -> results/x.h5.journal: the results' truth (docs/hdf5-schema.md).
 std::string journal_path(const std::string& results_path);
+// results/x.h5 -> results/x.h5.lock: the writer lock (store/writer_lock.h).
+std::string writer_lock_path(const std::string& results_path);
 // results/x.h5 -> results/x.h5.writing: present while a writer has the HDF5 file open.
 std::string writer_marker_path(const std::string& results_path);
 // results/x.h5 -> results/x.slurm-jobs: one line per submitted Slurm job.

@@ -151,5 +151,77 @@ INSTANTIATE_TEST_SUITE_P(FileUpdates, StoreCrashTest, ::testing::Values(false, t
                            return info.param ? "Deferred" : "Immediate";
                          });
 
+// Two writers started at the same moment on a results file whose journal is not there yet (a file
+// copied or merged from elsewhere, the case where the journal is made first): one may refuse, but
+// no acknowledged run of either may be lost. 40 trials.
+TEST(WriterRaceTest, TwoWritersOnAFileWithoutJournalNeverLoseRuns) {
+  int refused_trials = 0;
+  for (int trial = 0; trial < 40; ++trial) {
+    SCOPED_TRACE("trial " + std::to_string(trial));
+    testing::TemporaryDirectory dir;
+    const std::string path = dir.file("copied.h5");
+    {
+      ResultStore store = ResultStore::open_for_writing(path);
+      store.append(testing::make_result("before-0", 0));
+      store.append(testing::make_result("before-1", 1));
+    }
+    std::filesystem::remove(path + ".journal");  // as if copied without it
+    int gate[2];
+    ASSERT_EQ(::pipe(gate), 0);
+    struct Writer {
+      pid_t pid;
+      int out;
+    } writers[2];
+    for (int w = 0; w < 2; ++w) {
+      int out[2];
+      ASSERT_EQ(::pipe(out), 0);
+      const pid_t child = ::fork();
+      if (child == 0) {
+        ::dup2(out[1], 1);
+        ::dup2(out[1], 2);
+        ::close(gate[1]);
+        char go;
+        [[maybe_unused]] const ssize_t got = ::read(gate[0], &go, 1);  // both start together
+        const std::string prefix = w == 0 ? "a" : "b";
+        ::execl(HQSWEEP_CRASH_WRITER, HQSWEEP_CRASH_WRITER, path.c_str(), prefix.c_str(), "30",
+                static_cast<char*>(nullptr));
+        ::_exit(127);
+      }
+      ::close(out[1]);
+      writers[w] = {child, out[0]};
+    }
+    ::close(gate[0]);
+    ::close(gate[1]);  // releases both
+    std::set<std::string> acknowledged = {"before-0", "before-1"};
+    int refused = 0;
+    for (const Writer& writer : writers) {
+      std::string text;
+      char buffer[4096];
+      for (ssize_t got; (got = ::read(writer.out, buffer, sizeof buffer)) > 0;)
+        text.append(buffer, got);
+      ::close(writer.out);
+      int status = 0;
+      ::waitpid(writer.pid, &status, 0);
+      ASSERT_TRUE(WIFEXITED(status)) << text;
+      if (WEXITSTATUS(status) != 0) {
+        ASSERT_NE(text.find("is being written by "), std::string::npos) << text;
+        ++refused;
+      }
+      std::size_t start = 0;
+      for (std::size_t end; (end = text.find('\n', start)) != std::string::npos; start = end + 1) {
+        const std::string line = text.substr(start, end - start);
+        if (line.rfind("a-", 0) == 0 || line.rfind("b-", 0) == 0) acknowledged.insert(line);
+      }
+    }
+    if (refused > 0) ++refused_trials;
+    ResultStore store = ResultStore::open_for_reading(path);
+    std::set<std::string> stored;
+    for (const RunSummary& run : store.list()) stored.insert(run.run_id);
+    for (const std::string& id : acknowledged) ASSERT_TRUE(stored.count(id)) << "lost " << id;
+  }
+  std::cout << refused_trials << " of 40 trials had a writer refused while the other wrote\n";
+  EXPECT_GT(refused_trials, 0) << "the writers never overlapped: the race was not tested";
+}
+
 }  // namespace
 }  // namespace hqsweep

@@ -1,6 +1,7 @@
 // ResultStore: append and read back, refusal of duplicates, recovery from the journal, and every
 // error path with the file that reaches it.
 #include "store/result_store.h"
+#include "store/writer_lock.h"
 
 #include <gtest/gtest.h>
 #include <sys/mount.h>
@@ -278,9 +279,13 @@ TEST(ResultStoreTest, SecondWriterIsRefused) {
   ResultStore writer = ResultStore::open_for_writing(path);
   writer.append(make_result("a", 1));
   std::string before = read_bytes(path);
-  EXPECT_NE(error_of([&] { ResultStore::open_for_writing(path); }).find("results file is locked"),
-            std::string::npos);
+  const std::string refusal = error_of([&] { ResultStore::open_for_writing(path); });
+  EXPECT_NE(refusal.find(path + " is being written by pid " + std::to_string(::getpid()) + " on "),
+            std::string::npos)
+      << refusal;
+  EXPECT_NE(refusal.find("nothing was changed"), std::string::npos) << refusal;
   EXPECT_EQ(read_bytes(path), before);
+  EXPECT_NE(WriterLock::holder(path).find("pid " + std::to_string(::getpid())), std::string::npos);
 }
 
 TEST(ResultStoreTest, ForeignHdf5FileIsRefusedAndLeftAlone) {
