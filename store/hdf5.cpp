@@ -12,6 +12,16 @@ namespace hqsweep::hdf5 {
 
 namespace {
 
+// HDF5 closes what is still open from an atexit handler. After a write failed (a full disk), a
+// file's close fails halfway and that handler then crashes in H5F__close_cb (HDF5 1.10: exit
+// code 139 after the right message). Every handle here closes itself, every update is flushed
+// when it is made, and the journal is the truth, so the library is told to leave exit alone; it
+// must hear that before its first call, which a static initialiser guarantees.
+const bool kNoAtexitHandler = [] {
+  H5dont_atexit();
+  return true;
+}();
+
 herr_t collect_error(unsigned, const H5E_error2_t* error, void* data) {
   auto* messages = static_cast<std::vector<std::string>*>(data);
   if (error->desc && *error->desc) messages->emplace_back(error->desc);

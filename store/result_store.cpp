@@ -119,8 +119,8 @@ struct ResultStore::State {
     if (unwritten.empty()) return false;
     const auto started = std::chrono::steady_clock::now();
     std::size_t written = 0;
-    update_file(unwritten.size() == 1 ? "run " + unwritten[0].result.run_id
-                                      : std::to_string(unwritten.size()) + " runs",
+    update_file(unwritten.size() == 1 ? "run " + unwritten[0].result.run_id + " is"
+                                      : std::to_string(unwritten.size()) + " runs are",
                 [&] {
                   for (const Unwritten& run : unwritten) {
                     results_file::write_run(file, run.result);
@@ -181,6 +181,17 @@ struct ResultStore::State {
   // place: the old file, whatever its state, is replaced in one step.
   void rebuild() {
     const std::string temporary = path + ".rebuild";
+    try {
+      write_rebuilt(temporary);
+    } catch (const Error&) {
+      std::remove(temporary.c_str());  // a full disk must not keep a half-written copy
+      throw;
+    }
+    if (std::rename(temporary.c_str(), path.c_str()) != 0)
+      throw Error("cannot move " + temporary + " to " + path + ": " + std::strerror(errno));
+  }
+
+  void write_rebuilt(const std::string& temporary) {
     std::string created =
         meta.created.empty() ? results_file::iso_time(wall_seconds()) : meta.created;
     {
@@ -206,8 +217,6 @@ struct ResultStore::State {
       meta = fresh_meta;
     }
     sync_file(temporary);
-    if (std::rename(temporary.c_str(), path.c_str()) != 0)
-      throw Error("cannot move " + temporary + " to " + path + ": " + std::strerror(errno));
   }
 
   // Brings the HDF5 file up to the journal's end, rebuilding when it cannot be trusted.
@@ -266,9 +275,9 @@ struct ResultStore::State {
       hdf5::flush_file(file, path);
       remove_marker(path);
     } catch (const Error& error) {
-      throw Error(what + " is safe in the journal " + journal->path() +
-                  ", but the HDF5 file could not be updated (" + error.what() +
-                  "); the next open rebuilds it from the journal");
+      throw Error("cannot update the HDF5 file " + path + " (" + error.what() + "); " + what +
+                  " safe in the journal " + journal->path() +
+                  ", and the next open rebuilds the file from it");
     }
   }
 };
@@ -373,7 +382,7 @@ void ResultStore::record_sweep(const SweepRecord& sweep) {
   state.sweep_records.push_back(sweep);
   bool grew = state.merge_varying_keys(sweep.varying_keys);
   if (grew) state.columns = results_file::index_columns(state.varying_keys);
-  state.update_file("sweep record of " + sweep.source, [&] {
+  state.update_file("the sweep record of " + sweep.source + " is", [&] {
     results_file::write_sweep(state.file, sweep, state.sweep_records.size());
     if (grew) results_file::write_index(state.file, state.columns, state.runs);
     return state.journal->size();  // every earlier run was written first
