@@ -422,7 +422,14 @@ void ResultStore::append_all(std::vector<RunResult> results, AppendMode mode, Fi
   std::vector<std::string> payloads;
   for (const RunResult& result : results) payloads.push_back(encode(to_json(result)));
   uint64_t offset = state.journal->size();
-  state.journal->append_all(JournalRecordType::run, payloads);
+  try {
+    state.journal->append_all(JournalRecordType::run, payloads);
+  } catch (const Error& error) {
+    throw Error(std::string(error.what()) + "; " + std::to_string(results.size()) +
+                (results.size() == 1 ? " run was" : " runs were") +
+                " not stored (they run again when the same command is repeated), and every run "
+                "stored before is safe in the journal");
+  }
   for (std::size_t i = 0; i < results.size(); ++i) {
     const std::size_t row = state.remember(summarize(results[i]), offset);
     offset += kJournalRecordHeaderSize + payloads[i].size();

@@ -23,7 +23,7 @@ results=$work/disk/results.h5
 code=$?
 cat "$work/full.log"
 [ "$code" -eq 1 ] || fail "exit code $code on a full disk, expected 1"
-grep -q "safe in the journal" "$work/full.log" || fail "no 'safe in the journal' in the message"
+grep -q "safe in the journal" "$work/full.log" || fail "the message does not say what is safe"
 grep -q "No space left on device" "$work/full.log" || fail "the message does not say why"
 stored=$("$hqsweep" ls "$results" --json | grep -c '"run_id"')
 [ "$stored" -gt 0 ] || fail "no run readable from the journal after the full disk"
