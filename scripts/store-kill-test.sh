@@ -6,4 +6,4 @@ set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 build=${HQSWEEP_BUILD_DIR:-$here/build}
 HQSWEEP_STORE_KILLS=${1:-60} exec "$build/tests/store/store_tests" \
-  --gtest_filter='StoreCrashTest.*'
+  --gtest_filter='*StoreCrashTest.*:WriterRaceTest.*'

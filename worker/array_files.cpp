@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <cstring>
 #include <memory>
-#include <regex>
 
 #include "common/error.h"
 
@@ -99,14 +98,79 @@ double load_value(const unsigned char* bytes, const Dtype& dtype) {
   }
 }
 
-// The value of `key` in the header's Python dict literal, as written.
+// Bounds on what a file may declare, far above any real data set and below what would exhaust
+// memory before the file's own length refutes it.
+// NumPy writes headers of a few hundred bytes and its own reader refuses over 10 000
+// (numpy.load max_header_size).
+constexpr std::size_t kMaxNpyHeaderBytes = 10000;
+constexpr int64_t kMaxElements = int64_t{1} << 34;
+constexpr uint64_t kMaxMemberBytes = uint64_t{1} << 36;
+
+// The product of the dimensions, refused with the file's name when it overflows or exceeds
+// kMaxElements (a header that lies about its sizes).
+int64_t checked_element_count(const std::vector<int64_t>& shape, const std::string& name) {
+  int64_t count = 1;
+  for (int64_t d : shape) {
+    if (d < 0 || __builtin_mul_overflow(count, d, &count) || count > kMaxElements) {
+      std::string text;
+      for (int64_t e : shape) text += (text.empty() ? "" : " x ") + std::to_string(e);
+      throw Error(name + ": the header declares " + text + " values, more than " +
+                  std::to_string(kMaxElements) + "; the file is damaged or not what it claims");
+    }
+  }
+  return count;
+}
+
+// The value of `key` in the header's Python dict literal, as written: a quoted string, True,
+// False, or a tuple. A plain scan, linear in the header (a regex recursed on long headers).
 std::string header_field(const std::string& header, const std::string& key,
                          const std::string& name) {
-  std::smatch match;
-  const std::regex pattern("'" + key + "'\\s*:\\s*('[^']*'|True|False|\\([^)]*\\))");
-  if (!std::regex_search(header, match, pattern))
-    throw Error(name + ": .npy header has no '" + key + "' entry: " + header);
-  return match[1].str();
+  const std::string quoted = "'" + key + "'";
+  const std::size_t at = header.find(quoted);
+  auto missing = [&] {
+    return Error(name + ": .npy header has no '" + key + "' entry: " + header.substr(0, 200));
+  };
+  if (at == std::string::npos) throw missing();
+  std::size_t i = at + quoted.size();
+  while (i < header.size() && header[i] == ' ') ++i;
+  if (i >= header.size() || header[i] != ':') throw missing();
+  ++i;
+  while (i < header.size() && header[i] == ' ') ++i;
+  if (i >= header.size()) throw missing();
+  std::size_t end = std::string::npos;
+  if (header[i] == '\'') {
+    end = header.find('\'', i + 1);
+  } else if (header[i] == '(') {
+    end = header.find(')', i + 1);
+  } else if (header.compare(i, 4, "True") == 0) {
+    end = i + 3;
+  } else if (header.compare(i, 5, "False") == 0) {
+    end = i + 4;
+  }
+  if (end == std::string::npos) throw missing();
+  return header.substr(i, end - i + 1);
+}
+
+// "(28, 28)" or "(546,)" -> dimensions; throws naming the file for anything else.
+std::vector<int64_t> parse_shape(const std::string& text, const std::string& name) {
+  std::vector<int64_t> shape;
+  std::size_t i = 1;  // after '('
+  while (i + 1 < text.size()) {
+    while (text[i] == ' ' || text[i] == ',') ++i;
+    if (i + 1 >= text.size()) break;
+    int64_t value = 0;
+    const std::size_t start = i;
+    while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+      if (__builtin_mul_overflow(value, 10, &value) ||
+          __builtin_add_overflow(value, text[i] - '0', &value)) {
+        throw Error(name + ": .npy shape " + text + " has a dimension too large");
+      }
+      ++i;
+    }
+    if (i == start) throw Error(name + ": .npy shape " + text + " is not a tuple of sizes");
+    shape.push_back(value);
+  }
+  return shape;
 }
 
 std::string zip_message(zip_error_t* error) {
@@ -138,6 +202,11 @@ NumericArray parse_npy(const std::string& bytes, const std::string& name) {
     throw Error(name + ": .npy format version " + std::to_string(major) +
                 " is not supported (expected 1, 2 or 3)");
   }
+  if (header_length > kMaxNpyHeaderBytes) {
+    throw Error(name + ": .npy header of " + std::to_string(header_length) +
+                " bytes; NumPy writes a few hundred and reads at most " +
+                std::to_string(kMaxNpyHeaderBytes));
+  }
   if (header_start + header_length > bytes.size()) throw Error(name + ": truncated .npy header");
   const std::string header = bytes.substr(header_start, header_length);
 
@@ -147,14 +216,12 @@ NumericArray parse_npy(const std::string& bytes, const std::string& name) {
   const Dtype dtype = parse_dtype(array.dtype, name);
   const bool fortran = header_field(header, "fortran_order", name) == "True";
   const std::string shape = header_field(header, "shape", name);
-  std::regex number("\\d+");
-  for (auto it = std::sregex_iterator(shape.begin(), shape.end(), number);
-       it != std::sregex_iterator(); ++it)
-    array.shape.push_back(std::stoll(it->str()));
+  array.shape = parse_shape(shape, name);
 
-  const int64_t count = array.size();
+  const int64_t count = checked_element_count(array.shape, name);
   const std::size_t payload = header_start + header_length;
   const std::size_t needed = static_cast<std::size_t>(count) * static_cast<std::size_t>(dtype.size);
+  // count <= kMaxElements and size <= 8: no overflow.
   if (bytes.size() - payload < needed) {
     throw Error(name + ": truncated: shape " + shape + " of " + array.dtype + " needs " +
                 std::to_string(needed) + " bytes of data, the file has " +
@@ -204,6 +271,10 @@ std::map<std::string, NumericArray> read_npz(const std::string& path) {
     if (!file) {
       throw Error(path + ": member " + member + ": " + zip_message(zip_get_error(archive.get())));
     }
+    if (stat.size > kMaxMemberBytes) {
+      throw Error(path + ": member " + member + " claims " + std::to_string(stat.size) +
+                  " bytes; the archive is damaged or not a data set");
+    }
     std::string bytes(static_cast<std::size_t>(stat.size), '\0');
     zip_int64_t got = zip_fread(file.get(), bytes.data(), stat.size);
     if (got != static_cast<zip_int64_t>(stat.size)) {
@@ -239,12 +310,21 @@ NumericArray read_idx(const std::string& path) {
     if (read(size, 4) != 4) throw Error(path + ": truncated IDX header");
     array.shape.push_back((int64_t{size[0]} << 24) | (size[1] << 16) | (size[2] << 8) | size[3]);
   }
-  std::vector<unsigned char> bytes(static_cast<std::size_t>(array.size()));
-  if (read(bytes.data(), static_cast<unsigned>(bytes.size())) != bytes.size()) {
-    throw Error(path + ": truncated: the header promises " + std::to_string(bytes.size()) +
-                " values");
+  // Read in chunks, so that a header promising more than the file holds ends as "truncated"
+  // instead of allocating what it promises first.
+  const int64_t count = checked_element_count(array.shape, path);
+  std::vector<unsigned char> chunk(1 << 20);
+  array.values.reserve(static_cast<std::size_t>(std::min<int64_t>(count, 1 << 24)));
+  for (int64_t left = count; left > 0;) {
+    const auto want = static_cast<unsigned>(std::min<int64_t>(left, chunk.size()));
+    const unsigned got = read(chunk.data(), want);
+    array.values.insert(array.values.end(), chunk.begin(), chunk.begin() + got);
+    if (got < want) {
+      throw Error(path + ": truncated: the header promises " + std::to_string(count) +
+                  " values, the file holds " + std::to_string(array.values.size()));
+    }
+    left -= got;
   }
-  array.values.assign(bytes.begin(), bytes.end());
   return array;
 }
 

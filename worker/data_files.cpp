@@ -33,6 +33,14 @@ int64_t RawSamples::sample_size() const {
 
 namespace {
 
+// Class indices above this are refused (their count sizes per-class tables).
+constexpr double kMaxClasses = 100000;
+
+// A non-negative whole number that fits an int64_t (and so casts without undefined behaviour).
+bool whole_count(double value) {
+  return value >= 0 && value < 9.2e18 && value == std::floor(value);
+}
+
 // The whole file, gunzipped when it is gzip-compressed (zlib reads plain files as they are).
 std::string read_maybe_gzip(const std::string& path) {
   std::unique_ptr<gzFile_s, int (*)(gzFile)> file(gzopen(path.c_str(), "rb"), gzclose);
@@ -70,7 +78,7 @@ std::vector<int64_t> labels_from(const NumericArray& array, const std::string& n
   labels.reserve(array.values.size());
   for (std::size_t i = 0; i < array.values.size(); ++i) {
     const double v = array.values[i];
-    if (!(v >= 0) || v != static_cast<double>(static_cast<int64_t>(v))) {
+    if (!whole_count(v) || v >= kMaxClasses) {
       throw Error(name + ": label " + std::to_string(i) + " is " + std::to_string(v) +
                   "; expected a class index 0, 1, ...");
     }
@@ -129,7 +137,12 @@ void check_labels_below(const RawSamples& samples, int64_t classes, const std::s
 
 std::string existing(const std::string& directory, const std::string& stem) {
   for (const std::string& candidate : {stem, stem + ".gz"}) {
-    if (fs::exists(fs::path(directory) / candidate)) return (fs::path(directory) / candidate);
+    const fs::path path = fs::path(directory) / candidate;
+    if (!fs::exists(path)) continue;
+    if (!fs::is_regular_file(path)) {
+      throw Error(path.string() + ": not a regular file (a FIFO or device would block)");
+    }
+    return path;
   }
   throw Error(directory + ": no " + stem + " or " + stem +
               ".gz (expected an MNIST-style IDX folder)");
@@ -175,6 +188,18 @@ bool parse_double(const std::string& text, double* value) {
 
 // ---- images ----
 
+// Far above any image a sweep trains on; a header claiming more is damaged or hostile, and its
+// pixels would be allocated before the file's own length refutes it.
+constexpr int64_t kMaxImagePixels = int64_t{1} << 26;  // 64 megapixels
+
+void check_image_size(int64_t width, int64_t height, const std::string& path) {
+  if (width < 1 || height < 1 || width > kMaxImagePixels / height) {
+    throw Error(path + ": the header declares " + std::to_string(width) + " x " +
+                std::to_string(height) + " pixels, over the limit of " +
+                std::to_string(kMaxImagePixels >> 20) + " megapixels");
+  }
+}
+
 struct DecodedImage {
   int64_t height = 0, width = 0;
   bool colour = false;
@@ -187,6 +212,12 @@ DecodedImage decode_png(const std::string& path) {
   image.version = PNG_IMAGE_VERSION;
   if (!png_image_begin_read_from_file(&image, path.c_str())) {
     throw Error(path + ": cannot decode PNG: " + image.message);
+  }
+  try {
+    check_image_size(image.width, image.height, path);
+  } catch (const Error&) {
+    png_image_free(&image);
+    throw;
   }
   DecodedImage out;
   out.colour = (image.format & PNG_FORMAT_FLAG_COLOR) != 0;
@@ -235,6 +266,14 @@ bool decode_jpeg_into(std::FILE* file, DecodedImage* out, std::vector<unsigned c
   jpeg_create_decompress(&info);
   jpeg_stdio_src(&info, file);
   jpeg_read_header(&info, TRUE);
+  if (info.image_width < 1 || info.image_height < 1 ||
+      int64_t{info.image_width} > kMaxImagePixels / int64_t{info.image_height}) {
+    std::snprintf(message, JMSG_LENGTH_MAX,
+                  "the header declares %u x %u pixels, over the limit of %d megapixels",
+                  info.image_width, info.image_height, static_cast<int>(kMaxImagePixels >> 20));
+    jpeg_destroy_decompress(&info);
+    return false;
+  }
   out->colour = info.num_components >= 3;
   info.out_color_space = JCS_RGB;
   jpeg_start_decompress(&info);
@@ -383,6 +422,10 @@ RawDataset read_feature_csv(const std::string& path) {
                   "(at least two classes), found \"" +
                   lines[0] + "\"");
     }
+    if (!whole_count(samples) || !whole_count(features)) {
+      throw Error(path + ": line 1: the header's sample and feature counts \"" + head[0] + "," +
+                  head[1] + "\" are not counts");
+    }
     declared_samples = static_cast<int64_t>(samples);
     declared_features = static_cast<int64_t>(features);
     data.class_names.assign(head.begin() + 2, head.end());
@@ -408,8 +451,9 @@ RawDataset read_feature_csv(const std::string& path) {
       if (f + 1 < fields.size()) {
         rows.values.push_back(static_cast<float>(value));
       } else {
-        if (value < 0 || value != static_cast<double>(static_cast<int64_t>(value))) {
-          throw Error(where + ": the label \"" + fields[f] + "\" is not a class index 0, 1, ...");
+        if (!whole_count(value) || value >= kMaxClasses) {
+          throw Error(where + ": the label \"" + fields[f] + "\" is not a class index 0, 1, ... " +
+                      "below " + std::to_string(static_cast<int64_t>(kMaxClasses)));
         }
         rows.labels.push_back(static_cast<int64_t>(value));
         classes = std::max(classes, rows.labels.back() + 1);

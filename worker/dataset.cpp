@@ -174,6 +174,25 @@ void keep_class_subset(RawDataset& raw, const std::vector<int64_t>& classes,
   if (raw.has_test) raw.test = keep_classes(raw.test, classes);
 }
 
+RawDataset read_raw(DataFormat format, const std::string& location, int64_t image_size) {
+  try {
+    switch (format) {
+      case DataFormat::medmnist_npz:
+        return read_medmnist(location);
+      case DataFormat::idx_folder:
+        return read_idx_folder(location);
+      case DataFormat::feature_csv:
+        return read_feature_csv(location);
+      case DataFormat::image_folder:
+        return read_image_folder(location, image_size);
+    }
+  } catch (const std::bad_alloc&) {
+    throw Error(location + ": not enough memory to read it (is the data set larger than this " +
+                "machine's memory, or the file damaged?)");
+  }
+  throw Error(location + ": no reader for this data set");
+}
+
 }  // namespace
 
 IndexSplit stratified_split(const std::vector<int64_t>& labels, double fraction, uint64_t seed) {
@@ -216,21 +235,12 @@ Dataset load_dataset(const RunConfig& config, const std::string& data_directory)
                 "\"; run scripts/fetch-data.sh or set dataset.path / --data-dir)");
   }
 
-  RawDataset raw;
-  switch (dataset_info(name).format) {
-    case DataFormat::medmnist_npz:
-      raw = read_medmnist(location);
-      break;
-    case DataFormat::idx_folder:
-      raw = read_idx_folder(location);
-      break;
-    case DataFormat::feature_csv:
-      raw = read_feature_csv(location);
-      break;
-    case DataFormat::image_folder:
-      raw = read_image_folder(location, settings.image_size);
-      break;
+  const fs::file_status status = fs::status(location);
+  if (!fs::is_regular_file(status) && !fs::is_directory(status)) {
+    throw Error(location + ": not a regular file or a folder (a FIFO, device or socket would " +
+                "block or never end); dataset.path names the data set's file or folder");
   }
+  RawDataset raw = read_raw(dataset_info(name).format, location, settings.image_size);
 
   // Class subset first, so that stratified splits see only the classes kept.
   if (!settings.classes.empty()) keep_class_subset(raw, settings.classes, location);

@@ -189,5 +189,58 @@ TEST(RealDataTest, FashionMnistIdxFilesFromTheDebianPackage) {
     EXPECT_EQ(std::count(labels.values.begin(), labels.values.end(), c), 1000);
 }
 
+// Headers that lie about sizes (from the reliability issue): each is refused naming the file,
+// never a crash or an allocation of what the header claims.
+TEST(MalformedArrayTest, NpyShapeWhoseProductOverflowsIsRefused) {
+  // 2^32 x 2^32 wraps to 0 in 64 bits; the reader then walked 2^64 values.
+  const std::string error =
+      error_of([&] { parse_npy(npy("|u1", "(4294967296, 4294967296)", false, ""), "wrap.npy"); });
+  EXPECT_NE(error.find("wrap.npy: the header declares 4294967296 x 4294967296 values"),
+            std::string::npos)
+      << error;
+  EXPECT_NE(error_of([&] {
+              parse_npy(npy("|u1", "(99999999999999999999999999,)", false, ""), "long.npy");
+            }).find("long.npy: .npy shape (99999999999999999999999999,) has a dimension too large"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] {
+              parse_npy(npy("|u1", "(3, x)", false, "abc"), "x.npy");
+            }).find("x.npy: .npy shape (3, x) is not a tuple of sizes"),
+            std::string::npos);
+}
+
+TEST(MalformedArrayTest, NpyHeaderOfTensOfKilobytesIsRefused) {
+  // A version-2 header of 40 KB (the regex that parsed it recursed per character).
+  std::string header = "{'descr': '|u1', 'fortran_order': False, 'shape': (1,), 'x': '" +
+                       std::string(40000, 'a') + "'}\n";
+  std::string bytes = std::string("\x93NUMPY\x02\x00", 8);
+  const uint32_t length = static_cast<uint32_t>(header.size());
+  bytes.append(reinterpret_cast<const char*>(&length), 4);
+  bytes += header + "z";
+  const std::string error = error_of([&] { parse_npy(bytes, "big-header.npy"); });
+  EXPECT_NE(error.find("big-header.npy: .npy header of 40065 bytes"), std::string::npos) << error;
+}
+
+TEST(MalformedArrayTest, IdxHeadersThatOverflowOrPromiseTooMuchAreRefused) {
+  const std::string path = temp_path("lying-idx3-ubyte");
+  std::ofstream(path, std::ios::binary) << idx_bytes({0xffffffffu, 0xffffffffu, 0xffffffffu}, "");
+  std::string error = error_of([&] { read_idx(path); });
+  EXPECT_NE(error.find(path + ": the header declares 4294967295 x 4294967295 x 4294967295"),
+            std::string::npos)
+      << error;
+  // A billion 28 x 28 images promised, twelve bytes there: truncated, not std::bad_alloc.
+  std::ofstream(path, std::ios::binary) << idx_bytes({1000000000u, 28, 28}, "abcdefghijkl");
+  error = error_of([&] { read_idx(path); });
+  EXPECT_NE(error.find(path + ": the header declares 1000000000 x 28 x 28 values"),
+            std::string::npos)
+      << error;
+  std::ofstream(path, std::ios::binary) << idx_bytes({20000000u, 28, 28}, "abcdefghijkl");
+  error = error_of([&] { read_idx(path); });
+  EXPECT_NE(error.find(path + ": truncated: the header promises 15680000000 values, the file "
+                              "holds 12"),
+            std::string::npos)
+      << error;
+  fs::remove(path);
+}
+
 }  // namespace
 }  // namespace hqsweep

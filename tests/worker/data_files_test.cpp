@@ -6,6 +6,7 @@
 #include <jpeglib.h>
 #include <png.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <zip.h>
 #include <zlib.h>
 
@@ -258,6 +259,54 @@ TEST_F(DataFilesTest, NonSquareImagesNeedAnImageSize) {
                        "dataset.image_size: the images are 6x4; set a square size"));
   EXPECT_EQ(load_dataset(make_run_config(config(8)), dir_).sample_shape,
             (std::vector<int64_t>{1, 8, 8}));
+}
+
+// Headers that lie about sizes or numbers that do not fit (the reliability issue): refused naming
+// the file, never std::bad_alloc or undefined behaviour.
+TEST_F(DataFilesTest, ImagesWhoseHeaderClaimsHugeSizesAreRefused) {
+  fs::create_directories(dir_ + "/a");
+  fs::create_directories(dir_ + "/b");
+  write_png(dir_ + "/a/1.png", 4, 4, false, 0);
+  write_jpeg(dir_ + "/b/1.jpg", 8, 8);
+  // The JPEG's frame header (SOF0: FF C0, length, precision, height, width) says 65000 x 65000.
+  std::string bytes;
+  {
+    std::ifstream in(dir_ + "/b/1.jpg", std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  const std::size_t sof = bytes.find("\xff\xc0");
+  ASSERT_NE(sof, std::string::npos);
+  for (std::size_t at : {sof + 5, sof + 7}) {
+    bytes[at] = static_cast<char>(0xfd);
+    bytes[at + 1] = static_cast<char>(0xe8);
+  }
+  write("b/1.jpg", bytes);
+  EXPECT_TRUE(contains(error_of([&] { read_image_folder(dir_, 4); }),
+                       "1.jpg: cannot decode JPEG: the header declares 65000 x 65000 pixels, over "
+                       "the limit of 64 megapixels"));
+}
+
+TEST_F(DataFilesTest, CsvNumbersThatDoNotFitAreRefused) {
+  auto error_for = [&](const std::string& text) {
+    const std::string path = write("big.csv", text);
+    return error_of([&] { read_feature_csv(path); });
+  };
+  EXPECT_TRUE(
+      contains(error_for("1e400,2,a,b\n1,2,0\n3,4,1\n"), "big.csv: line 1: expected the header"));
+  EXPECT_TRUE(
+      contains(error_for("1e30,2,a,b\n1,2,0\n3,4,1\n"),
+               "big.csv: line 1: the header's sample and feature counts \"1e30,2\" are not"));
+  EXPECT_TRUE(contains(error_for("1,2,0\n3,4,1e30\n"),
+                       "big.csv: line 2: the label \"1e30\" is not a class index"));
+}
+
+TEST_F(DataFilesTest, DataSetPathThatIsAFifoIsRefusedAtOnce) {
+  const std::string fifo = dir_ + "/data.csv";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  const auto config = make_run_config(nlohmann::json{{"dataset", {{"name", "csv"}, {"path", fifo}}},
+                                                     {"model", {{"backbone", "mlp"}}}});
+  EXPECT_TRUE(contains(error_of([&] { load_dataset(config, dir_); }),
+                       fifo + ": not a regular file or a folder"));
 }
 
 TEST(ResizeTest, BilinearMatchesTorchInterpolateWithoutAlignedCorners) {
