@@ -1,6 +1,7 @@
 // Reads JSON with comments and maps every value's JSON pointer to its line in the text.
 #include "common/json_source.h"
 
+#include <algorithm>
 #include <cctype>
 #include <fstream>
 #include <sstream>
@@ -29,8 +30,8 @@ std::string escape_pointer_token(const std::string& key) {
 // report errors. It records, for each value, the line where the value (or its member key) starts.
 class LineScanner {
  public:
-  LineScanner(const std::string& text, std::map<std::string, int>& lines)
-      : text_(text), lines_(lines) {}
+  LineScanner(const std::string& text, const std::string& name, std::map<std::string, int>& lines)
+      : text_(text), name_(name), lines_(lines) {}
 
   void scan() {
     skip_space();
@@ -109,9 +110,15 @@ class LineScanner {
     if (c == '{') {
       ++pos_;
       skip_space();
+      std::map<std::string, int> keys;  // of this object, with their lines
       while (pos_ < text_.size() && text_[pos_] != '}') {
         int key_line = line_;
         std::string key = string_token();
+        if (auto [it, fresh] = keys.emplace(key, key_line); !fresh) {
+          throw Error(name_ + ":" + std::to_string(key_line) + ": " + nlohmann::json(key).dump() +
+                      " appears twice in one object (first at line " + std::to_string(it->second) +
+                      "); give each key once");
+        }
         std::string child = pointer + "/" + escape_pointer_token(key);
         lines_[child] = key_line;
         skip_space();
@@ -149,10 +156,53 @@ class LineScanner {
   }
 
   const std::string& text_;
+  const std::string& name_;
   std::map<std::string, int>& lines_;
   std::size_t pos_ = 0;
   int line_ = 1;
 };
+
+// Deeper nesting than any sweep needs; refused before parsing, because deep documents cost
+// quadratic memory and time (a pointer string per level) and recursion in every walker.
+constexpr int kMaxDepth = 64;
+
+// The line where nesting first exceeds kMaxDepth, or 0. A linear scan that skips strings and
+// comments; the parser checks everything else afterwards.
+int line_too_deep(const std::string& text) {
+  int depth = 0, line = 1;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '\n') {
+      ++line;
+    } else if (c == '"') {
+      for (++i; i < text.size() && text[i] != '"'; ++i) {
+        if (text[i] == '\\') ++i;
+        if (i < text.size() && text[i] == '\n') ++line;
+      }
+    } else if (c == '/' && i + 1 < text.size() && text[i + 1] == '/') {
+      while (i < text.size() && text[i] != '\n') ++i;
+      --i;
+    } else if (c == '/' && i + 1 < text.size() && text[i + 1] == '*') {
+      for (i += 2; i + 1 < text.size() && !(text[i] == '*' && text[i + 1] == '/'); ++i) {
+        if (text[i] == '\n') ++line;
+      }
+      ++i;
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxDepth) return line;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return 0;
+}
+
+// The line of the first occurrence of `token` in `text`, or 0.
+int line_of(const std::string& text, const std::string& token) {
+  const std::size_t at = token.empty() ? std::string::npos : text.find(token);
+  if (at == std::string::npos) return 0;
+  return 1 + static_cast<int>(
+                 std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(at), '\n'));
+}
 
 bool is_plain_key(const std::string& key) {
   if (key.empty()) return false;
@@ -215,6 +265,10 @@ JsonSource JsonSource::from_text(const std::string& text, const std::string& nam
   JsonSource source;
   source.name_ = name;
   source.text_ = text;
+  if (const int line = line_too_deep(text)) {
+    throw Error(name + ":" + std::to_string(line) + ": nested deeper than " +
+                std::to_string(kMaxDepth) + " levels; a sweep file needs a few");
+  }
   try {
     source.root_ = nlohmann::ordered_json::parse(text, nullptr, /*allow_exceptions=*/true,
                                                  /*ignore_comments=*/true);
@@ -225,8 +279,18 @@ JsonSource JsonSource::from_text(const std::string& text, const std::string& nam
     auto at = message.find("parse error");
     if (at != std::string::npos) message = message.substr(at);
     throw Error(name + ": not valid JSON: " + message);
+  } catch (const nlohmann::json::out_of_range& e) {
+    // "[json.exception.out_of_range.406] number overflow parsing '1e400'": no line of its own.
+    std::string message = e.what();
+    const std::size_t quote = message.find('\'');
+    const std::string token = quote == std::string::npos
+                                  ? ""
+                                  : message.substr(quote + 1, message.rfind('\'') - quote - 1);
+    const int line = line_of(text, token);
+    throw Error(name + (line > 0 ? ":" + std::to_string(line) : "") + ": the number " + token +
+                " does not fit a double (about 1.8e308 at most)");
   }
-  LineScanner(source.text_, source.lines_).scan();
+  LineScanner(source.text_, source.name_, source.lines_).scan();
   return source;
 }
 

@@ -387,6 +387,13 @@ std::vector<Conditional> SweepParser::parse_conditionals(const ojson& list,
 }
 
 Option SweepParser::parse_override(const std::string& text) const {
+  if (const std::size_t bad = invalid_utf8_at(text); bad != std::string::npos) {
+    const std::size_t eq = text.find('=');
+    const std::string key = eq == std::string::npos ? "" : text.substr(0, std::min(eq, bad));
+    throw Error("--set " + (key.empty() ? std::string("value") : key + "=...") +
+                ": not valid UTF-8 (byte " + std::to_string(bad + 1) +
+                "); config values are text in UTF-8");
+  }
   auto eq = text.find('=');
   if (eq == std::string::npos || eq == 0) {
     throw Error("--set " + text + ": expected KEY=VALUE, e.g. --set train.epochs=3");

@@ -59,5 +59,41 @@ TEST(JsonSourceTest, KeysWithEscapesAndStringsWithBracesKeepLinesRight) {
   EXPECT_EQ(source.where(JsonPath().child("c")), "e.json:2");
 }
 
+std::string error_of_text(const std::string& text) {
+  try {
+    JsonSource::from_text(text, "sweep.json");
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+// From the reliability issue: each input once killed or exhausted the parser or named nothing.
+TEST(JsonSourceTest, HostileDocumentsAreRefusedNamingFileAndLine) {
+  // 35 000 nested arrays: 2.8 GB and SIGSEGV before; 65 levels are refused at once.
+  const std::string deep = "{\"base\":\n" + std::string(35000, '[') + std::string(35000, ']') + "}";
+  EXPECT_EQ(error_of_text(deep),
+            "sweep.json:2: nested deeper than 64 levels; a sweep file needs a few");
+  EXPECT_EQ(error_of_text("{\"a\": " + std::string(63, '[') + std::string(63, ']') + "}"),
+            "(no error)")
+      << "64 levels are allowed";
+  // Brackets inside strings and comments do not count.
+  EXPECT_EQ(error_of_text("{\"a\": \"" + std::string(100, '[') + "\" // " + std::string(100, '{') +
+                          "\n}"),
+            "(no error)");
+  // A second "base" silently won before.
+  EXPECT_EQ(error_of_text("{\"base\": {\"seed\": 1},\n \"grid\": {},\n \"base\": {\"seed\": 2}}"),
+            "sweep.json:3: \"base\" appears twice in one object (first at line 1); give each key "
+            "once");
+  EXPECT_EQ(
+      error_of_text("{\"base\": {\"train\": {\"lr\": 0.1,\n \"lr\": 0.2}}}"),
+      "sweep.json:2: \"lr\" appears twice in one object (first at line 1); give each key once");
+  EXPECT_EQ(error_of_text("{\"a\": {\"x\": 1}, \"b\": {\"x\": 1}}"), "(no error)")
+      << "the same key in two objects is fine";
+  // "unexpected error: number overflow parsing '1e400'" named no file before.
+  EXPECT_EQ(error_of_text("{\"base\": {\"train\":\n {\"lr\": 1e400}}}"),
+            "sweep.json:2: the number 1e400 does not fit a double (about 1.8e308 at most)");
+}
+
 }  // namespace
 }  // namespace hqsweep

@@ -165,5 +165,15 @@ TEST(SweepErrorsTest, BadOverridesAreNamed) {
   }
 }
 
+TEST(SweepErrorsTest, SetValueThatIsNotUtf8NamesSetAndTheKey) {
+  SweepOptions options;
+  options.overrides = {"model.backbone=\xff\xfeprobe"};
+  EXPECT_EQ(error_of(R"({"base": {"model": {"backbone": "probe"}}})", options),
+            "--set model.backbone=...: not valid UTF-8 (byte 16); config values are text in UTF-8");
+  options.overrides = {"\xc3\x28=1"};
+  EXPECT_EQ(error_of(R"({"base": {"model": {"backbone": "probe"}}})", options),
+            "--set value: not valid UTF-8 (byte 1); config values are text in UTF-8");
+}
+
 }  // namespace
 }  // namespace hqsweep
