@@ -506,11 +506,9 @@ FlatConfig flatten_config(const json& config) {
 json unflatten_config(const FlatConfig& flat) {
   json out = json::object();
   for (const auto& [path, value] : flat) {
-    out[json::json_pointer("/" + [&] {
-      std::string p = path;
-      std::replace(p.begin(), p.end(), '.', '/');
-      return p;
-    }())] = value;
+    std::string pointer = "/" + path;
+    std::replace(pointer.begin(), pointer.end(), '.', '/');
+    out[json::json_pointer(pointer)] = value;
   }
   return out;
 }

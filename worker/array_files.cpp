@@ -264,6 +264,11 @@ std::map<std::string, NumericArray> read_npz(const std::string& path) {
     zip_stat_t stat;
     if (zip_stat_index(archive.get(), static_cast<zip_uint64_t>(i), 0, &stat) != 0)
       throw Error(path + ": " + zip_message(zip_get_error(archive.get())));
+    if (!(stat.valid & ZIP_STAT_NAME) || stat.name == nullptr || !(stat.valid & ZIP_STAT_SIZE)) {
+      throw Error(path + ": entry " + std::to_string(i) +
+                  " has no name or size; the archive is "
+                  "damaged");
+    }
     std::string member = stat.name;
     if (member.size() < 5 || member.compare(member.size() - 4, 4, ".npy") != 0) continue;
     std::unique_ptr<zip_file_t, int (*)(zip_file_t*)> file(
@@ -275,11 +280,24 @@ std::map<std::string, NumericArray> read_npz(const std::string& path) {
       throw Error(path + ": member " + member + " claims " + std::to_string(stat.size) +
                   " bytes; the archive is damaged or not a data set");
     }
-    std::string bytes(static_cast<std::size_t>(stat.size), '\0');
-    zip_int64_t got = zip_fread(file.get(), bytes.data(), stat.size);
-    if (got != static_cast<zip_int64_t>(stat.size)) {
-      throw Error(path + ": member " + member +
-                  " is damaged: " + zip_message(zip_file_get_error(file.get())));
+    // Grown as the data arrive, so that a size in the archive's directory that the member does
+    // not hold costs no allocation of that size.
+    std::string bytes;
+    char chunk[1 << 16];
+    for (;;) {
+      const zip_int64_t got = zip_fread(file.get(), chunk, sizeof chunk);
+      if (got < 0) {
+        throw Error(path + ": member " + member +
+                    " is damaged: " + zip_message(zip_file_get_error(file.get())));
+      }
+      if (got == 0) break;
+      bytes.append(chunk, static_cast<std::size_t>(got));
+      if (bytes.size() > stat.size) break;
+    }
+    if (bytes.size() != stat.size) {
+      throw Error(path + ": member " + member + " is damaged: it holds " +
+                  std::to_string(bytes.size()) + " bytes, its header says " +
+                  std::to_string(stat.size));
     }
     arrays[member.substr(0, member.size() - 4)] = parse_npy(bytes, path + ": " + member);
   }
