@@ -54,6 +54,8 @@ void write_sweep_into(const Handle& group, const SweepRecord& sweep) {
   hdf5::write_attribute(group, "varying_keys", nlohmann::json(sweep.varying_keys).dump());
   hdf5::write_attribute(group, "recorded", iso_time(sweep.recorded_time));
   hdf5::write_attribute(group, "recorded_unix", sweep.recorded_time);
+  hdf5::write_attribute(group, "shard_index", int64_t{sweep.shard_index});
+  hdf5::write_attribute(group, "shard_count", int64_t{sweep.shard_count});
   if (hdf5::link_exists(group, "text")) hdf5::delete_link(group, "text");
   hdf5::write_string_dataset(group, "text", sweep.text);
 }
@@ -67,6 +69,10 @@ SweepRecord read_sweep_from(const Handle& group) {
   sweep.varying_keys = nlohmann::json::parse(hdf5::read_string_attribute(group, "varying_keys"))
                            .get<std::vector<std::string>>();
   sweep.recorded_time = hdf5::read_double_attribute(group, "recorded_unix");
+  if (hdf5::has_attribute(group, "shard_count")) {  // files written before shards were recorded
+    sweep.shard_index = static_cast<int>(hdf5::read_int_attribute(group, "shard_index"));
+    sweep.shard_count = static_cast<int>(hdf5::read_int_attribute(group, "shard_count"));
+  }
   sweep.text = hdf5::read_string_dataset(group, "text");
   return sweep;
 }

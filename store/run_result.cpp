@@ -124,7 +124,9 @@ nlohmann::json to_json(const SweepRecord& sweep) {
           {"run_count", sweep.run_count},
           {"command_line", sweep.command_line},
           {"varying_keys", sweep.varying_keys},
-          {"recorded_time", sweep.recorded_time}};
+          {"recorded_time", sweep.recorded_time},
+          {"shard_index", sweep.shard_index},
+          {"shard_count", sweep.shard_count}};
 }
 
 SweepRecord sweep_record_from_json(const nlohmann::json& json) {
@@ -137,6 +139,8 @@ SweepRecord sweep_record_from_json(const nlohmann::json& json) {
   sweep.varying_keys =
       json.value("varying_keys", nlohmann::json::array()).get<std::vector<std::string>>();
   sweep.recorded_time = get_or<double>(json, "recorded_time", 0);
+  sweep.shard_index = get_or<int>(json, "shard_index", 0);  // absent before shards were recorded
+  sweep.shard_count = get_or<int>(json, "shard_count", 1);
   return sweep;
 }
 

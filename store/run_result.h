@@ -74,6 +74,9 @@ struct SweepRecord {
   std::string command_line;
   std::vector<std::string> varying_keys;
   double recorded_time = 0;  // seconds since the Unix epoch
+  // The part of the sweep this file holds (hqsweep run --shard I/N); 0 of 1 = all of it.
+  int shard_index = 0;
+  int shard_count = 1;
 };
 
 // Serialisation used by the journal and by `hqsweep ls --json`.

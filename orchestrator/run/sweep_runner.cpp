@@ -112,6 +112,8 @@ class SweepCoordinator {
     record.command_line = options_.command_line;
     record.varying_keys = sweep_.varying_keys;
     record.recorded_time = wall_seconds();
+    record.shard_index = options_.shard.index;
+    record.shard_count = options_.shard.count;
     store_->record_sweep(record);
   }
 

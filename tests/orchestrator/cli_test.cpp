@@ -333,6 +333,50 @@ TEST(CliTest, MergeFindsShardsExitsThreeOnConflictsAndRefusesNoInput) {
   EXPECT_EQ(run_hqsweep("merge " + f.dir + "/study.h5 " + f.dir + "/study.h5").exit_code, 1);
 }
 
+TEST(CliTest, MergeRefusesShardsThatDoNotBelongTogetherAndWarnsOfMissingOnes) {
+  Fixture f;
+  const std::string sweep = f.dir + "/study.json";
+  std::ofstream(sweep)
+      << R"({"name": "study", "base": {"model": {"backbone": "probe"}}, "seeds": 6})";
+  const std::string other = f.dir + "/other.json";
+  std::ofstream(other)
+      << R"({"name": "other", "base": {"model": {"backbone": "probe"}}, "seeds": 4})";
+  auto shard = [&](const std::string& file, const std::string& part, const std::string& out) {
+    const Outcome run =
+        run_hqsweep("run " + file + " --workers 2 --shard " + part + " --out " + f.dir + "/" + out);
+    ASSERT_EQ(run.exit_code, 0) << run.output;
+  };
+  shard(sweep, "0/2", "s0of2.h5");
+  shard(sweep, "1/3", "s1of3.h5");
+  shard(other, "1/2", "o1of2.h5");
+  // 0/2 with 1/3: exited 0 holding 5 of 6 runs before.
+  Outcome mixed =
+      run_hqsweep("merge " + f.dir + "/m1.h5 " + f.dir + "/s0of2.h5 " + f.dir + "/s1of3.h5");
+  EXPECT_EQ(mixed.exit_code, 1) << mixed.output;
+  EXPECT_NE(mixed.output.find("s1of3.h5 is shard 1/3, but " + f.dir + "/s0of2.h5 is shard 0/2"),
+            std::string::npos)
+      << mixed.output;
+  EXPECT_FALSE(std::filesystem::exists(f.dir + "/m1.h5")) << "nothing written";
+  // Shards of two different sweeps.
+  Outcome two =
+      run_hqsweep("merge " + f.dir + "/m2.h5 " + f.dir + "/s0of2.h5 " + f.dir + "/o1of2.h5");
+  EXPECT_EQ(two.exit_code, 1) << two.output;
+  EXPECT_NE(two.output.find("o1of2.h5 holds runs of the sweep " + other), std::string::npos)
+      << two.output;
+  // One shard of two: merged, with a warning naming the missing shard; status counts the sweep.
+  Outcome partial = run_hqsweep("merge " + f.dir + "/m3.h5 " + f.dir + "/s0of2.h5");
+  EXPECT_EQ(partial.exit_code, 0) << partial.output;
+  EXPECT_NE(partial.output.find("warning: shard 1 of 2 missing"), std::string::npos)
+      << partial.output;
+  Outcome status = run_hqsweep("status " + f.dir + "/m3.h5");
+  EXPECT_NE(status.output.find("of 6 runs finished"), std::string::npos) << status.output;
+  // --force merges anyway.
+  EXPECT_EQ(
+      run_hqsweep("merge --force " + f.dir + "/m4.h5 " + f.dir + "/s0of2.h5 " + f.dir + "/o1of2.h5")
+          .exit_code,
+      0);
+}
+
 TEST(CliTest, CacheLsRmAndGcKeepWhatResultsReferTo) {
   Fixture fixture;
   Outcome listed = run_hqsweep("cache ls " + fixture.caches);
