@@ -148,13 +148,18 @@ class SweepCoordinator {
     }
   }
 
+  // Every result received is in the journal already; the HDF5 view is brought up to date first,
+  // because under mpirun a SIGTERM (mpirun's, when a rank died) is followed by SIGKILL about 1 s
+  // later (docs/orchestrator.md), long before any grace period ends.
   void begin_stop() {
     stopping_ = true;
+    const auto started = std::chrono::steady_clock::now();
+    sink_->finish();
     deadline_ = wall_seconds() + options_.grace;
     progress_->message(fmt::format(
-        "stopping: no new runs; {} started or queued get {:g} s to finish (a second signal stops "
-        "them now)",
-        outstanding_, options_.grace));
+        "stopping: every result so far is stored (the HDF5 view updated in {:.0f} ms); no new "
+        "runs; {} started or queued get {:g} s to finish (a second signal stops them now)",
+        1000 * seconds_since(started), outstanding_, options_.grace));
   }
 
   // Each worker holds the one it runs, the next (queued in its runner process, which starts it

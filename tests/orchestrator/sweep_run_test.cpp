@@ -1,5 +1,6 @@
 // `hqsweep run` as users run it (embedded mode), and the task runner: isolation of crashes and
 // hangs, resume, stop by signal, SHF extraction shared by heads, and SIGKILL of the whole job.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -41,6 +42,18 @@ Outcome run_hqsweep(const std::string& arguments) {
     output.append(buffer.data(), n);
   const int status = pclose(pipe);
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+}
+
+// Polls `condition` until it holds or 120 s pass (a generous bound for a loaded machine), sleeping
+// `pause_ms` between polls; returns whether it held.
+template <typename Condition>
+bool wait_until(Condition condition, int pause_ms = 5) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    if (pause_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(pause_ms));
+  }
+  return true;
 }
 
 class SweepRunTest : public ::testing::Test {
@@ -133,7 +146,10 @@ TEST_F(SweepRunTest, SignalStopsGracefullyAndTheSameCommandResumes) {
     execl("/bin/sh", "sh", "-c", ("exec " + command + " > /dev/null 2>&1").c_str(), nullptr);
     _exit(127);
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  // Once the sweep is recorded, its tasks are being handed out: stop it then (a condition, not a
+  // time; the handlers are installed before that, see the next test).
+  ASSERT_TRUE(wait_until([&] { return fs::exists(dir_ + "/results.h5.journal"); }))
+      << "the sweep never started";
   kill(child, SIGTERM);
   int status = 0;
   waitpid(child, &status, 0);
@@ -145,6 +161,45 @@ TEST_F(SweepRunTest, SignalStopsGracefullyAndTheSameCommandResumes) {
   EXPECT_EQ(resumed.exit_code, 0) << resumed.output;
   EXPECT_NE(resumed.output.find("4 to run"), std::string::npos) << resumed.output;
   for (const auto& [id, run] : runs()) EXPECT_EQ(run.status, RunStatus::done);
+}
+
+// Whether the process has a handler for `signal` (SigCgt in /proc/PID/status).
+bool catches(pid_t pid, int signal) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("SigCgt:", 0) == 0) {
+      return (std::stoull(line.substr(7), nullptr, 16) >> (signal - 1)) & 1;
+    }
+  }
+  return false;
+}
+
+TEST_F(SweepRunTest, SigtermDuringStartUpStopsGracefully) {
+  // Slurm may signal a job while it starts. Before, the handlers came after the sweep's expansion
+  // and the results file's opening, and a SIGTERM then killed hqsweep by the default action. Now
+  // they are the first thing `run` installs: the signal is sent the moment they are there.
+  const std::string sweep = write("start.json", R"({
+    "base": {"model": {"backbone": "probe"}, "probe": {"duration_ms": 2000}}, "seeds": 4})");
+  const std::string results = dir_ + "/results.h5";
+  const pid_t child = fork();
+  if (child == 0) {
+    const int null = open("/dev/null", O_WRONLY);
+    dup2(null, 1);
+    dup2(null, 2);
+    execl(HQSWEEP_EXECUTABLE, HQSWEEP_EXECUTABLE, "run", sweep.c_str(), "--out", results.c_str(),
+          "--workers", "2", "--grace", "0.2", "--progress-interval", "100", nullptr);
+    _exit(127);
+  }
+  ASSERT_TRUE(wait_until([&] { return catches(child, SIGTERM); }, 0)) << "no handler installed";
+  kill(child, SIGTERM);
+  int status = 0;
+  waitpid(child, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status)) << "killed by signal " << WTERMSIG(status);
+  EXPECT_EQ(WEXITSTATUS(status), 4);
+  const Outcome resumed =
+      run_hqsweep("run " + sweep + " --out " + results + " --workers 4 --progress-interval 100");
+  EXPECT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_EQ(runs().size(), 4u);
 }
 
 TEST_F(SweepRunTest, ShfExtractionRunsOnceForManyHeads) {
