@@ -112,6 +112,7 @@ class LineScanner {
       skip_space();
       std::map<std::string, int> keys;  // of this object, with their lines
       while (pos_ < text_.size() && text_[pos_] != '}') {
+        if (text_[pos_] != '"') break;  // out of step with the parser: stop rather than loop
         int key_line = line_;
         std::string key = string_token();
         if (auto [it, fresh] = keys.emplace(key, key_line); !fresh) {
@@ -137,7 +138,9 @@ class LineScanner {
       skip_space();
       std::size_t index = 0;
       while (pos_ < text_.size() && text_[pos_] != ']') {
+        const std::size_t before = pos_;
         value(pointer + "/" + std::to_string(index++));
+        if (pos_ == before) break;  // out of step with the parser: stop rather than loop
         skip_space();
         if (pos_ < text_.size() && text_[pos_] == ',') {
           ++pos_;
@@ -265,6 +268,11 @@ JsonSource JsonSource::from_text(const std::string& text, const std::string& nam
   JsonSource source;
   source.name_ = name;
   source.text_ = text;
+  // nlohmann's lexer ends a document at a NUL byte and ignores the rest: refuse it instead.
+  if (const std::size_t nul = text.find('\0'); nul != std::string::npos) {
+    throw Error(name + ":" + std::to_string(line_of(text, std::string(1, '\0'))) +
+                ": a NUL byte (byte " + std::to_string(nul + 1) + "); a sweep file is text");
+  }
   if (const int line = line_too_deep(text)) {
     throw Error(name + ":" + std::to_string(line) + ": nested deeper than " +
                 std::to_string(kMaxDepth) + " levels; a sweep file needs a few");

@@ -90,6 +90,10 @@ TEST(JsonSourceTest, HostileDocumentsAreRefusedNamingFileAndLine) {
       "sweep.json:2: \"lr\" appears twice in one object (first at line 1); give each key once");
   EXPECT_EQ(error_of_text("{\"a\": {\"x\": 1}, \"b\": {\"x\": 1}}"), "(no error)")
       << "the same key in two objects is fine";
+  // A NUL byte ended nlohmann's document early, and the line scanner then ran out of step with it
+  // and out of memory (found by the sweep fuzzer).
+  EXPECT_EQ(error_of_text(std::string("// x\n0\0 {\"a\": [1, 2]}", 19)),
+            "sweep.json:2: a NUL byte (byte 7); a sweep file is text");
   // "unexpected error: number overflow parsing '1e400'" named no file before.
   EXPECT_EQ(error_of_text("{\"base\": {\"train\":\n {\"lr\": 1e400}}}"),
             "sweep.json:2: the number 1e400 does not fit a double (about 1.8e308 at most)");
