@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <regex>
 #include <utility>
 
 namespace hqsweep {
@@ -45,21 +44,40 @@ std::string shard_results_path(const std::string& results_path, int index, int c
                         ".shard-" + std::to_string(index) + "-of-" + std::to_string(count) + ".h5");
 }
 
+namespace {
+
+// The I of "STEM.shard-I-of-N.h5", or -1 when `name` is not such a name.
+int shard_index_of(const std::string& name, const std::string& stem) {
+  const std::string prefix = stem + ".shard-";
+  if (name.size() < prefix.size() + 9 || name.compare(0, prefix.size(), prefix) != 0 ||
+      name.compare(name.size() - 3, 3, ".h5") != 0) {
+    return -1;
+  }
+  const std::string middle = name.substr(prefix.size(), name.size() - prefix.size() - 3);
+  const std::size_t of = middle.find("-of-");
+  auto digits = [](const std::string& text) {
+    return !text.empty() && text.size() < 9 &&
+           std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+  };
+  if (of == std::string::npos || !digits(middle.substr(0, of)) || !digits(middle.substr(of + 4))) {
+    return -1;
+  }
+  return std::stoi(middle.substr(0, of));
+}
+
+}  // namespace
+
 std::vector<std::string> shard_files(const std::string& results_path) {
   const fs::path path(results_path);
   const fs::path directory = path.has_parent_path() ? path.parent_path() : fs::path(".");
-  const std::regex pattern(
-      std::regex_replace(path.stem().string(), std::regex(R"([.^$|()\[\]{}*+?\\])"), R"(\$&)") +
-      R"(\.shard-(\d+)-of-(\d+)\.h5)");
+  const std::string stem = path.stem().string();
   std::vector<std::pair<int, std::string>> found;
   std::error_code error;
   if (!fs::is_directory(directory, error)) return {};
   for (const auto& entry : fs::directory_iterator(directory, error)) {
-    std::smatch match;
     const std::string name = entry.path().filename().string();
-    if (std::regex_match(name, match, pattern) && match[1].length() < 9) {
-      found.emplace_back(std::stoi(match[1].str()), (directory / name).string());
-    }
+    const int index = shard_index_of(name, stem);
+    if (index >= 0) found.emplace_back(index, (directory / name).string());
   }
   std::sort(found.begin(), found.end());
   std::vector<std::string> files;

@@ -12,7 +12,6 @@
 #include <fstream>
 #include <functional>
 #include <map>
-#include <regex>
 #include <set>
 
 #include <fmt/format.h>
@@ -343,10 +342,16 @@ std::pair<int, std::string> run_program(const std::vector<std::string>& argv) {
 
 std::vector<SlurmJobState> query_slurm_jobs(const std::vector<std::string>& job_ids) {
   std::vector<SlurmJobState> states;
+  // The value of "NAME=value" in scontrol's one-line output (a word starting the line or after a
+  // space), up to the next space.
   auto field = [](const std::string& line, const std::string& name) {
-    std::smatch match;
-    std::regex pattern("(^| )" + name + "=(\\S*)");
-    return std::regex_search(line, match, pattern) ? match[2].str() : std::string();
+    const std::string key = name + "=";
+    for (std::size_t at = line.find(key); at != std::string::npos; at = line.find(key, at + 1)) {
+      if (at > 0 && line[at - 1] != ' ') continue;
+      const std::size_t start = at + key.size();
+      return line.substr(start, line.find_first_of(" \t", start) - start);
+    }
+    return std::string();
   };
   for (const std::string& id : job_ids) {
     // --oneliner: a job (or array task) per line; a job Slurm forgot is an error on stderr.
