@@ -286,6 +286,21 @@ TEST_F(DataFilesTest, ImagesWhoseHeaderClaimsHugeSizesAreRefused) {
                        "the limit of 64 megapixels"));
 }
 
+TEST_F(DataFilesTest, TruncatedJpegIsRefusedNotFilledIn) {
+  fs::create_directories(dir_ + "/a");
+  fs::create_directories(dir_ + "/b");
+  write_png(dir_ + "/a/1.png", 8, 8, false, 0);
+  write_jpeg(dir_ + "/b/1.jpg", 64, 64);
+  std::string bytes;
+  {
+    std::ifstream in(dir_ + "/b/1.jpg", std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  write("b/1.jpg", bytes.substr(0, bytes.size() / 2));
+  EXPECT_TRUE(contains(error_of([&] { read_image_folder(dir_, 8); }),
+                       "1.jpg: cannot decode JPEG: Premature end of JPEG file"));
+}
+
 TEST_F(DataFilesTest, CsvNumbersThatDoNotFitAreRefused) {
   auto error_for = [&](const std::string& text) {
     const std::string path = write("big.csv", text);
