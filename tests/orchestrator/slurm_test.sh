@@ -128,12 +128,20 @@ case_requeue() {
   grep -q "requeueing (1 of at most 1)" "$log" || fail "the job did not requeue itself"
   stopped_with=$(count_done results/longer.h5)
   [ "$stopped_with" -lt 16 ] || fail "the sweep finished before the stop took effect"
-  # A requeued job waits for a begin time about two minutes ahead; no need to wait here.
-  for _ in $(seq 100); do
-    [[ $(job_state "$id") == "JobState=PENDING " ]] && break
+  # Requeued once Slurm counts the restart and the job is pending again (on a busy machine the old
+  # run's COMPLETING state can outlast a fixed wait); a requeued job then waits for a begin time
+  # about two minutes ahead, which is moved to now.
+  moved=0
+  for _ in $(seq 600); do
+    if scontrol show job "$id" 2>/dev/null | grep -q "Restarts=1" &&
+       [[ $(job_state "$id") == "JobState=PENDING " ]] &&
+       scontrol update JobId="$id" StartTime=now 2>/dev/null; then
+      moved=1
+      break
+    fi
     sleep 0.2
   done
-  scontrol update JobId="$id" StartTime=now || fail "cannot move the requeued job's begin time"
+  [ "$moved" -eq 1 ] || fail "job $id was not pending again after its requeue: $(job_state "$id")"
   wait_for_job "$id" 180
   check_runs results/longer.h5 16
   "$hqsweep" status longer.json >status.txt
