@@ -34,6 +34,8 @@ cd "$work"
 
 fail() {
   echo "SlurmTest FAILED: $*" >&2
+  grep -h "error" "$work/cluster/log/slurmd.log" "$work/cluster/log/slurmctld.log" 2>/dev/null |
+    tail -10 >&2 || true
   for log in results/slurm/*.out; do
     [ -f "$log" ] && { echo "--- $log" >&2; tail -30 "$log" >&2; }
   done
