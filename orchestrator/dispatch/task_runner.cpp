@@ -247,12 +247,12 @@ std::optional<TaskReport> TaskRunner::wait_for_reply(Attempt& attempt,
     }
     if (!child_ready_ && seconds_since(attempt.started) > options_.start_timeout) {
       stop_child(true);
-      return attempt.fail(RunStatus::failed,
-                          attempt.with_tail(fmt::format("the runner process ({}) did not start "
-                                                        "within {:g} s",
-                                                        options_.executable,
-                                                        options_.start_timeout)),
-                          true);
+      return attempt.fail(
+          RunStatus::failed,
+          attempt.with_tail(fmt::format("the runner process ({}) did not start "
+                                        "within {:g} s",
+                                        options_.executable, options_.start_timeout)),
+          true);
     }
     if (child_ready_ && options_.task_timeout > 0 &&
         seconds_since(attempt.started) > options_.task_timeout) {

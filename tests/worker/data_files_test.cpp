@@ -32,6 +32,10 @@ bool contains(const std::string& text, const std::string& part) {
 
 class DataFilesTest : public testing::TempDirectoryTest {
  protected:
+  std::string read(const std::string& name) {
+    std::ifstream in(fs::path(dir_) / name, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }
   std::string write(const std::string& name, const std::string& text) {
     const fs::path path = fs::path(dir_) / name;
     fs::create_directories(path.parent_path());
@@ -269,11 +273,7 @@ TEST_F(DataFilesTest, ImagesWhoseHeaderClaimsHugeSizesAreRefused) {
   write_png(dir_ + "/a/1.png", 4, 4, false, 0);
   write_jpeg(dir_ + "/b/1.jpg", 8, 8);
   // The JPEG's frame header (SOF0: FF C0, length, precision, height, width) says 65000 x 65000.
-  std::string bytes;
-  {
-    std::ifstream in(dir_ + "/b/1.jpg", std::ios::binary);
-    bytes.assign(std::istreambuf_iterator<char>(in), {});
-  }
+  std::string bytes = read("b/1.jpg");
   const std::size_t sof = bytes.find("\xff\xc0");
   ASSERT_NE(sof, std::string::npos);
   for (std::size_t at : {sof + 5, sof + 7}) {
@@ -291,11 +291,7 @@ TEST_F(DataFilesTest, TruncatedJpegIsRefusedNotFilledIn) {
   fs::create_directories(dir_ + "/b");
   write_png(dir_ + "/a/1.png", 8, 8, false, 0);
   write_jpeg(dir_ + "/b/1.jpg", 64, 64);
-  std::string bytes;
-  {
-    std::ifstream in(dir_ + "/b/1.jpg", std::ios::binary);
-    bytes.assign(std::istreambuf_iterator<char>(in), {});
-  }
+  const std::string bytes = read("b/1.jpg");
   write("b/1.jpg", bytes.substr(0, bytes.size() / 2));
   EXPECT_TRUE(contains(error_of([&] { read_image_folder(dir_, 8); }),
                        "1.jpg: cannot decode JPEG: Premature end of JPEG file"));
