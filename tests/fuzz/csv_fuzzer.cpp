@@ -1,15 +1,9 @@
 // Fuzz target: a feature CSV (scikit-learn's layout, or rows of features and a label).
-#include "common/error.h"
 #include "tests/fuzz/fuzz_targets.h"
 #include "tests/fuzz/scratch_file.h"
 #include "worker/data_files.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static const std::string path = hqsweep::fuzz::scratch_path("input.csv");
-  hqsweep::fuzz::write_scratch(path, data, size);
-  try {
-    hqsweep::read_feature_csv(path);
-  } catch (const hqsweep::Error&) {
-  }
-  return 0;
+  return hqsweep::fuzz::read_scratch(
+      data, size, "input.csv", [](const std::string& path) { hqsweep::read_feature_csv(path); });
 }
