@@ -550,7 +550,11 @@ TEST(CliTest, TrainKilledMidRunContinuesFromItsCheckpoint) {
   bool checkpointed = false;
   for (int i = 0; i < 2400 && !checkpointed; ++i) {  // up to 120 s on a busy machine
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    checkpointed = std::filesystem::exists(checkpoints) && !std::filesystem::is_empty(checkpoints);
+    // A finished checkpoint (NAME.pt), not one still being written (NAME.pt.tmp).
+    std::error_code error;
+    for (const auto& entry : std::filesystem::directory_iterator(checkpoints, error)) {
+      checkpointed = checkpointed || entry.path().extension() == ".pt";
+    }
   }
   ASSERT_TRUE(checkpointed) << "no checkpoint in " << checkpoints;
   kill(pid, SIGKILL);

@@ -135,8 +135,11 @@ case_requeue() {
   # about two minutes ahead, which is moved to now.
   moved=0
   for _ in $(seq 600); do
+    # ... and the old incarnation's step daemon has gone: started while it is still being torn
+    # down ("CANCELLED ... DUE TO JOB REQUEUE"), the new batch step failed at once, exit 1.
     if scontrol show job "$id" 2>/dev/null | grep -q "Restarts=1" &&
        [[ $(job_state "$id") == "JobState=PENDING " ]] &&
+       ! pgrep -f "slurmstepd: \[$id\." >/dev/null &&
        scontrol update JobId="$id" StartTime=now 2>/dev/null; then
       moved=1
       break
