@@ -35,7 +35,15 @@ cd "$work"
 fail() {
   echo "SlurmTest FAILED: $*" >&2
   grep -h "error" "$work/cluster/log/slurmd.log" "$work/cluster/log/slurmctld.log" 2>/dev/null |
-    tail -10 >&2 || true
+    grep -v "state file\|backup state" | tail -10 >&2 || true
+  echo "--- jobs" >&2
+  scontrol --oneliner show job 2>/dev/null |
+    grep -o 'JobId=[0-9]* \|JobState=[A-Z_]*\|Reason=[^ ]*\|Restarts=[0-9]*\|ExitCode=[^ ]*' |
+    tr '\n' ' ' >&2 || true
+  echo >&2
+  echo "--- slurmctld and slurmd about jobs" >&2
+  grep -h "JobId=\|job_complete\|Requeue\|requeue\|launch" "$work/cluster/log/slurmctld.log" \
+    "$work/cluster/log/slurmd.log" 2>/dev/null | tail -25 >&2 || true
   for log in results/slurm/*.out; do
     [ -f "$log" ] && { echo "--- $log" >&2; tail -30 "$log" >&2; }
   done
@@ -139,9 +147,13 @@ case_requeue() {
     # down ("CANCELLED ... DUE TO JOB REQUEUE"), the new batch step failed at once, exit 1.
     if scontrol show job "$id" 2>/dev/null | grep -q "Restarts=1" &&
        [[ $(job_state "$id") == "JobState=PENDING " ]] &&
-       ! pgrep -f "slurmstepd: \[$id\." >/dev/null &&
-       scontrol update JobId="$id" StartTime=now 2>/dev/null; then
-      moved=1
+       ! pgrep -f "slurmstepd: \[$id\." >/dev/null; then
+      # slurmd revoked the old credential with a time in whole seconds and refuses a new one made
+      # in the same second ("Job credential revoked"): the begin time moves once a second has
+      # turned since the old incarnation was seen gone.
+      gone_at=$(date +%s)
+      while [ "$(date +%s)" -le $((gone_at + 1)) ]; do sleep 0.1; done
+      scontrol update JobId="$id" StartTime=now 2>/dev/null && moved=1
       break
     fi
     sleep 0.2
