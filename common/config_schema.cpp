@@ -295,6 +295,15 @@ std::vector<ConfigKey> build_keys() {
              1e8),
       choice("probe.failure", {"none", "error", "segfault", "abort", "hang", "diverge"}, "none",
              "how the probe task ends", kProbe),
+      ranged(key("probe.epochs", K::integer, 0,
+                 "epochs of the probe task, each reporting probe_objective (0: none)", kProbe),
+             0, 100000),
+      choice("probe.objective", {"sphere", "branin"}, "sphere",
+             "the function of (probe.x, probe.y) the probe reports, for testing studies", kProbe),
+      ranged(key("probe.x", K::number, 0.0, "the probe objective's first argument", kProbe), -1e6,
+             1e6),
+      ranged(key("probe.y", K::number, 0.0, "the probe objective's second argument", kProbe), -1e6,
+             1e6),
   };
 }
 
@@ -511,6 +520,23 @@ json unflatten_config(const FlatConfig& flat) {
     out[json::json_pointer(pointer)] = value;
   }
   return out;
+}
+
+bool key_applies(const std::string& path, const FlatConfig& partial) {
+  const ConfigKey* target = find_config_key(path);
+  if (target == nullptr) return false;
+  if (target->applies == nullptr) return true;
+  FlatConfig filled;
+  for (const auto& key : config_keys()) {
+    auto it = partial.find(key.path);
+    json normalized;
+    if (it != partial.end() && check_config_value(key, it->second, &normalized).empty()) {
+      filled[key.path] = normalized;
+    } else if (!key.default_value.is_null()) {
+      filled[key.path] = key.default_value;
+    }
+  }
+  return target->applies(filled);
 }
 
 json canonical_config(const FlatConfig& config) {

@@ -58,6 +58,11 @@ nlohmann::json unflatten_config(const FlatConfig& flat);
 nlohmann::json canonical_config(const FlatConfig& config);
 nlohmann::json canonical_config(const nlohmann::json& config);
 
+// Whether the key at `path` means something in a partial config, its other keys' defaults filled
+// in (a study samples quantum.qubits only for fusions that use a circuit). Values that fail their
+// key's check count as absent.
+bool key_applies(const std::string& path, const FlatConfig& partial);
+
 // The stable run identifier: FNV-1a 64 of the canonical config's compact JSON, as 16 hex digits.
 std::string run_id(const nlohmann::json& canonical);
 

@@ -105,6 +105,10 @@ RunConfig run_config_from_canonical(const json& canonical) {
 
   c.probe.duration_ms = r.get<double>("probe.duration_ms");
   c.probe.failure = r.get<std::string>("probe.failure");
+  c.probe.epochs = r.get<int64_t>("probe.epochs");
+  c.probe.objective = r.get<std::string>("probe.objective");
+  c.probe.x = r.get<double>("probe.x");
+  c.probe.y = r.get<double>("probe.y");
   return c;
 }
 

@@ -72,6 +72,9 @@ struct ExtractConfig {
 struct ProbeConfig {
   double duration_ms = 0;
   std::string failure;
+  int64_t epochs = 0;     // per-epoch reports of the objective; 0: none
+  std::string objective;  // sphere or branin, of (x, y)
+  double x = 0, y = 0;
 };
 
 struct RunConfig {

@@ -221,7 +221,9 @@ struct ResultStore::State {
 
   // Brings the HDF5 file up to the journal's end, rebuilding when it cannot be trusted.
   void recover(const results_file::Inspection& inspection) {
+    // A file of an older schema is rebuilt from its journal in the current one.
     bool trusted = inspection.state == results_file::Inspection::State::ok &&
+                   inspection.meta.schema_version == ResultStore::kSchemaVersion &&
                    !exists(writer_marker_path(path)) &&
                    inspection.meta.journal_identity == journal->identity() &&
                    inspection.meta.journal_bytes <= journal->size();
@@ -399,7 +401,8 @@ void ResultStore::append_all(std::vector<RunResult> results, AppendMode mode, Fi
   State& state = *state_;
   HQSWEEP_CHECK(state.writable, "append on a store opened for reading");
   if (results.empty()) return;
-  std::map<std::string, int> attempts;  // within this batch too
+  // Within this batch too. A proposed record is no attempt: the run's first result is attempt 1.
+  std::map<std::string, int> attempts;
   for (RunResult& result : results) {
     if (result.run_id.empty()) {
       throw Error("cannot append a run without a run_id to " + state.path);
@@ -417,6 +420,7 @@ void ResultStore::append_all(std::vector<RunResult> results, AppendMode mode, Fi
       }
       result.attempt = earlier.attempt + 1;
     }
+    if (result.status == RunStatus::proposed) result.attempt = std::max(0, result.attempt - 1);
     attempts[result.run_id] = result.attempt;
   }
   std::vector<std::string> payloads;

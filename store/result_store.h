@@ -24,7 +24,8 @@ enum class FileUpdate { now, deferred };
 
 class ResultStore {
  public:
-  static constexpr int kSchemaVersion = 1;
+  // 2: runs carry a trial number (studies), in /index and as an attribute.
+  static constexpr int kSchemaVersion = 2;
 
   // Creates the file when absent; otherwise checks it and recovers it from its journal when the
   // last writer died (missing, unreadable or stale HDF5 file). Throws, changing nothing, when the

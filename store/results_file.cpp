@@ -31,10 +31,11 @@ const std::vector<std::string>& index_metrics() {
 // Fixed leading columns of /index.
 const std::vector<Column>& leading_columns() {
   static const std::vector<Column> columns = {
-      {"run_id", Column::Type::text},     {"status", Column::Type::text},
-      {"attempt", Column::Type::integer}, {"duration_s", Column::Type::number},
-      {"host", Column::Type::text},       {"error", Column::Type::text},
-      {"cache_key", Column::Type::text},  {"config", Column::Type::text}};
+      {"run_id", Column::Type::text},       {"status", Column::Type::text},
+      {"attempt", Column::Type::integer},   {"trial", Column::Type::integer},
+      {"duration_s", Column::Type::number}, {"host", Column::Type::text},
+      {"error", Column::Type::text},        {"cache_key", Column::Type::text},
+      {"config", Column::Type::text}};
   return columns;
 }
 
@@ -97,6 +98,7 @@ hdf5::TableRow index_row(const std::vector<Column>& columns, const RunSummary& r
   row.emplace_back(run.run_id);
   row.emplace_back(to_string(run.status));
   row.emplace_back(int64_t{run.attempt});
+  row.emplace_back(run.trial);
   row.emplace_back(run.duration);
   row.emplace_back(run.host);
   row.emplace_back(run.error);
@@ -245,6 +247,7 @@ void write_run(const Handle& file, const RunResult& result) {
     hdf5::write_attribute(group, "end_unix", result.end_time);
     hdf5::write_attribute(group, "duration_s", result.duration());
     hdf5::write_attribute(group, "attempt", int64_t{result.attempt});
+    hdf5::write_attribute(group, "trial", result.trial);
     hdf5::write_attribute(group, "parameters_total", result.parameters_total);
     hdf5::write_attribute(group, "parameters_trainable", result.parameters_trainable);
     hdf5::write_attribute(group, "parameters_quantum", result.parameters_quantum);
@@ -299,6 +302,7 @@ RunResult read_run(const Handle& file, const std::string& run_id) {
   result.start_time = hdf5::read_double_attribute(group, "start_unix");
   result.end_time = hdf5::read_double_attribute(group, "end_unix");
   result.attempt = static_cast<int>(hdf5::read_int_attribute(group, "attempt"));
+  if (hdf5::has_attribute(group, "trial")) result.trial = hdf5::read_int_attribute(group, "trial");
   result.parameters_total = hdf5::read_int_attribute(group, "parameters_total");
   result.parameters_trainable = hdf5::read_int_attribute(group, "parameters_trainable");
   result.parameters_quantum = hdf5::read_int_attribute(group, "parameters_quantum");
@@ -358,6 +362,9 @@ std::vector<RunSummary> read_index(const Handle& file) {
   std::vector<std::string> run_ids = hdf5::read_text_column(file, "index", "run_id");
   std::vector<std::string> statuses = hdf5::read_text_column(file, "index", "status");
   std::vector<double> attempts = hdf5::read_number_column(file, "index", "attempt");
+  std::vector<double> trials;  // absent in files written before studies
+  for (const Column& column : columns)
+    if (column.name == "trial") trials = hdf5::read_number_column(file, "index", "trial");
   std::vector<double> durations = hdf5::read_number_column(file, "index", "duration_s");
   std::vector<std::string> hosts = hdf5::read_text_column(file, "index", "host");
   std::vector<std::string> errors = hdf5::read_text_column(file, "index", "error");
@@ -368,6 +375,7 @@ std::vector<RunSummary> read_index(const Handle& file) {
     runs[i].run_id = run_ids[i];
     runs[i].status = parse_run_status(statuses[i]);
     runs[i].attempt = static_cast<int>(attempts[i]);
+    if (!trials.empty()) runs[i].trial = static_cast<int64_t>(trials[i]);
     runs[i].duration = durations[i];
     runs[i].host = hosts[i];
     runs[i].error = errors[i];

@@ -9,7 +9,9 @@ namespace hqsweep {
 
 namespace {
 
-constexpr const char* kStatusNames[] = {"done", "failed", "diverged", "timeout", "cancelled"};
+constexpr const char* kStatusNames[] = {"done",      "failed", "diverged", "timeout",
+                                        "cancelled", "pruned", "proposed"};
+constexpr int kStatusCount = sizeof kStatusNames / sizeof kStatusNames[0];
 
 template <typename T>
 T get_or(const nlohmann::json& json, const char* key, T fallback) {
@@ -24,10 +26,12 @@ std::string to_string(RunStatus status) {
 }
 
 RunStatus parse_run_status(const std::string& text) {
-  for (int i = 0; i < 5; ++i)
+  std::string names;
+  for (int i = 0; i < kStatusCount; ++i) {
     if (text == kStatusNames[i]) return static_cast<RunStatus>(i);
-  throw Error("unknown run status '" + text +
-              "' (expected one of: done, failed, diverged, timeout, cancelled)");
+    names += std::string(i > 0 ? ", " : "") + kStatusNames[i];
+  }
+  throw Error("unknown run status '" + text + "' (expected one of: " + names + ")");
 }
 
 namespace {
@@ -36,11 +40,14 @@ int standing(RunStatus status) {
   switch (status) {
     case RunStatus::done:
     case RunStatus::diverged:
-      return 2;
+    case RunStatus::pruned:
+      return 3;
     case RunStatus::failed:
     case RunStatus::timeout:
-      return 1;
+      return 2;
     case RunStatus::cancelled:
+      return 1;
+    case RunStatus::proposed:
       return 0;
   }
   return 0;
@@ -49,7 +56,7 @@ int standing(RunStatus status) {
 }  // namespace
 
 bool is_finished(RunStatus status) {
-  return standing(status) == 2;
+  return standing(status) == 3;
 }
 
 bool replaces_copy(RunStatus candidate, RunStatus kept) {
@@ -70,6 +77,7 @@ nlohmann::json to_json(const RunResult& result) {
           {"start_time", result.start_time},
           {"end_time", result.end_time},
           {"attempt", result.attempt},
+          {"trial", result.trial},
           {"parameters_total", result.parameters_total},
           {"parameters_trainable", result.parameters_trainable},
           {"parameters_quantum", result.parameters_quantum},
@@ -93,6 +101,7 @@ RunResult run_result_from_json(const nlohmann::json& json) {
   result.start_time = get_or<double>(json, "start_time", 0);
   result.end_time = get_or<double>(json, "end_time", 0);
   result.attempt = get_or<int>(json, "attempt", 1);
+  result.trial = get_or<int64_t>(json, "trial", -1);  // absent before studies
   result.parameters_total = get_or<int64_t>(json, "parameters_total", 0);
   result.parameters_trainable = get_or<int64_t>(json, "parameters_trainable", 0);
   result.parameters_quantum = get_or<int64_t>(json, "parameters_quantum", 0);
@@ -145,8 +154,9 @@ SweepRecord sweep_record_from_json(const nlohmann::json& json) {
 }
 
 RunSummary summarize(const RunResult& result) {
-  return RunSummary{result.run_id,  result.config,     result.status,    result.error,  result.host,
-                    result.attempt, result.duration(), result.cache_key, result.metrics};
+  return RunSummary{result.run_id,    result.config,  result.status, result.error,
+                    result.host,      result.attempt, result.trial,  result.duration(),
+                    result.cache_key, result.metrics};
 }
 
 }  // namespace hqsweep

@@ -10,15 +10,19 @@
 
 namespace hqsweep {
 
-enum class RunStatus { done, failed, diverged, timeout, cancelled };
+// pruned: stopped early by the study's stopping rule (a finished run, its metrics at the best
+// epoch so far); proposed: a study's trial handed to a worker, no result yet (replaced by any
+// result of the run).
+enum class RunStatus { done, failed, diverged, timeout, cancelled, pruned, proposed };
 
 std::string to_string(RunStatus status);
 // Throws hqsweep::Error naming the allowed values.
 RunStatus parse_run_status(const std::string& text);
 
-// The one rule for copies of a run (merge, report, resume): a finished copy (done or diverged)
-// counts over one that ended without a result (failed, timeout), which counts over a cancelled
-// one; among copies that stand alike the first one found counts.
+// The one rule for copies of a run (merge, report, resume): a finished copy (done, diverged or
+// pruned) counts over one that ended without a result (failed, timeout), which counts over a
+// cancelled one, which counts over a proposed one; among copies that stand alike the first one
+// found counts.
 bool is_finished(RunStatus status);
 // Whether a copy with status `candidate` replaces the one kept so far, with status `kept`.
 bool replaces_copy(RunStatus candidate, RunStatus kept);
@@ -32,7 +36,8 @@ struct RunResult {
   int rank = 0;
   double start_time = 0;  // seconds since the Unix epoch
   double end_time = 0;
-  int attempt = 1;  // set by ResultStore::append: 1 + earlier attempts of this run_id
+  int attempt = 1;     // set by ResultStore::append: 1 + earlier attempts of this run_id
+  int64_t trial = -1;  // the study's trial number (0, 1, ...); -1 when not a study's run
   int64_t parameters_total = 0;
   int64_t parameters_trainable = 0;
   int64_t parameters_quantum = 0;
@@ -60,6 +65,7 @@ struct RunSummary {
   std::string error;
   std::string host;
   int attempt = 1;
+  int64_t trial = -1;
   double duration = 0;
   std::string cache_key;
   std::map<std::string, double> metrics;

@@ -3,7 +3,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <cstdlib>
 #include <thread>
@@ -31,10 +33,58 @@ std::string host_name() {
   return name;
 }
 
-// The probe task, a synthetic task for testing a scheduler or an allocation: sleeps, then ends as
-// probe.failure says. No data, no model.
-void run_probe(const ProbeConfig& probe, RunResult& result) {
-  std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(probe.duration_ms));
+// The probe's objective: sphere x^2 + y^2, or Branin (minimum 0.397887 at three points).
+double probe_objective(const ProbeConfig& probe) {
+  const double x = probe.x, y = probe.y;
+  if (probe.objective == "branin") {
+    constexpr double pi = 3.14159265358979323846;
+    const double b = 5.1 / (4 * pi * pi), c = 5 / pi, t = 1 / (8 * pi);
+    return std::pow(y - b * x * x + c * x - 6, 2) + 10 * (1 - t) * std::cos(x) + 10;
+  }
+  return x * x + y * y;
+}
+
+// Sleeps `ms` in slices, asking `should_stop` between them; true when it said stop.
+bool sleep_unless_stopped(double ms, const EpochHooks& hooks) {
+  using Clock = std::chrono::steady_clock;
+  const Clock::time_point until = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                                     std::chrono::duration<double, std::milli>(ms));
+  for (;;) {
+    if (hooks.should_stop && hooks.should_stop()) return true;
+    const Clock::time_point now = Clock::now();
+    if (now >= until) return false;
+    const Clock::duration slice = std::chrono::milliseconds(5);
+    std::this_thread::sleep_for(std::min(until - now, slice));
+  }
+}
+
+// The probe's epochs: each sleeps its share of probe.duration_ms and reports probe_objective,
+// the objective plus 1/epoch (a curve that improves with training and keeps the objective's
+// order), until the hooks stop it (pruned).
+void run_probe_epochs(const ProbeConfig& probe, const EpochHooks& hooks, RunResult& result) {
+  const double objective = probe_objective(probe);
+  std::vector<double>& curve = result.curves["probe_objective"];
+  for (int64_t epoch = 1; epoch <= probe.epochs; ++epoch) {
+    const bool stop = sleep_unless_stopped(probe.duration_ms / probe.epochs, hooks) && epoch > 1;
+    if (stop) {
+      result.status = RunStatus::pruned;
+      break;
+    }
+    curve.push_back(objective + 1.0 / static_cast<double>(epoch));
+    if (hooks.on_epoch) hooks.on_epoch(epoch, {{"probe_objective", curve.back()}});
+  }
+  result.metrics["probe_objective"] = *std::min_element(curve.begin(), curve.end());
+  result.metrics["epochs_run"] = static_cast<double>(curve.size());
+}
+
+// The probe task, a synthetic task for testing a scheduler, an allocation or a study: sleeps,
+// then ends as probe.failure says. No data, no model.
+void run_probe(const ProbeConfig& probe, const EpochHooks& hooks, RunResult& result) {
+  if (probe.epochs > 0) {
+    run_probe_epochs(probe, hooks, result);
+  } else {
+    std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(probe.duration_ms));
+  }
   const std::string& failure = probe.failure;
   if (failure == "error") throw Error("probe: failed as configured (probe.failure: error)");
   if (failure == "segfault") std::raise(SIGSEGV);
@@ -61,7 +111,7 @@ struct Trained {
 // Builds the model and trains it: on the data set's samples, or (SHF) its head on the cached
 // features, extracted first when the cache has none.
 Trained build_and_train(const RunConfig& config, const Dataset& data, const WorkerOptions& options,
-                        const CheckpointOptions& checkpoint) {
+                        const CheckpointOptions& checkpoint, const EpochHooks& hooks) {
   const InputShape input = input_shape(data);
   Trained out;
   if (config.caches_features()) {
@@ -73,13 +123,13 @@ Trained build_and_train(const RunConfig& config, const Dataset& data, const Work
     out.summary = built.summary;
     const Dataset features = features_dataset(extraction.features, data);
     out.training = train_and_evaluate(built.model, config, features, ModelInput::cached_features,
-                                      options.log, checkpoint);
+                                      options.log, checkpoint, hooks);
   } else {
     torch::manual_seed(config.seed);
     BuiltModel built = build_model(config, input, options.threads);
     out.summary = built.summary;
-    out.training =
-        train_and_evaluate(built.model, config, data, ModelInput::samples, options.log, checkpoint);
+    out.training = train_and_evaluate(built.model, config, data, ModelInput::samples, options.log,
+                                      checkpoint, hooks);
   }
   return out;
 }
@@ -95,7 +145,8 @@ Dataset load_logged(const RunConfig& config, const WorkerOptions& options) {
 
 }  // namespace
 
-RunResult execute_run(const json& config_json, const WorkerOptions& options) {
+RunResult execute_run(const json& config_json, const WorkerOptions& options,
+                      const EpochHooks& hooks) {
   const RunConfig config = make_run_config(config_json);
   RunResult result;
   result.run_id = config.run_id;
@@ -104,7 +155,7 @@ RunResult execute_run(const json& config_json, const WorkerOptions& options) {
   result.rank = options.rank;
   result.start_time = wall_seconds();
   if (config.is_probe) {
-    run_probe(config.probe, result);
+    run_probe(config.probe, hooks, result);
     result.end_time = wall_seconds();
     return result;
   }
@@ -116,7 +167,7 @@ RunResult execute_run(const json& config_json, const WorkerOptions& options) {
     checkpoint.path = checkpoint_path(options.cache_directory, result.run_id);
     checkpoint.interval_seconds = options.checkpoint_interval;
   }
-  Trained trained = build_and_train(config, data, options, checkpoint);
+  Trained trained = build_and_train(config, data, options, checkpoint, hooks);
   // The result leaves this process next; a crash before it is kept costs one evaluation's rerun.
   if (!checkpoint.path.empty()) remove_checkpoint(checkpoint.path);
 

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "store/run_result.h"
+#include "worker/epoch_hooks.h"
 
 namespace hqsweep {
 
@@ -24,8 +25,11 @@ struct WorkerOptions {
 
 // Runs a config (canonicalised first). Returns status done or diverged; throws hqsweep::Error
 // when the config or its data cannot be run (the caller records the run as failed).
-// `model.backbone: probe` runs the scheduler probe task instead (probe.duration_ms, probe.failure).
-RunResult execute_run(const nlohmann::json& config, const WorkerOptions& options);
+// `model.backbone: probe` runs the scheduler probe task instead (probe.duration_ms, probe.failure,
+// and with probe.epochs an objective reported per epoch). `hooks` report each epoch and may stop
+// the run (status pruned).
+RunResult execute_run(const nlohmann::json& config, const WorkerOptions& options,
+                      const EpochHooks& hooks = {});
 
 // The SHF extraction of an SHF config: its features extracted and written to the feature cache in
 // options.cache_directory (nothing to do when they are there). Throws hqsweep::Error as above.

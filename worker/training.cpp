@@ -405,6 +405,7 @@ struct EpochTraining {
   double loss_sum = 0;
   int64_t correct = 0, seen = 0;
   std::string diverged;  // why, when the loss stopped being finite
+  bool stopped = false;  // the stopping rule said stop between two batches
 };
 
 // One run's training: epochs with their schedule, validation, best-epoch tracking, early stopping
@@ -413,13 +414,14 @@ class TrainingLoop {
  public:
   TrainingLoop(HybridModel& model, const RunConfig& run, const Dataset& data, ModelInput input,
                const std::function<void(const std::string&)>& log,
-               const CheckpointOptions& checkpoint)
+               const CheckpointOptions& checkpoint, const EpochHooks& hooks)
       : model_(model),
         run_(run),
         data_(data),
         input_(input),
         log_(log),
         checkpoint_(checkpoint),
+        hooks_(hooks),
         train_x_(samples_of(data.train, data.sample_shape)),
         train_y_(labels_of(data.train)),
         val_x_(samples_of(data.val, data.sample_shape)),
@@ -432,11 +434,16 @@ class TrainingLoop {
 
   TrainingResult run() {
     resume_from_checkpoint();
+    report_restored_epochs();
     last_checkpoint_ = std::chrono::steady_clock::now();
     for (int epoch = loop_.next_epoch; epoch < run_.train.epochs && !loop_.stopped_early; ++epoch) {
       const auto started = std::chrono::steady_clock::now();
       const double factor = set_learning_rate(epoch);
       const EpochTraining trained = train_epoch(epoch);
+      if (trained.stopped) {
+        prune(epoch);
+        break;
+      }
       if (!trained.diverged.empty()) {
         result_.status = RunStatus::diverged;
         result_.error = trained.diverged;
@@ -450,6 +457,11 @@ class TrainingLoop {
       const double monitored_value = validate_epoch(epoch, trained, factor, seconds);
       track_best_and_plateau(epoch, monitored_value);
       loop_.next_epoch = epoch + 1;
+      if (hooks_.on_epoch) hooks_.on_epoch(epoch + 1, epoch_values(result_.curves, epoch));
+      if (epoch + 1 < run_.train.epochs && stop_requested()) {
+        prune(epoch + 1);
+        break;
+      }
       checkpoint_if_due(epoch);
     }
     return finish();
@@ -466,6 +478,24 @@ class TrainingLoop {
     } else if (!why.empty() && log_) {
       log_("not resuming from " + checkpoint_.path + ": " + why + "; starting over");
     }
+  }
+
+  // A run continued from its checkpoint reports the epochs it restored, so that the stopping rule
+  // of a resumed study hears them again (it ignores what it has heard).
+  void report_restored_epochs() {
+    if (!hooks_.on_epoch) return;
+    for (int epoch = 0; epoch < loop_.next_epoch; ++epoch)
+      hooks_.on_epoch(epoch + 1, epoch_values(result_.curves, static_cast<std::size_t>(epoch)));
+  }
+
+  // Only once an epoch is done: the best epoch so far is what a pruned run keeps.
+  bool stop_requested() const {
+    return loop_.next_epoch > 0 && hooks_.should_stop && hooks_.should_stop();
+  }
+
+  void prune(int epoch) {
+    result_.status = RunStatus::pruned;
+    if (log_) log_(fmt::format("pruned by the study's stopping rule after epoch {}", epoch));
   }
 
   // Returns the epoch's factor on the base learning rates.
@@ -485,6 +515,10 @@ class TrainingLoop {
         epoch_order(data_.train.labels, run_.train.sampler == "balanced", random_);
     EpochTraining out;
     for (std::size_t start = 0; start < order.size(); start += batch_size) {
+      if (stop_requested()) {
+        out.stopped = true;
+        return out;
+      }
       const std::size_t end = std::min(order.size(), start + batch_size);
       // A last batch of one sample would break batch normalisation; it joins the next epoch.
       if (end - start == 1 && start > 0) break;
@@ -589,7 +623,7 @@ class TrainingLoop {
     if (loop_.train_seconds > 0) {
       result_.metrics["train_samples_per_second"] = loop_.samples_seen / loop_.train_seconds;
     }
-    if (result_.status != RunStatus::done) return std::move(result_);
+    if (result_.status == RunStatus::diverged) return std::move(result_);
     const int64_t classes = data_.classes();
     restore(model_, loop_.best_state);
     const std::vector<float> val_probabilities = probabilities_of(model_, val_x_, input_);
@@ -620,6 +654,7 @@ class TrainingLoop {
   ModelInput input_;
   const std::function<void(const std::string&)>& log_;
   const CheckpointOptions& checkpoint_;
+  const EpochHooks& hooks_;
   const torch::Tensor train_x_, train_y_, val_x_;
   const bool augment_images_;
   torch::Tensor class_weights_;
@@ -635,8 +670,17 @@ class TrainingLoop {
 TrainingResult train_and_evaluate(HybridModel& model, const RunConfig& run, const Dataset& data,
                                   ModelInput input,
                                   const std::function<void(const std::string&)>& log,
-                                  const CheckpointOptions& checkpoint) {
-  return TrainingLoop(model, run, data, input, log, checkpoint).run();
+                                  const CheckpointOptions& checkpoint, const EpochHooks& hooks) {
+  return TrainingLoop(model, run, data, input, log, checkpoint, hooks).run();
+}
+
+std::map<std::string, double> epoch_values(const std::map<std::string, std::vector<double>>& curves,
+                                           std::size_t epoch_index) {
+  std::map<std::string, double> values;
+  for (const auto& [name, curve] : curves) {
+    if (name.rfind("val_", 0) == 0 && epoch_index < curve.size()) values[name] = curve[epoch_index];
+  }
+  return values;
 }
 
 }  // namespace hqsweep

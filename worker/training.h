@@ -15,11 +15,12 @@
 #include "models/model_factory.h"
 #include "store/run_result.h"
 #include "worker/dataset.h"
+#include "worker/epoch_hooks.h"
 
 namespace hqsweep {
 
 struct TrainingResult {
-  RunStatus status = RunStatus::done;  // done or diverged
+  RunStatus status = RunStatus::done;  // done, diverged or pruned
   std::string error;                   // why it diverged
   int epochs_run = 0;
   int best_epoch = 0;  // 1-based; the weights restored before evaluation
@@ -52,12 +53,17 @@ std::string checkpoint_path(const std::string& cache_directory, const std::strin
 // Removes a checkpoint and the temporary file a writer killed mid-save leaves beside it.
 void remove_checkpoint(const std::string& path);
 
+// The per-epoch values a run reports: the validation curves of that epoch.
+std::map<std::string, double> epoch_values(const std::map<std::string, std::vector<double>>& curves,
+                                           std::size_t epoch_index);
+
 // Trains `model` on data.train, picks the best epoch on data.val by train.monitor, evaluates on
 // data.test. Deterministic for a given config seed (the caller seeds torch before building the
 // model). `log` receives one line per epoch.
 TrainingResult train_and_evaluate(HybridModel& model, const RunConfig& config, const Dataset& data,
                                   ModelInput input,
                                   const std::function<void(const std::string&)>& log = {},
-                                  const CheckpointOptions& checkpoint = {});
+                                  const CheckpointOptions& checkpoint = {},
+                                  const EpochHooks& hooks = {});
 
 }  // namespace hqsweep

@@ -34,10 +34,9 @@ std::string format_metric(const std::map<std::string, double>& metrics, const st
 }
 
 nlohmann::json summary_json(const RunSummary& run) {
-  return {{"run_id", run.run_id},       {"status", to_string(run.status)},
-          {"attempt", run.attempt},     {"duration_s", run.duration},
-          {"host", run.host},           {"error", run.error},
-          {"cache_key", run.cache_key}, {"metrics", run.metrics},
+  return {{"run_id", run.run_id}, {"status", to_string(run.status)}, {"attempt", run.attempt},
+          {"trial", run.trial},   {"duration_s", run.duration},      {"host", run.host},
+          {"error", run.error},   {"cache_key", run.cache_key},      {"metrics", run.metrics},
           {"config", run.config}};
 }
 
@@ -52,8 +51,8 @@ int ls_command(const std::string& name, const std::vector<std::string>& args) {
   options.add_options()("help,h", "show this help")("results", po::value(&path)->required(),
                                                     "the results file (HDF5)")(
       "status", po::value(&status_filter),
-      "only runs with this status (done, failed, diverged, timeout, cancelled); for other than "
-      "done, each run's error follows the table")(
+      "only runs with this status (done, failed, diverged, timeout, cancelled, pruned, "
+      "proposed); for other than done, each run's error follows the table")(
       "json", "print the runs as JSON (with configs, all index metrics and errors)");
   po::positional_options_description positional;
   positional.add("results", 1);
@@ -82,7 +81,11 @@ int ls_command(const std::string& name, const std::vector<std::string>& args) {
   for (const SweepRecord& sweep : store.sweeps())
     for (const std::string& key : sweep.varying_keys)
       if (std::find(varying.begin(), varying.end(), key) == varying.end()) varying.push_back(key);
+  // A study's runs show their trial numbers.
+  const bool trials =
+      std::any_of(runs.begin(), runs.end(), [](const RunSummary& run) { return run.trial >= 0; });
   std::vector<std::string> headers = {"run_id", "status", "try"};
+  if (trials) headers.push_back("trial");
   headers.insert(headers.end(), varying.begin(), varying.end());
   const std::vector<std::string> metrics = {"val_acc", "test_acc", "test_f1", "test_auc"};
   headers.insert(headers.end(), metrics.begin(), metrics.end());
@@ -91,6 +94,7 @@ int ls_command(const std::string& name, const std::vector<std::string>& args) {
   for (const RunSummary& run : runs) {
     FlatConfig flat = flatten_config(run.config);
     std::vector<std::string> row = {run.run_id, to_string(run.status), std::to_string(run.attempt)};
+    if (trials) row.push_back(run.trial >= 0 ? std::to_string(run.trial) : "-");
     for (const std::string& key : varying) row.push_back(config_value_text(flat, key));
     for (const std::string& metric : metrics) row.push_back(format_metric(run.metrics, metric));
     row.push_back(format_duration(run.duration));

@@ -4,6 +4,7 @@
 #include <deque>
 #include <mutex>
 #include <thread>
+#include <utility>
 
 #include "orchestrator/dispatch/worker_pool.h"
 
@@ -13,7 +14,8 @@ namespace {
 
 class EmbeddedPool : public WorkerPool {
  public:
-  EmbeddedPool(int workers, const RunnerOptions& runner) : assigned_(workers) {
+  EmbeddedPool(int workers, const RunnerOptions& runner)
+      : assigned_(static_cast<std::size_t>(workers)), prunes_(static_cast<std::size_t>(workers)) {
     for (int w = 0; w < workers; ++w) {
       threads_.emplace_back([this, w, runner] { work(w, runner); });
     }
@@ -28,14 +30,19 @@ class EmbeddedPool : public WorkerPool {
     work_ready_.notify_all();
   }
 
-  std::optional<std::pair<int, TaskReport>> wait(double seconds) override {
+  std::optional<PoolEvent> wait(double seconds) override {
     std::unique_lock<std::mutex> lock(mutex_);
     report_ready_.wait_for(lock, std::chrono::duration<double>(seconds),
-                           [this] { return !reports_.empty(); });
-    if (reports_.empty()) return std::nullopt;
-    auto report = std::move(reports_.front());
-    reports_.pop_front();
-    return report;
+                           [this] { return !events_.empty(); });
+    if (events_.empty()) return std::nullopt;
+    PoolEvent event = std::move(events_.front());
+    events_.pop_front();
+    return event;
+  }
+
+  void prune(int worker, const std::string& run_id) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    prunes_[static_cast<std::size_t>(worker)].push_back(run_id);
   }
 
   std::vector<TaskReport> stop() override {
@@ -48,8 +55,9 @@ class EmbeddedPool : public WorkerPool {
     work_ready_.notify_all();
     for (std::thread& t : threads_) t.join();
     std::vector<TaskReport> left;
-    for (auto& [worker, report] : reports_) left.push_back(std::move(report));
-    reports_.clear();
+    for (PoolEvent& event : events_)
+      if (event.report) left.push_back(std::move(*event.report));
+    events_.clear();
     return left;
   }
 
@@ -69,10 +77,20 @@ class EmbeddedPool : public WorkerPool {
         mine.pop_front();
         if (!mine.empty()) next = mine.front();
       }
-      TaskReport report = runner.execute(
-          task, [this] { return kill_.load(); }, next ? &*next : nullptr);
+      TaskCallbacks callbacks;
+      callbacks.should_stop = [this] { return kill_.load(); };
+      callbacks.on_epoch = [this, worker](const EpochReport& epoch) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        events_.push_back(PoolEvent{worker, std::nullopt, epoch});
+        report_ready_.notify_all();
+      };
+      callbacks.take_prunes = [this, worker] {
+        std::lock_guard<std::mutex> lock(mutex_);
+        return std::exchange(prunes_[static_cast<std::size_t>(worker)], {});
+      };
+      TaskReport report = runner.execute(task, callbacks, next ? &*next : nullptr);
       std::lock_guard<std::mutex> lock(mutex_);
-      reports_.emplace_back(worker, std::move(report));
+      events_.push_back(PoolEvent{worker, std::move(report), std::nullopt});
       report_ready_.notify_all();
     }
   }
@@ -80,7 +98,8 @@ class EmbeddedPool : public WorkerPool {
   std::mutex mutex_;
   std::condition_variable work_ready_, report_ready_;
   std::vector<std::deque<Task>> assigned_;  // per worker, in order
-  std::deque<std::pair<int, TaskReport>> reports_;
+  std::deque<PoolEvent> events_;
+  std::vector<std::vector<std::string>> prunes_;  // per worker, not yet passed to its runner
   std::vector<std::thread> threads_;
   bool stopped_ = false;
   std::atomic<bool> kill_{false};

@@ -25,7 +25,7 @@ using nlohmann::json;
 
 namespace {
 
-enum Tag { kTask = 1, kReport = 2, kStop = 3, kBye = 4 };
+enum Tag { kTask = 1, kReport = 2, kStop = 3, kBye = 4, kEpoch = 5, kPrune = 6 };
 
 void send_text(const std::string& text, int rank, int tag) {
   MPI_Send(text.data(), static_cast<int>(text.size()), MPI_CHAR, rank, tag, MPI_COMM_WORLD);
@@ -54,6 +54,22 @@ bool probe_for(int source, int tag, double seconds, MPI_Status* status) {
   }
 }
 
+// A report or an epoch from any worker.
+bool probe_for_any(double seconds, MPI_Status* status) {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  std::chrono::microseconds pause(20);
+  for (;;) {
+    for (int tag : {kReport, kEpoch}) {
+      int flag = 0;
+      MPI_Iprobe(MPI_ANY_SOURCE, tag, MPI_COMM_WORLD, &flag, status);
+      if (flag) return true;
+    }
+    if (std::chrono::steady_clock::now() >= until) return false;
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::microseconds(1000));
+  }
+}
+
 class MpiPool : public WorkerPool {
  public:
   explicit MpiPool(int ranks) : ranks_(ranks) {}
@@ -68,12 +84,26 @@ class MpiPool : public WorkerPool {
               worker + 1, kTask, MPI_COMM_WORLD, &sends_.back().second);
   }
 
-  std::optional<std::pair<int, TaskReport>> wait(double seconds) override {
+  std::optional<PoolEvent> wait(double seconds) override {
     complete_sends(false);
     MPI_Status status;
-    if (!probe_for(MPI_ANY_SOURCE, kReport, seconds, &status)) return std::nullopt;
+    if (!probe_for_any(seconds, &status)) return std::nullopt;
     const std::string text = receive_text(status);
-    return std::make_pair(status.MPI_SOURCE - 1, task_report_from_json(json::parse(text)));
+    PoolEvent event;
+    event.worker = status.MPI_SOURCE - 1;
+    if (status.MPI_TAG == kEpoch) {
+      event.epoch = epoch_report_from_json(json::parse(text));
+    } else {
+      event.report = task_report_from_json(json::parse(text));
+    }
+    return event;
+  }
+
+  void prune(int worker, const std::string& run_id) override {
+    sends_.emplace_back();
+    sends_.back().first = run_id;
+    MPI_Isend(sends_.back().first.data(), static_cast<int>(sends_.back().first.size()), MPI_CHAR,
+              worker + 1, kPrune, MPI_COMM_WORLD, &sends_.back().second);
   }
 
   std::vector<TaskReport> stop() override {
@@ -140,22 +170,36 @@ void serve_as_mpi_worker(TaskRunner& runner) {
       }
       if (!tasks.empty()) break;
       if (!probe_for(0, MPI_ANY_TAG, 1.0, &status) || status.MPI_TAG == kTask) continue;
-      receive_text(status);  // the stop
-      stop = true;
+      receive_text(status);
+      if (status.MPI_TAG == kPrune) continue;  // for a run that has ended already
+      stop = true;                             // the stop
       break;
     }
     if (stop) break;
     const Task task = std::move(tasks.front());
     tasks.pop_front();
-    const TaskReport report = runner.execute(
-        task,
-        [&] {
-          int flag = 0;
-          MPI_Status probed;
-          MPI_Iprobe(0, kStop, MPI_COMM_WORLD, &flag, &probed);
-          return flag != 0;
-        },
-        tasks.empty() ? nullptr : &tasks.front());
+    TaskCallbacks callbacks;
+    callbacks.should_stop = [] {
+      int flag = 0;
+      MPI_Status probed;
+      MPI_Iprobe(0, kStop, MPI_COMM_WORLD, &flag, &probed);
+      return flag != 0;
+    };
+    callbacks.on_epoch = [](const EpochReport& epoch) {
+      send_text(to_json(epoch).dump(), 0, kEpoch);
+    };
+    callbacks.take_prunes = [] {
+      std::vector<std::string> ids;
+      for (;;) {
+        int flag = 0;
+        MPI_Status probed;
+        MPI_Iprobe(0, kPrune, MPI_COMM_WORLD, &flag, &probed);
+        if (!flag) return ids;
+        ids.push_back(receive_text(probed));
+      }
+    };
+    const TaskReport report =
+        runner.execute(task, callbacks, tasks.empty() ? nullptr : &tasks.front());
     send_text(to_json(report).dump(), 0, kReport);
     if (report.result.status == RunStatus::cancelled) {
       // Rank 0 is stopping: tasks queued behind this one are dropped (it records them), up to

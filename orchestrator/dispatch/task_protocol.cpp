@@ -1,6 +1,8 @@
 // Task and TaskReport as JSON.
 #include "orchestrator/dispatch/task_protocol.h"
 
+#include <cmath>
+
 namespace hqsweep {
 
 using nlohmann::json;
@@ -44,6 +46,38 @@ TaskReport task_report_from_json(const json& j) {
   report.seconds = j.value("seconds", 0.0);
   if (j.contains("result")) report.result = run_result_from_json(j.at("result"));
   return report;
+}
+
+json to_json(const EpochReport& report) {
+  return {{"run_id", report.run_id}, {"epoch", report.epoch}, {"values", report.values}};
+}
+
+EpochReport epoch_report_from_json(const json& j) {
+  EpochReport report;
+  report.run_id = j.at("run_id").get<std::string>();
+  report.epoch = j.at("epoch").get<int64_t>();
+  for (const auto& [name, value] : j.at("values").items())
+    report.values[name] = value.is_number() ? value.get<double>() : std::nan("");
+  return report;
+}
+
+std::string epoch_report_line(int64_t epoch, const std::map<std::string, double>& values) {
+  json numbers = json::object();
+  for (const auto& [name, value] : values) {
+    if (std::isfinite(value)) numbers[name] = value;  // JSON has no NaN; absent means unknown
+  }
+  return json{{"epoch", epoch}, {"values", numbers}}.dump();
+}
+
+std::optional<EpochReport> parse_epoch_report_line(const json& line, const std::string& run_id) {
+  if (!line.is_object() || !line.contains("epoch") || line.contains("ok")) return std::nullopt;
+  json j = line;
+  j["run_id"] = run_id;
+  return epoch_report_from_json(j);
+}
+
+std::string prune_line(const std::string& run_id) {
+  return json{{"prune", run_id}}.dump();
 }
 
 json runner_reply(const RunResult* result) {

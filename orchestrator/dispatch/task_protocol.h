@@ -1,7 +1,11 @@
 // The messages between rank 0, its workers and their runner processes: a Task goes out, a
-// TaskReport comes back, both as one line of JSON (pipes) or one MPI message.
+// TaskReport comes back, both as one line of JSON (pipes) or one MPI message; while a run trains,
+// an EpochReport comes back after every epoch and a prune decision may go out.
 #pragma once
 
+#include <cstdint>
+#include <map>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -20,6 +24,23 @@ struct TaskReport {
   std::string error;
   double seconds = 0;
 };
+
+// A run's validation values at the end of one of its epochs (1-based).
+struct EpochReport {
+  std::string run_id;
+  int64_t epoch = 0;
+  std::map<std::string, double> values;
+};
+
+nlohmann::json to_json(const EpochReport& report);
+EpochReport epoch_report_from_json(const nlohmann::json& json);
+// The runner's line for an epoch of the run it executes: {"epoch": N, "values": {...}}.
+std::string epoch_report_line(int64_t epoch, const std::map<std::string, double>& values);
+// The epoch report in a runner's line, or nullopt when the line is a reply.
+std::optional<EpochReport> parse_epoch_report_line(const nlohmann::json& line,
+                                                   const std::string& run_id);
+// The decision to stop a run, as its runner reads it: {"prune": RUN_ID}.
+std::string prune_line(const std::string& run_id);
 
 nlohmann::json to_json(const TaskReport& report);
 TaskReport task_report_from_json(const nlohmann::json& json);

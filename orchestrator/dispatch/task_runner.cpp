@@ -186,12 +186,18 @@ struct TaskRunner::Attempt {
 
 TaskReport TaskRunner::execute(const Task& task, const std::function<bool()>& should_stop,
                                const Task* next) {
+  TaskCallbacks callbacks;
+  callbacks.should_stop = should_stop;
+  return execute(task, callbacks, next);
+}
+
+TaskReport TaskRunner::execute(const Task& task, const TaskCallbacks& callbacks, const Task* next) {
   Attempt attempt(task, options_.rank);
   if (child_ < 0) spawn();
   if (!send(task, next)) {
     return attempt.fail(RunStatus::failed, "cannot send the task to the runner process", true);
   }
-  if (std::optional<TaskReport> ended = wait_for_reply(attempt, should_stop)) return *ended;
+  if (std::optional<TaskReport> ended = wait_for_reply(attempt, callbacks)) return *ended;
   return read_reply(attempt);
 }
 
@@ -222,11 +228,33 @@ bool TaskRunner::take_ready_line() {
   return true;
 }
 
+bool TaskRunner::take_epoch_lines(const Attempt& attempt, const TaskCallbacks& callbacks) {
+  static const std::string kEpochStart = R"({"epoch":)";  // a reply starts {"ok":
+  for (std::size_t end; (end = replies_.find('\n')) != std::string::npos;) {
+    if (replies_.compare(0, kEpochStart.size(), kEpochStart) != 0) return true;
+    const json line = json::parse(replies_.substr(0, end), nullptr, /*allow_exceptions=*/false);
+    replies_.erase(0, end + 1);
+    if (callbacks.on_epoch && attempt.task.kind == TaskKind::run) {
+      if (std::optional<EpochReport> report = parse_epoch_report_line(line, attempt.task.id)) {
+        callbacks.on_epoch(*report);
+      }
+    }
+  }
+  return false;
+}
+
 std::optional<TaskReport> TaskRunner::wait_for_reply(Attempt& attempt,
-                                                     const std::function<bool()>& should_stop) {
+                                                     const TaskCallbacks& callbacks) {
+  const std::function<bool()>& should_stop = callbacks.should_stop;
   for (;;) {
     if (take_ready_line()) attempt.restart_clocks();
-    if (child_ready_ && replies_.find('\n') != std::string::npos) return std::nullopt;
+    if (child_ready_ && take_epoch_lines(attempt, callbacks)) return std::nullopt;
+    if (callbacks.take_prunes) {
+      for (const std::string& id : callbacks.take_prunes()) {
+        // Only the running task can be stopped; a decision about another one is stale.
+        if (id == attempt.task.id) write_all(to_child_, prune_line(id) + "\n");
+      }
+    }
     pollfd fds[2] = {{from_child_, POLLIN, 0}, {child_errors_, POLLIN, 0}};
     const int ready = ::poll(fds, 2, 50);
     if (ready < 0 && errno != EINTR) throw Error(std::string("poll: ") + std::strerror(errno));

@@ -9,6 +9,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "orchestrator/dispatch/task_protocol.h"
 
@@ -26,6 +27,16 @@ struct RunnerOptions {
   int rank = 0;
 };
 
+// What a running task's caller hears and says besides its end.
+struct TaskCallbacks {
+  // Asked every 50 ms: when it says yes, the child is killed and the task reported cancelled.
+  std::function<bool()> should_stop;
+  // Each epoch report of a run, as the child writes it.
+  std::function<void(const EpochReport&)> on_epoch;
+  // Asked every 50 ms: runs to stop (the stopping rule's decisions), passed to the child.
+  std::function<std::vector<std::string>()> take_prunes;
+};
+
 class TaskRunner {
  public:
   explicit TaskRunner(RunnerOptions options);
@@ -41,6 +52,7 @@ class TaskRunner {
   // following execute sends it again.
   TaskReport execute(const Task& task, const std::function<bool()>& should_stop,
                      const Task* next = nullptr);
+  TaskReport execute(const Task& task, const TaskCallbacks& callbacks, const Task* next);
   // Starts the child process now (execute starts it when needed).
   void start();
   // Processes started so far (for tests: one per runner life, not one per task).
@@ -56,8 +68,9 @@ class TaskRunner {
   bool take_ready_line();
   // Reads until a reply line is there (nullopt) or the attempt ends otherwise: the runner died,
   // did not start in time, the task timed out, or should_stop said stop.
-  std::optional<TaskReport> wait_for_reply(Attempt& attempt,
-                                           const std::function<bool()>& should_stop);
+  std::optional<TaskReport> wait_for_reply(Attempt& attempt, const TaskCallbacks& callbacks);
+  // Hands complete epoch lines at the front of replies_ to on_epoch; true when a reply follows.
+  bool take_epoch_lines(const Attempt& attempt, const TaskCallbacks& callbacks);
   TaskReport child_ended(Attempt& attempt);
   TaskReport read_reply(Attempt& attempt);
   // Ends the child (closing its input, or SIGKILL) and returns its wait status.

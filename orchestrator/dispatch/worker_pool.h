@@ -1,9 +1,11 @@
-// Workers as rank 0 sees them: hand a worker a task, hear its reports, stop them all. Two kinds:
+// Workers as rank 0 sees them: hand a worker a task, hear its reports (and its runs' epochs), stop
+// a run early, stop them all. Two kinds:
 // local threads, each with its runner process (embedded), and MPI ranks (dispatch/mpi_pool.h).
 #pragma once
 
 #include <memory>
 #include <optional>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -12,14 +14,23 @@
 
 namespace hqsweep {
 
+// What a worker said: a task's end, or an epoch of the run it executes.
+struct PoolEvent {
+  int worker = 0;
+  std::optional<TaskReport> report;
+  std::optional<EpochReport> epoch;
+};
+
 class WorkerPool {
  public:
   virtual ~WorkerPool() = default;
   virtual int size() const = 0;
   // Tasks given to one worker run in the order given.
   virtual void assign(int worker, const Task& task) = 0;
-  // The next report and the worker that sent it, waiting at most `seconds`.
-  virtual std::optional<std::pair<int, TaskReport>> wait(double seconds) = 0;
+  // The next event, waiting at most `seconds`.
+  virtual std::optional<PoolEvent> wait(double seconds) = 0;
+  // Stops the run `run_id` that `worker` executes (it ends pruned); without effect once it ended.
+  virtual void prune(int worker, const std::string& run_id) = 0;
   // Stops every worker, killing running tasks; returns the reports that arrived meanwhile.
   virtual std::vector<TaskReport> stop() = 0;
 };

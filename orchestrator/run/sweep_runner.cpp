@@ -17,11 +17,14 @@
 #include "common/error.h"
 #include "common/exit_codes.h"
 #include "common/posix_io.h"
+#include "common/run_config.h"
 #include "orchestrator/dispatch/mpi_pool.h"
 #include "orchestrator/run/progress.h"
 #include "orchestrator/run/result_sink.h"
 #include "orchestrator/run/resume_plan.h"
 #include "orchestrator/run/stop_signals.h"
+#include "orchestrator/run/study_trials.h"
+#include "orchestrator/search/early_stopping.h"
 #include "orchestrator/sweep/sweep.h"
 #include "store/feature_cache.h"
 #include "store/result_store.h"
@@ -81,6 +84,7 @@ class SweepCoordinator {
   }
 
   void plan() {
+    if (sweep_.study) return plan_study();
     std::map<std::string, RunStatus> stored;
     for (const RunSummary& run : store_->list()) stored[run.run_id] = run.status;
     const ResumePlan plan = plan_resume(sweep_, options_.shard, stored, options_.retry_failed);
@@ -100,6 +104,63 @@ class SweepCoordinator {
     scheduler_.emplace(plan.to_run, cached_feature_keys(), options_.retries);
     progress_.emplace(options_.progress_interval, to_run_);
     held_.resize(static_cast<std::size_t>(pool_.size()));
+    start_stopping(plan.to_run.empty() ? json() : plan.to_run.front());
+  }
+
+  // A study resumes from its file: trials that ended stay, the runs of the others run again
+  // under their numbers, and new trials are proposed as workers come free.
+  void plan_study() {
+    if (options_.shard.count > 1) {
+      throw Error(options_.sweep_path +
+                  ": a study is one file and cannot be split into shards (--shard, job arrays); "
+                  "run it as one job, with as many MPI ranks as it needs");
+    }
+    const Study& study = *sweep_.study;
+    study_.emplace(study);
+    const std::vector<RunSummary> stored = store_->list();
+    std::vector<RunSpec> again = study_->restore(stored);
+    record_sweep(study.search.trials * static_cast<int64_t>(study.runs_per_trial));
+    const StudyCounts c = study_->counts();
+    std::cerr << fmt::format(
+        "{}: study of {} trials ({} {} of {}); {} started before ({} complete, {} pruned, {} "
+        "failed, {} to continue); on {} workers -> {}\n",
+        options_.sweep_path, study.search.trials, to_string(study.search.algorithm),
+        to_string(study.search.mode), study.search.metric, study_->started(), c.complete, c.pruned,
+        c.failed, c.running, pool_.size(), options_.out);
+    std::vector<json> configs;
+    for (RunSpec& run : again) configs.push_back(std::move(run.config));
+    to_run_ =
+        (study.search.trials - study_->started()) * static_cast<int64_t>(study.runs_per_trial) +
+        static_cast<int64_t>(configs.size());
+    scheduler_.emplace(configs, cached_feature_keys(), options_.retries);
+    progress_.emplace(options_.progress_interval, to_run_);
+    held_.resize(static_cast<std::size_t>(pool_.size()));
+    json first = configs.empty() ? json() : configs.front();
+    if (first.is_null())
+      first = study.runs_of(propose(study.search, {}, 0, study.applies)).front().config;
+    start_stopping(first);
+    replay_stopping(stored);
+  }
+
+  // Hyperband's brackets need a full run's epochs: those of the sweep's runs.
+  void start_stopping(const json& example) {
+    if (sweep_.stopping.algorithm == StoppingAlgorithm::none || example.is_null()) return;
+    StoppingSpec spec = sweep_.stopping;
+    const RunConfig config = run_config_from_canonical(example);
+    spec.max_epochs = config.is_probe ? config.probe.epochs : config.train.epochs;
+    stopping_rule_.emplace(spec);
+    if (!sweep_.study) replay_stopping(store_->list());
+  }
+
+  // Decisions after a restart are made against the stored runs' curves, as before it.
+  void replay_stopping(const std::vector<RunSummary>& stored) {
+    if (!stopping_rule_) return;
+    for (const RunSummary& run : stored) {
+      if (!is_finished(run.status)) continue;
+      const RunResult result = store_->get(run.run_id);
+      auto curve = result.curves.find(sweep_.stopping.metric);
+      if (curve != result.curves.end()) stopping_rule_->replay(run.run_id, curve->second);
+    }
   }
 
   // A shard's file counts the runs of its shard, so that `hqsweep status` of the file is right.
@@ -132,19 +193,74 @@ class SweepCoordinator {
     for (;;) {
       const int signal_count = StopSignals::count();
       if (signal_count >= 1 && !stopping_) begin_stop();
-      if (!stopping_) assign_tasks();
+      if (!stopping_) {
+        propose_trials();
+        assign_tasks();
+      }
       // Stored after the workers have their next tasks, so they do not wait for the fsync.
       sink_->flush();
       progress_->update(scheduler_->counts());
       if (outstanding_ == 0) {
-        if (stopping_ || scheduler_->finished_all()) return;
+        if (stopping_ || (scheduler_->finished_all() && !study_can_go_on())) return;
         throw Error("internal: runs wait but none can start");  // a dependency was lost
       }
       if (stopping_ && (signal_count >= 2 || wall_seconds() >= deadline_)) return;
       for (auto got = pool_.wait(0.2); got; got = pool_.wait(0)) {
-        forget_held(static_cast<std::size_t>(got->first), got->second.task.id);
-        handle(got->second);
+        if (got->epoch) {
+          judge_epoch(got->worker, *got->epoch);
+          continue;
+        }
+        forget_held(static_cast<std::size_t>(got->worker), got->report->task.id);
+        handle(*got->report);
       }
+    }
+  }
+
+  bool study_can_go_on() const { return study_ && study_->can_propose(); }
+
+  // A study's next trials, while more workers have nothing to do than runs are ready for them:
+  // each proposal then sees every trial that has ended. Stored as proposed before it is handed
+  // out.
+  void propose_trials() {
+    if (!study_) return;
+    for (;;) {
+      std::size_t idle = 0;
+      for (const auto& tasks : held_) idle += tasks.empty();
+      if (idle <= scheduler_->ready_count() || !study_->can_propose()) return;
+      std::vector<RunSpec> runs = study_->propose_next();
+      if (runs.empty()) {
+        progress_->message(
+            fmt::format("the search space has no new point after {} trials: the study ends there",
+                        study_->started()));
+        to_run_ -= (sweep_.study->search.trials - study_->started()) *
+                   static_cast<int64_t>(sweep_.study->runs_per_trial);
+        return;
+      }
+      std::vector<json> configs;
+      for (RunSpec& run : runs) {
+        RunResult proposed;
+        proposed.run_id = run.run_id;
+        proposed.config = run.config;
+        proposed.status = RunStatus::proposed;
+        proposed.trial = study_->trial_of(run.run_id);
+        proposed.start_time = proposed.end_time = wall_seconds();
+        sink_->add(std::move(proposed));
+        configs.push_back(std::move(run.config));
+      }
+      sink_->flush();
+      scheduler_->add_runs(configs, cached_feature_keys());
+    }
+  }
+
+  // An epoch of a running run: the stopping rule decides at once, from what has arrived.
+  void judge_epoch(int worker, const EpochReport& epoch) {
+    ++epoch_reports_;
+    if (!stopping_rule_ || stopping_) return;
+    auto value = epoch.values.find(sweep_.stopping.metric);
+    if (value == epoch.values.end()) return;
+    if (stopping_rule_->report(epoch.run_id, epoch.epoch, value->second)) {
+      pool_.prune(worker, epoch.run_id);
+      ++prune_decisions_;
     }
   }
 
@@ -166,7 +282,8 @@ class SweepCoordinator {
   // the moment the first ends) and at least one more, which becomes the queued one while rank 0
   // hears about the first; more when tasks are short (tasks_held_per_worker). Idle workers first.
   void assign_tasks() {
-    const std::size_t depth_limit = tasks_held_per_worker(recent_task_seconds_);
+    // A study's worker holds one run: a trial proposed later knows more.
+    const std::size_t depth_limit = study_ ? 1 : tasks_held_per_worker(recent_task_seconds_);
     for (std::size_t depth = 0; depth < depth_limit; ++depth) {
       for (std::size_t w = 0; w < held_.size(); ++w) {
         if (held_[w].size() != depth) continue;
@@ -206,19 +323,31 @@ class SweepCoordinator {
       scheduler_->finished(task, report.succeeded, report.retryable, report.seconds);
     }
     for (auto& [head, reason] : scheduler_->take_blocked_failures()) {
-      sink_->add(ended_without_running(head, RunStatus::failed, reason));
+      RunResult failed = ended_without_running(head, RunStatus::failed, reason);
+      if (study_) {
+        failed.trial = study_->trial_of(head.id);
+        study_->run_ended(failed);
+      }
+      sink_->add(std::move(failed));
       ++failures_;
     }
   }
 
   void handle_run(const TaskReport& report) {
-    sink_->add(report.result);
+    RunResult result = report.result;
+    if (study_) result.trial = study_->trial_of(result.run_id);
+    sink_->add(result);
     if (report.result.status == RunStatus::cancelled) {
       scheduler_->requeue(report.task);
       return;
     }
     const bool requeued =
         scheduler_->finished(report.task, report.succeeded, report.retryable, report.seconds);
+    if (!requeued) {
+      if (study_) study_->run_ended(result);
+      if (stopping_rule_) stopping_rule_->finished(result.run_id);
+      if (result.status == RunStatus::pruned) ++pruned_;
+    }
     if (report.succeeded) return;
     if (!requeued) ++failures_;
     progress_->message(fmt::format("run {} {}: {}", report.task.id, to_string(report.result.status),
@@ -236,9 +365,11 @@ class SweepCoordinator {
     for (const auto& tasks : held_) {
       for (const Task& task : tasks) {
         if (task.kind == TaskKind::run) {
-          sink_->add(ended_without_running(
+          RunResult cancelled = ended_without_running(
               task, RunStatus::cancelled,
-              "stopped by a signal before it finished; run the same command again to resume"));
+              "stopped by a signal before it finished; run the same command again to resume");
+          if (study_) cancelled.trial = study_->trial_of(task.id);
+          sink_->add(std::move(cancelled));
         }
         scheduler_->requeue(task);
       }
@@ -250,7 +381,21 @@ class SweepCoordinator {
 
   int summarise() const {
     const SchedulerCounts counts = scheduler_->counts();
-    const bool complete = scheduler_->finished_all();
+    const bool complete = scheduler_->finished_all() && !study_can_go_on();
+    if (stopping_rule_) {
+      std::cerr << fmt::format("early stopping ({}): {} runs pruned; {} epoch reports heard\n",
+                               to_string(sweep_.stopping.algorithm), pruned_, epoch_reports_);
+    }
+    if (study_) {
+      const StudyCounts c = study_->counts();
+      const std::optional<TrialRecord> best = study_->best();
+      std::cerr << fmt::format(
+          "study: {} of {} trials started: {} complete, {} pruned, {} failed, {} unfinished{}\n",
+          study_->started(), sweep_.study->search.trials, c.complete, c.pruned, c.failed, c.running,
+          best ? fmt::format("; best {} {:.6g} (trial {})", sweep_.study->search.metric,
+                             best->value, best->number)
+               : "");
+    }
     std::cerr << fmt::format(
         "{}: {} of {} runs finished this time ({} failed) in {:.3f} s on {} workers{}\n",
         options_.out, counts.done, to_run_, failures_, wall_seconds() - started_, pool_.size(),
@@ -266,6 +411,9 @@ class SweepCoordinator {
   std::optional<ResultSink> sink_;
   std::optional<Scheduler> scheduler_;
   std::optional<Progress> progress_;
+  std::optional<StudyTrials> study_;
+  std::optional<EarlyStopping> stopping_rule_;
+  int64_t epoch_reports_ = 0, prune_decisions_ = 0, pruned_ = 0;
   std::vector<std::vector<Task>> held_;  // per worker: assigned, not yet reported
   std::size_t outstanding_ = 0;          // tasks held by all workers
   int64_t to_run_ = 0;

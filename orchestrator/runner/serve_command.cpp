@@ -1,9 +1,13 @@
 // `hqsweep-runner serve`: a worker's task process.
+#include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
-#include <iostream>
+#include <cerrno>
+#include <deque>
+#include <map>
+#include <set>
 #include <string>
 
 #include <boost/program_options.hpp>
@@ -22,9 +26,66 @@ namespace {
 namespace po = boost::program_options;
 using nlohmann::json;
 
-// Reads one task per line on stdin, writes one reply per line on its original stdout (everything
-// else printed goes to stderr). Ignores SIGINT and SIGTERM (its worker decides) and dies with its
-// parent.
+// The runner's input: tasks, and decisions of the stopping rule ({"prune": RUN_ID}) that may
+// arrive while a task runs. Read from fd 0 directly, so that a running task can look for a
+// decision without blocking and without losing the tasks queued behind it.
+class TaskInput {
+ public:
+  // The next task line, waiting for it; false at the end of input.
+  bool next_task(std::string& line) {
+    for (;;) {
+      if (!tasks_.empty()) {
+        line = std::move(tasks_.front());
+        tasks_.pop_front();
+        return true;
+      }
+      if (closed_ || !read_some(-1)) return false;
+    }
+  }
+
+  // Whether a prune for `run_id` has arrived; never waits.
+  bool prune_arrived(const std::string& run_id) {
+    while (read_some(0)) {
+    }
+    return pruned_.count(run_id) > 0;
+  }
+
+ private:
+  // Reads what is there (waiting up to `timeout_ms`, -1: for ever) and sorts complete lines.
+  bool read_some(int timeout_ms) {
+    if (closed_) return false;
+    pollfd input{0, POLLIN, 0};
+    if (poll(&input, 1, timeout_ms) <= 0) return false;
+    char buffer[65536];
+    const ssize_t got = read(0, buffer, sizeof buffer);
+    if (got <= 0) {
+      if (got < 0 && (errno == EINTR || errno == EAGAIN)) return true;
+      closed_ = true;
+      return false;
+    }
+    pending_.append(buffer, static_cast<std::size_t>(got));
+    for (std::size_t end; (end = pending_.find('\n')) != std::string::npos;) {
+      std::string line = pending_.substr(0, end);
+      pending_.erase(0, end + 1);
+      const json message = json::parse(line, nullptr, /*allow_exceptions=*/false);
+      if (message.is_object() && message.contains("prune") && message["prune"].is_string()) {
+        pruned_.insert(message["prune"].get<std::string>());
+      } else {
+        tasks_.push_back(std::move(line));
+      }
+    }
+    return true;
+  }
+
+  std::deque<std::string> tasks_;
+  std::set<std::string> pruned_;
+  std::string pending_;
+  bool closed_ = false;
+};
+
+// Reads tasks from stdin, writes one reply per line on its original stdout, and before a run's
+// reply its per-epoch reports ({"epoch": N, "values": {...}}); everything else printed goes to
+// stderr. Ignores SIGINT and SIGTERM (its worker decides) and dies with its parent.
 int serve(const WorkerOptions& options, pid_t parent) {
   // Die with the worker that started us, and leave signals to it.
   prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -36,13 +97,20 @@ int serve(const WorkerOptions& options, pid_t parent) {
   const int replies = dup(1);
   dup2(2, 1);
   if (!write_all(replies, std::string(kRunnerReadyLine) + "\n")) return 1;
+  TaskInput input;
   std::string line;
-  while (std::getline(std::cin, line)) {
+  bool written = true;
+  while (written && input.next_task(line)) {
     json answer;
     try {
       const Task task = task_from_json(json::parse(line));
       if (task.kind == TaskKind::run) {
-        const RunResult result = execute_run(task.config, options);
+        EpochHooks hooks;
+        hooks.on_epoch = [&](int64_t epoch, const std::map<std::string, double>& values) {
+          written = written && write_all(replies, epoch_report_line(epoch, values) + "\n");
+        };
+        hooks.should_stop = [&, id = task.id] { return input.prune_arrived(id); };
+        const RunResult result = execute_run(task.config, options, hooks);
         answer = runner_reply(&result);
       } else {
         execute_extraction(task.config, options);
@@ -51,9 +119,9 @@ int serve(const WorkerOptions& options, pid_t parent) {
     } catch (const std::exception& e) {
       answer = runner_error_reply(e.what());
     }
-    if (!write_all(replies, answer.dump() + "\n")) return 1;
+    written = written && write_all(replies, answer.dump() + "\n");
   }
-  return 0;
+  return written ? 0 : 1;
 }
 
 }  // namespace

@@ -72,8 +72,14 @@ double estimate_seconds(const RunConfig& config, TaskKind kind) {
 
 Scheduler::Scheduler(const std::vector<json>& runs, const std::set<std::string>& cached,
                      int retries)
-    : retries_(retries), total_runs_(static_cast<int64_t>(runs.size())) {
+    : retries_(retries) {
+  add_runs(runs, cached);
+}
+
+void Scheduler::add_runs(const std::vector<json>& runs, const std::set<std::string>& cached) {
+  total_runs_ += static_cast<int64_t>(runs.size());
   std::map<std::string, Task> extractions;
+  std::set<std::string> touched;
   for (const json& canonical : runs) {
     const RunConfig config = run_config_from_canonical(canonical);
     Task task;
@@ -82,16 +88,19 @@ Scheduler::Scheduler(const std::vector<json>& runs, const std::set<std::string>&
     task.config = canonical;
     task.estimate = estimate_seconds(config);
     task.cost_group = cost_group(config);
-    if (!config.caches_features()) {
-      ready_[task.cost_group].push_back(std::move(task));
-      continue;
-    }
-    const std::string key = feature_cache_key(canonical);
-    if (cached.count(key)) {
+    touched.insert(task.cost_group);
+    const std::string key = config.caches_features() ? feature_cache_key(canonical) : "";
+    if (key.empty() || cached.count(key) || extracted_.count(key)) {
       ready_[task.cost_group].push_back(std::move(task));
       continue;
     }
     auto [it, added] = extractions.try_emplace(key);
+    // An extraction already queued or running from an earlier call: its heads wait for it.
+    if (added && blocked_.count(key)) {
+      extractions.erase(it);
+      blocked_[key].push_back(std::move(task));
+      continue;
+    }
     if (added) {
       it->second.kind = TaskKind::extract;
       it->second.id = key;
@@ -104,12 +113,22 @@ Scheduler::Scheduler(const std::vector<json>& runs, const std::set<std::string>&
         std::max(it->second.estimate, estimate_seconds(config, TaskKind::extract) + task.estimate);
     blocked_[key].push_back(std::move(task));
   }
-  for (auto& [key, task] : extractions) ready_[task.cost_group].push_back(std::move(task));
-  // Sorted once here; make_ready keeps the order for the few tasks that come back later.
-  for (auto& [group, queue] : ready_) {
+  for (auto& [key, task] : extractions) {
+    touched.insert(task.cost_group);
+    ready_[task.cost_group].push_back(std::move(task));
+  }
+  // Sorted once per call; make_ready keeps the order for the few tasks that come back later.
+  for (const std::string& group : touched) {
+    std::vector<Task>& queue = ready_[group];
     std::stable_sort(queue.begin(), queue.end(),
                      [](const Task& a, const Task& b) { return a.estimate < b.estimate; });
   }
+}
+
+std::size_t Scheduler::ready_count() const {
+  std::size_t count = 0;
+  for (const auto& [group, queue] : ready_) count += queue.size();
+  return count;
 }
 
 void Scheduler::make_ready(Task task) {
@@ -156,6 +175,7 @@ bool Scheduler::finished(const Task& task, bool succeeded, bool retryable, doubl
     return true;
   }
   if (task.kind == TaskKind::extract) {
+    if (succeeded) extracted_.insert(task.id);
     auto heads = blocked_.find(task.id);
     if (heads != blocked_.end()) {
       for (Task& head : heads->second) {

@@ -54,6 +54,10 @@ class Scheduler {
   Scheduler(const std::vector<nlohmann::json>& runs, const std::set<std::string>& cached,
             int retries);
 
+  // More runs (a study's next trial), as the constructor takes them.
+  void add_runs(const std::vector<nlohmann::json>& runs, const std::set<std::string>& cached);
+  std::size_t ready_count() const;
+
   // The ready task with the largest refined estimate, now marked running; empty when none is
   // ready (all running, blocked, or finished).
   std::optional<Task> next();
@@ -78,6 +82,7 @@ class Scheduler {
   std::map<std::string, std::vector<Task>> ready_;
   std::map<std::string, std::vector<Task>> blocked_;  // extraction key -> its heads
   std::map<std::string, std::string> extraction_errors_;
+  std::set<std::string> extracted_;  // extractions that succeeded here
   std::vector<std::pair<Task, std::string>> blocked_failures_;
   std::map<std::string, double> measured_, estimated_;  // per cost group, for refinement
   std::map<std::string, Task> running_;

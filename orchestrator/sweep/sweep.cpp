@@ -1,6 +1,7 @@
 // Expansion of sweep files into canonical run configurations.
 #include "orchestrator/sweep/sweep.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -14,6 +15,7 @@
 #include "common/error.h"
 #include "common/json_source.h"
 #include "common/text.h"
+#include "orchestrator/search/sampler.h"
 
 namespace hqsweep {
 
@@ -41,14 +43,6 @@ struct Conditional {
   std::vector<Dimension> grid;
 };
 
-// A distribution of the random block: choice over values, or uniform, loguniform and int
-// over [low, high] (args).
-struct Distribution {
-  std::string key;  // dotted
-  std::string kind;
-  std::vector<json> args;
-};
-
 struct Leaf {
   std::string key;  // dotted
   const ojson* value;
@@ -56,9 +50,19 @@ struct Leaf {
 };
 
 // "slurm" belongs to `hqsweep submit` (orchestrator/slurm/slurm.h); expansion leaves it alone.
-const std::set<std::string> kSweepSections = {"name",    "description", "base",        "grid",
-                                              "zip",     "linked",      "random",      "seeds",
-                                              "include", "exclude",     "conditional", "slurm"};
+const std::set<std::string> kSweepSections = {
+    "name",  "description", "base",    "grid",        "zip",   "linked", "random",
+    "seeds", "include",     "exclude", "conditional", "slurm", "search", "stopping"};
+// Sections that list runs of their own, which a study's search leaves no room for.
+const char* const kGridSections[] = {"grid", "zip", "linked", "random", "include", "exclude"};
+
+// The distribution names of random.params and search.space.
+const std::vector<std::pair<std::string, ParamKind>> kDistributions = {
+    {"choice", ParamKind::choice},
+    {"uniform", ParamKind::uniform},
+    {"loguniform", ParamKind::loguniform},
+    {"int", ParamKind::integer},
+    {"logint", ParamKind::log_integer}};
 
 class SweepParser {
  public:
@@ -69,8 +73,13 @@ class SweepParser {
   Sweep parse_and_expand(bool whole_file_is_base = false);
 
  private:
-  Distribution parse_distribution(const std::string& dotted, const ojson& spec,
-                                  const JsonPath& path) const;
+  ParamSpec parse_distribution(const std::string& dotted, const ojson& spec,
+                               const JsonPath& path) const;
+  std::vector<ParamSpec> parse_space(const ojson& space, const JsonPath& path) const;
+  SearchSpec parse_search(const ojson& search, const JsonPath& path) const;
+  StoppingSpec parse_stopping(const ojson& stopping, const SearchSpec* search,
+                              const JsonPath& path) const;
+  void add_study(const ojson& root, const Point& base, Sweep& sweep) const;
   // The steps of parse_and_expand, in order.
   void check_sections(const ojson& root, bool whole_file_is_base) const;
   std::vector<Dimension> parse_dimensions(const ojson& root) const;
@@ -207,64 +216,52 @@ class SweepParser {
   const SweepOptions& options_;
 };
 
-// Uniform double in [0, 1) from a 64-bit draw: the same on every platform, unlike
-// std::uniform_real_distribution, whose algorithm the standard leaves open.
-double unit_draw(std::mt19937_64& rng) {
-  return static_cast<double>(rng() >> 11) * 0x1.0p-53;
-}
-
-// The value of a distribution at u in [0, 1): choice picks by index, uniform and loguniform
-// interpolate (linearly, in log space), int rounds onto the integers of [low, high].
-json value_at(const Distribution& d, double u) {
-  if (d.kind == "choice") {
-    return d.args[std::min(d.args.size() - 1, static_cast<std::size_t>(u * d.args.size()))];
-  }
-  const double low = d.args[0].get<double>(), high = d.args[1].get<double>();
-  if (d.kind == "uniform") return low + (high - low) * u;
-  if (d.kind == "loguniform") return std::exp(std::log(low) + (std::log(high) - std::log(low)) * u);
-  const auto lo = static_cast<std::int64_t>(std::ceil(low));
-  const auto hi = static_cast<std::int64_t>(std::floor(high));
-  return std::min(hi, lo + static_cast<std::int64_t>(u * static_cast<double>(hi - lo + 1)));
-}
-
-Distribution SweepParser::parse_distribution(const std::string& dotted, const ojson& spec,
-                                             const JsonPath& path) const {
+ParamSpec SweepParser::parse_distribution(const std::string& dotted, const ojson& spec,
+                                          const JsonPath& path) const {
   const ConfigKey& key = known_key(dotted, path);
   if (!spec.is_object() || spec.size() != 1) {
     fail(path,
          "expected one distribution: {\"choice\": [...]}, {\"uniform\": [a, b]}, "
-         "{\"loguniform\": [a, b]} or {\"int\": [a, b]}");
+         "{\"loguniform\": [a, b]}, {\"int\": [a, b]} or {\"logint\": [a, b]}");
   }
   const std::string kind = spec.begin().key();
   const ojson& args = spec.begin().value();
   const JsonPath args_path = path.child(kind);
-  Distribution d{dotted, kind, {}};
-  if (kind == "choice") {
+  ParamSpec d;
+  d.key = dotted;
+  auto known = std::find_if(kDistributions.begin(), kDistributions.end(),
+                            [&](const auto& entry) { return entry.first == kind; });
+  if (known == kDistributions.end()) {
+    fail(path,
+         "unknown distribution \"" + kind + "\"; use choice, uniform, loguniform, int or logint");
+  }
+  d.kind = known->second;
+  if (d.kind == ParamKind::choice) {
     if (!args.is_array() || args.empty()) fail(args_path, "expected a non-empty list of values");
     for (std::size_t i = 0; i < args.size(); ++i) {
-      d.args.push_back(checked_value(key, args[i], args_path.child(i)));
+      d.choices.push_back(checked_value(key, args[i], args_path.child(i)));
     }
     return d;
-  }
-  if (kind != "uniform" && kind != "loguniform" && kind != "int") {
-    fail(path, "unknown distribution \"" + kind + "\"; use choice, uniform, loguniform or int");
   }
   if (!args.is_array() || args.size() != 2 || !args[0].is_number() || !args[1].is_number()) {
     fail(args_path, "expected [low, high], found " + args.dump());
   }
-  if (kind == "int" ? key.kind != ValueKind::integer : key.kind != ValueKind::number) {
-    fail(args_path, std::string(kind == "int" ? "int" : kind) + " draws " +
-                        (kind == "int" ? "integers" : "numbers") + ", but \"" + dotted +
+  const bool integers = d.kind == ParamKind::integer || d.kind == ParamKind::log_integer;
+  if (integers ? key.kind != ValueKind::integer : key.kind != ValueKind::number) {
+    fail(args_path, kind + " draws " + (integers ? "integers" : "numbers") + ", but \"" + dotted +
                         "\" takes " +
                         (key.kind == ValueKind::integer ? "integers" : "other values") +
-                        (kind == "int" ? "; use uniform" : "; use int or choice"));
+                        (integers ? "; use uniform" : "; use int or choice"));
   }
-  const double low = args[0].get<double>(), high = args[1].get<double>();
-  if (!(low <= high)) fail(args_path, "low must not exceed high, found " + args.dump());
-  if (kind == "loguniform" && low <= 0) fail(args_path, "loguniform needs low > 0");
+  d.low = args[0].get<double>();
+  d.high = args[1].get<double>();
+  if (!(d.low <= d.high)) fail(args_path, "low must not exceed high, found " + args.dump());
+  if (integers && std::floor(d.high) < std::ceil(d.low))
+    fail(args_path, "no integer lies in " + args.dump());
+  const bool log = d.kind == ParamKind::loguniform || d.kind == ParamKind::log_integer;
+  if (log && d.low <= 0) fail(args_path, kind + " needs low > 0");
   checked_value(key, args[0], args_path.child(0));
   checked_value(key, args[1], args_path.child(1));
-  d.args = {low, high};
   return d;
 }
 
@@ -291,7 +288,7 @@ Dimension SweepParser::parse_random(const ojson& random, const JsonPath& path) c
     fail(path.child("params"), "expected an object of key -> distribution");
   }
   // A distribution is an object, so the keys stop one level above it.
-  std::vector<Distribution> params;
+  std::vector<ParamSpec> params;
   const JsonPath params_path = path.child("params");
   for (const auto& [k, v] : random["params"].items()) {
     params.push_back(parse_distribution(k, v, params_path.child(k)));
@@ -302,7 +299,7 @@ Dimension SweepParser::parse_random(const ojson& random, const JsonPath& path) c
   Dimension dim;
   for (std::int64_t s = 0; s < count; ++s) {
     Option option;
-    for (const Distribution& d : params) option.emplace_back(d.key, value_at(d, unit_draw(rng)));
+    for (const ParamSpec& d : params) option.emplace_back(d.key, value_at(d, unit_draw(rng)));
     dim.push_back(std::move(option));
   }
   return dim;
@@ -456,6 +453,253 @@ std::vector<Point> cross(std::vector<Point> points, const std::vector<Dimension>
   return points;
 }
 
+std::vector<ParamSpec> SweepParser::parse_space(const ojson& space, const JsonPath& path) const {
+  if (!space.is_object() || space.empty()) {
+    fail(path,
+         "expected an object of key -> distribution, e.g. {\"train.lr\": {\"loguniform\": "
+         "[1e-4, 1e-1]}}");
+  }
+  std::vector<ParamSpec> params;
+  for (const auto& [k, v] : space.items()) {
+    if (k == "seed") fail(path.child(k), "seed is not searched; give seeds beside search");
+    params.push_back(parse_distribution(k, v, path.child(k)));
+  }
+  return params;
+}
+
+namespace {
+
+std::int64_t integer_at_least(const ojson& value, std::int64_t minimum, const std::string& what,
+                              const std::function<void(const std::string&)>& fail) {
+  if (!value.is_number_integer() || value.get<std::int64_t>() < minimum) {
+    fail("expected " + what + " (an integer of at least " + std::to_string(minimum) + "), found " +
+         value.dump());
+  }
+  return value.get<std::int64_t>();
+}
+
+std::string one_of(const std::vector<std::string>& names) {
+  return join(names, ", ");
+}
+
+}  // namespace
+
+SearchSpec SweepParser::parse_search(const ojson& search, const JsonPath& path) const {
+  if (!search.is_object()) fail(path, "expected an object with algorithm, trials, metric, space");
+  const std::vector<std::string> allowed = {"algorithm", "trials",         "metric", "mode",
+                                            "space",     "startup_trials", "seed",   "candidates"};
+  for (const auto& [k, v] : search.items()) {
+    if (std::find(allowed.begin(), allowed.end(), k) == allowed.end())
+      fail(path.child(k), "unknown key; search takes " + one_of(allowed));
+  }
+  SearchSpec spec;
+  const std::string algorithm = search.value("algorithm", ojson("tpe")).is_string()
+                                    ? search.value("algorithm", std::string("tpe"))
+                                    : "";
+  if (algorithm == "tpe") {
+    spec.algorithm = SearchAlgorithm::tpe;
+  } else if (algorithm == "random") {
+    spec.algorithm = SearchAlgorithm::random;
+  } else {
+    fail(path.child("algorithm"),
+         "expected \"tpe\" or \"random\", found " + search["algorithm"].dump());
+  }
+  auto at = [&](const char* key) {
+    return [this, &path, key](const std::string& message) { fail(path.child(key), message); };
+  };
+  if (!search.contains("trials")) fail(path, "trials is required (the study's trial count)");
+  spec.trials = integer_at_least(search["trials"], 1, "the trial count", at("trials"));
+  check_limit(static_cast<double>(spec.trials), "search.trials gives");
+  if (!search.contains("metric")) {
+    fail(path, "metric is required: one of " + one_of(study_metrics()));
+  }
+  if (!search["metric"].is_string() ||
+      std::find(study_metrics().begin(), study_metrics().end(),
+                search["metric"].get<std::string>()) == study_metrics().end()) {
+    fail(path.child("metric"), "expected one of " + one_of(study_metrics()) +
+                                   " (validation metrics: test metrics never choose), found " +
+                                   search["metric"].dump());
+  }
+  spec.metric = search["metric"].get<std::string>();
+  spec.mode = default_mode(spec.metric);
+  if (search.contains("mode")) {
+    const ojson& mode = search["mode"];
+    if (mode == "max") {
+      spec.mode = MetricMode::max;
+    } else if (mode == "min") {
+      spec.mode = MetricMode::min;
+    } else {
+      fail(path.child("mode"), "expected \"max\" or \"min\", found " + mode.dump());
+    }
+  }
+  if (!search.contains("space")) fail(path, "space is required (key -> distribution)");
+  spec.space = parse_space(search["space"], path.child("space"));
+  if (search.contains("startup_trials")) {
+    spec.startup_trials = integer_at_least(search["startup_trials"], 0, "random trials before TPE",
+                                           at("startup_trials"));
+  }
+  if (search.contains("candidates")) {
+    spec.candidates = integer_at_least(search["candidates"], 1, "TPE's candidates per parameter",
+                                       at("candidates"));
+    if (spec.candidates > 10000) fail(path.child("candidates"), "at most 10000 candidates");
+  }
+  if (search.contains("seed")) {
+    spec.seed = static_cast<std::uint64_t>(
+        integer_at_least(search["seed"], 0, "the study's seed", at("seed")));
+  }
+  return spec;
+}
+
+StoppingSpec SweepParser::parse_stopping(const ojson& stopping, const SearchSpec* search,
+                                         const JsonPath& path) const {
+  if (!stopping.is_object()) fail(path, "expected an object with algorithm, min_epochs, ...");
+  const std::vector<std::string> allowed = {"algorithm",  "metric",           "mode",
+                                            "min_epochs", "reduction_factor", "startup_runs"};
+  for (const auto& [k, v] : stopping.items()) {
+    if (std::find(allowed.begin(), allowed.end(), k) == allowed.end())
+      fail(path.child(k), "unknown key; stopping takes " + one_of(allowed));
+  }
+  StoppingSpec spec;
+  const std::vector<std::pair<std::string, StoppingAlgorithm>> names = {
+      {"asha", StoppingAlgorithm::asha},
+      {"hyperband", StoppingAlgorithm::hyperband},
+      {"median", StoppingAlgorithm::median},
+      {"none", StoppingAlgorithm::none}};
+  if (!stopping.contains("algorithm"))
+    fail(path, "algorithm is required: asha, hyperband, median or none");
+  auto name = std::find_if(names.begin(), names.end(),
+                           [&](const auto& n) { return stopping["algorithm"] == n.first; });
+  if (name == names.end()) {
+    fail(path.child("algorithm"),
+         "expected asha, hyperband, median or none, found " + stopping["algorithm"].dump());
+  }
+  spec.algorithm = name->second;
+  if (stopping.contains("metric")) {
+    if (!stopping["metric"].is_string() ||
+        std::find(study_metrics().begin(), study_metrics().end(),
+                  stopping["metric"].get<std::string>()) == study_metrics().end()) {
+      fail(path.child("metric"),
+           "expected one of " + one_of(study_metrics()) + ", found " + stopping["metric"].dump());
+    }
+    spec.metric = stopping["metric"].get<std::string>();
+    if (search != nullptr && spec.metric != search->metric) {
+      fail(path.child("metric"), "the study optimises " + search->metric +
+                                     "; stopping watches the same metric (leave it out)");
+    }
+  } else if (search != nullptr) {
+    spec.metric = search->metric;
+  } else if (spec.algorithm != StoppingAlgorithm::none) {
+    fail(path, "metric is required without a search block: one of " + one_of(study_metrics()));
+  }
+  spec.mode = search != nullptr ? search->mode : default_mode(spec.metric);
+  if (stopping.contains("mode")) {
+    if (search != nullptr) fail(path.child("mode"), "the mode is the study's (search.mode)");
+    if (stopping["mode"] == "max") {
+      spec.mode = MetricMode::max;
+    } else if (stopping["mode"] == "min") {
+      spec.mode = MetricMode::min;
+    } else {
+      fail(path.child("mode"), "expected \"max\" or \"min\", found " + stopping["mode"].dump());
+    }
+  }
+  auto at = [&](const char* key) {
+    return [this, &path, key](const std::string& message) { fail(path.child(key), message); };
+  };
+  if (stopping.contains("min_epochs"))
+    spec.min_epochs = integer_at_least(stopping["min_epochs"], 1, "epochs", at("min_epochs"));
+  if (stopping.contains("reduction_factor")) {
+    spec.reduction_factor = integer_at_least(stopping["reduction_factor"], 2,
+                                             "the reduction factor", at("reduction_factor"));
+  }
+  if (stopping.contains("startup_runs")) {
+    spec.startup_runs =
+        integer_at_least(stopping["startup_runs"], 1, "finished runs", at("startup_runs"));
+  }
+  return spec;
+}
+
+namespace {
+
+// Applies the conditional rules to a trial's point; a rule's grid multiplies the trial's runs.
+std::vector<Point> with_rules(Point point, const std::vector<Conditional>& rules) {
+  std::vector<Point> points{std::move(point)};
+  for (const Conditional& rule : rules) {
+    std::vector<Point> next;
+    for (Point& p : points) {
+      if (!matches(rule.when, p.values, /*use_defaults=*/true)) {
+        next.push_back(std::move(p));
+        continue;
+      }
+      assign_option(rule.set, p);
+      for (Point& q : cross(std::vector<Point>{p}, rule.grid)) next.push_back(std::move(q));
+    }
+    points = std::move(next);
+  }
+  return points;
+}
+
+}  // namespace
+
+void SweepParser::add_study(const ojson& root, const Point& base, Sweep& sweep) const {
+  const JsonPath top;
+  Study study;
+  study.search = parse_search(root["search"], top.child("search"));
+  if (root.contains("stopping")) {
+    sweep.stopping = parse_stopping(root["stopping"], &study.search, top.child("stopping"));
+  }
+  std::vector<Conditional> rules;
+  if (root.contains("conditional"))
+    rules = parse_conditionals(root["conditional"], top.child("conditional"));
+  std::vector<std::int64_t> seeds;
+  if (root.contains("seeds")) seeds = parse_seeds(root["seeds"], top.child("seeds"));
+  Option overrides;
+  for (const std::string& text : options_.overrides) {
+    for (auto& assignment : parse_override(text)) overrides.push_back(std::move(assignment));
+  }
+  study.runs_per_trial = std::max<std::size_t>(1, seeds.size());
+  const std::string source = source_.name();
+  study.runs_of = [base, rules, seeds, overrides, source](const Params& params) {
+    Point point = base;
+    for (const auto& [key, value] : params) {
+      point.values[key] = value;
+      point.label.push_back(key + "=" + value.dump());
+    }
+    std::vector<RunSpec> runs;
+    for (Point& p : with_rules(point, rules)) {
+      for (std::size_t s = 0; s < std::max<std::size_t>(1, seeds.size()); ++s) {
+        FlatConfig values = p.values;
+        if (!seeds.empty()) values["seed"] = seeds[s];
+        for (const auto& [key, value] : overrides) values[key] = value;
+        json canonical;
+        try {
+          canonical = canonical_config(values);
+        } catch (const Error& e) {
+          throw Error(source + ": search trial (" + join(point.label, ", ") + "): " + e.what());
+        }
+        std::string id = run_id(canonical);
+        runs.push_back({std::move(id), std::move(canonical)});
+      }
+    }
+    return runs;
+  };
+  const FlatConfig base_values = base.values;
+  study.applies = [base_values](const std::string& key, const Params& sampled) {
+    FlatConfig partial = base_values;
+    for (const auto& [k, v] : sampled) partial[k] = v;
+    return key_applies(key, partial);
+  };
+  // Mistakes a trial would meet (a base that does not validate, a value the rules refuse) are
+  // found now: 32 random points of the space must all make valid runs.
+  SearchSpec probe = study.search;
+  probe.algorithm = SearchAlgorithm::random;
+  for (std::int64_t i = 0; i < 32; ++i) study.runs_of(propose(probe, {}, i, study.applies));
+  for (const ParamSpec& param : study.search.space) sweep.varying_keys.push_back(param.key);
+  std::sort(sweep.varying_keys.begin(), sweep.varying_keys.end());
+  check_limit(static_cast<double>(study.search.trials) * static_cast<double>(study.runs_per_trial),
+              "search.trials x seeds gives");
+  sweep.study = std::move(study);
+}
+
 void SweepParser::check_sections(const ojson& root, bool whole_file_is_base) const {
   const JsonPath top;
   if (!root.is_object()) fail(top, "a sweep file holds a JSON object with base, grid, ...");
@@ -467,12 +711,22 @@ void SweepParser::check_sections(const ojson& root, bool whole_file_is_base) con
                              : "";
       fail(top.child(k),
            "unknown section; a sweep file takes name, description, base, grid, zip "
-           "(or linked), random, seeds, include, exclude, conditional and slurm" +
+           "(or linked), random, seeds, include, exclude, conditional, search, stopping and "
+           "slurm" +
                hint);
     }
   }
   if (root.contains("zip") && root.contains("linked")) {
     fail(top.child("linked"), "give zip or linked (the same thing), not both");
+  }
+  if (root.contains("search")) {
+    for (const char* section : kGridSections) {
+      if (root.contains(section)) {
+        fail(top.child(section),
+             "a study (search) proposes its trials itself; fixed values go in base, and each "
+             "point of a grid is a study of its own (a file per point)");
+      }
+    }
   }
   if (root.contains("name") && !root["name"].is_string()) {
     fail(top.child("name"), "expected a string");
@@ -615,11 +869,18 @@ Sweep SweepParser::parse_and_expand(bool whole_file_is_base) {
   }
   base.label.clear();
 
+  if (root.contains("search")) {
+    add_study(root, base, sweep);
+    return sweep;
+  }
   std::vector<Point> points = cross(std::vector<Point>{base}, parse_dimensions(root));
   add_includes(root, base, points);
   apply_conditionals(root, points);
   cross_with_seeds(root, points);
   collect_runs(points, parse_excludes(root), sweep);
+  if (root.contains("stopping")) {
+    sweep.stopping = parse_stopping(root["stopping"], nullptr, JsonPath().child("stopping"));
+  }
   return sweep;
 }
 

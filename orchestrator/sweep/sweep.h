@@ -3,10 +3,15 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "orchestrator/search/sampler.h"
+#include "orchestrator/search/search_space.h"
 
 namespace hqsweep {
 
@@ -25,12 +30,26 @@ struct SweepOptions {
   std::size_t max_runs = kDefaultMaxRuns;  // refuse larger sweeps
 };
 
+// A study (a `search` block): trials proposed one by one instead of runs listed up front.
+struct Study {
+  SearchSpec search;
+  // The runs of one trial, one per seed: the base with the trial's values, the conditional rules,
+  // the seeds and the --set overrides, canonical. Throws Error naming the trial's values.
+  std::function<std::vector<RunSpec>(const Params&)> runs_of;
+  // Whether a key of the space applies to a trial (the schema's conditions on its base and the
+  // values sampled so far).
+  AppliesTo applies;
+  std::size_t runs_per_trial = 1;  // the seeds
+};
+
 struct Sweep {
   std::string name;
   std::string source_name;                // the file it came from
   std::vector<RunSpec> runs;              // in expansion order, duplicates removed
   std::vector<std::string> varying_keys;  // dotted keys with two or more values among the runs
   std::size_t points_before_dedup = 0;    // combinations before identical runs collapsed
+  std::optional<Study> study;             // a study: `runs` is empty, trials come from it
+  StoppingSpec stopping;                  // early stopping of runs (`stopping`), none by default
 };
 
 // One of `count` parts of a sweep (a Slurm job array's task): the runs whose run_id, read as a
