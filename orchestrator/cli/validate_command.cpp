@@ -25,6 +25,32 @@ namespace hqsweep {
 
 namespace po = boost::program_options;
 
+namespace {
+
+// A study has no run list: its settings and space instead.
+void print_study(const std::string& sweep_path, const Sweep& sweep) {
+  const SearchSpec& search = sweep.study->search;
+  std::cout << fmt::format(
+      "{}: a study of {} trials x {} runs each ({} {} of {}; {} random first, "
+      "seed {}); stopping: {}\n\n",
+      sweep_path, search.trials, sweep.study->runs_per_trial, to_string(search.algorithm),
+      to_string(search.mode), search.metric, search.startup_trials, search.seed,
+      to_string(sweep.stopping.algorithm));
+  std::vector<std::vector<std::string>> rows;
+  for (const ParamSpec& p : search.space) {
+    std::string range;
+    if (p.kind == ParamKind::choice) {
+      for (const auto& c : p.choices) range += (range.empty() ? "" : ", ") + c.dump();
+    } else {
+      range = fmt::format("[{:g}, {:g}]", p.low, p.high);
+    }
+    rows.push_back({p.key, to_string(p.kind), range});
+  }
+  std::cout << format_table({"key", "distribution", "values"}, rows);
+}
+
+}  // namespace
+
 int validate_command(const std::string& name, const std::vector<std::string>& args) {
   po::options_description options(
       "Expand a sweep file, check every run against the config schema, "
@@ -54,6 +80,10 @@ int validate_command(const std::string& name, const std::vector<std::string>& ar
   }
 
   Sweep sweep = expand_sweep_file(sweep_path, SweepOptions{overrides, max_runs});
+  if (sweep.study) {
+    print_study(sweep_path, sweep);
+    return kExitOk;
+  }
   if (vm.count("json")) {
     nlohmann::json out = nlohmann::json::array();
     for (const RunSpec& run : sweep.runs)

@@ -17,9 +17,12 @@ using nlohmann::json;
 
 constexpr double kPi = 3.14159265358979323846;
 constexpr std::size_t kMaxBelow = 25;
-// g(x) keeps the newest trials only, so that a proposal costs O(1) in a long study; older ones
-// already weigh little (the weights ramp up with the trial number).
-constexpr std::size_t kMaxAbove = 1000;
+// A long study's proposal looks at its 100 best trials and the 300 newest of the others, so that
+// a proposal's cost stops growing with the trial count (but for one pass to rank them); the best
+// 25, which make l(x), are among them, and older trials weigh little in g(x) anyway (the weights
+// ramp up with the trial number). Exact up to 400 trials.
+constexpr std::size_t kKeptBest = 100;
+constexpr std::size_t kMaxAbove = 300;
 constexpr std::size_t kFlatWeights = 25;
 
 uint64_t mix(uint64_t x) {  // splitmix64
@@ -134,21 +137,26 @@ class ParzenEstimator {
   }
 
  private:
-  // Each observation's bandwidth is the larger gap to its neighbours (the range's ends at the
-  // edges), clipped to [range / min(100, 1 + n), range]; the prior's is the range.
+  // Each observation's bandwidth is the larger gap to its neighbours among the observations (the
+  // inner one at the edges), clipped to [range / min(100, 1 + n), range]; the prior (index 0)
+  // takes no part and has the range.
   void set_bandwidths() {
     const double range = high_ - low_;
-    std::vector<std::size_t> order(mus_.size());
-    std::iota(order.begin(), order.end(), 0);
+    std::vector<std::size_t> order(mus_.size() - 1);
+    std::iota(order.begin(), order.end(), 1);
     std::sort(order.begin(), order.end(),
               [&](std::size_t a, std::size_t b) { return mus_[a] < mus_[b]; });
     sigmas_.assign(mus_.size(), range);
     for (std::size_t k = 0; k < order.size(); ++k) {
       const double left = k == 0 ? low_ : mus_[order[k - 1]];
       const double right = k + 1 == order.size() ? high_ : mus_[order[k + 1]];
-      sigmas_[order[k]] = std::max(mus_[order[k]] - left, right - mus_[order[k]]);
+      double sigma = std::max(mus_[order[k]] - left, right - mus_[order[k]]);
+      // At the edges the gap to the inner neighbour alone: the range's end is no neighbour.
+      if (order.size() >= 2 && k == 0) sigma = right - mus_[order[k]];
+      if (order.size() >= 2 && k + 1 == order.size()) sigma = mus_[order[k]] - left;
+      sigmas_[order[k]] = sigma;
     }
-    const double smallest = range / std::min(100.0, 1.0 + static_cast<double>(mus_.size()));
+    const double smallest = range / std::min(100.0, 1.0 + static_cast<double>(order.size()));
     for (double& s : sigmas_) s = std::clamp(s, smallest, range);
     sigmas_[0] = range;
   }
@@ -212,6 +220,17 @@ std::vector<const TrialRecord*> ranked(const std::vector<TrialRecord>& trials, M
     if (sign * a->value != sign * b->value) return sign * a->value < sign * b->value;
     return a->number < b->number;
   });
+  if (out.size() > kKeptBest + kMaxAbove) {
+    auto rest = out.begin() + kKeptBest;
+    std::nth_element(
+        rest, rest + kMaxAbove, out.end(),
+        [](const TrialRecord* a, const TrialRecord* b) { return a->number > b->number; });
+    out.resize(kKeptBest + kMaxAbove);  // the best, then the newest others (in no rank order)
+    std::stable_sort(rest, out.end(), [&](const TrialRecord* a, const TrialRecord* b) {
+      if (group(*a) != group(*b)) return group(*a) < group(*b);
+      return sign * a->value < sign * b->value;
+    });
+  }
   return out;
 }
 

@@ -6,6 +6,22 @@
 
 namespace hqsweep {
 
+const std::vector<std::pair<std::string, ParamKind>>& distribution_names() {
+  static const std::vector<std::pair<std::string, ParamKind>> names = {
+      {"choice", ParamKind::choice},
+      {"uniform", ParamKind::uniform},
+      {"loguniform", ParamKind::loguniform},
+      {"int", ParamKind::integer},
+      {"logint", ParamKind::log_integer}};
+  return names;
+}
+
+std::string to_string(ParamKind kind) {
+  for (const auto& [name, k] : distribution_names())
+    if (k == kind) return name;
+  return "?";
+}
+
 double unit_draw(std::mt19937_64& rng) {
   return static_cast<double>(rng() >> 11) * 0x1.0p-53;
 }

@@ -7,6 +7,7 @@
 #include <map>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -16,6 +17,10 @@ namespace hqsweep {
 // choice over values; uniform and loguniform over [low, high]; integer (and log_integer, its
 // log scale) over the integers of [low, high].
 enum class ParamKind { choice, uniform, loguniform, integer, log_integer };
+
+// The distributions' names in sweep files: choice, uniform, loguniform, int, logint.
+const std::vector<std::pair<std::string, ParamKind>>& distribution_names();
+std::string to_string(ParamKind kind);
 
 struct ParamSpec {
   std::string key;  // dotted config key

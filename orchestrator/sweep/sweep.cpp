@@ -56,14 +56,6 @@ const std::set<std::string> kSweepSections = {
 // Sections that list runs of their own, which a study's search leaves no room for.
 const char* const kGridSections[] = {"grid", "zip", "linked", "random", "include", "exclude"};
 
-// The distribution names of random.params and search.space.
-const std::vector<std::pair<std::string, ParamKind>> kDistributions = {
-    {"choice", ParamKind::choice},
-    {"uniform", ParamKind::uniform},
-    {"loguniform", ParamKind::loguniform},
-    {"int", ParamKind::integer},
-    {"logint", ParamKind::log_integer}};
-
 class SweepParser {
  public:
   SweepParser(const JsonSource& source, const SweepOptions& options)
@@ -229,9 +221,10 @@ ParamSpec SweepParser::parse_distribution(const std::string& dotted, const ojson
   const JsonPath args_path = path.child(kind);
   ParamSpec d;
   d.key = dotted;
-  auto known = std::find_if(kDistributions.begin(), kDistributions.end(),
+  const auto& names = distribution_names();
+  auto known = std::find_if(names.begin(), names.end(),
                             [&](const auto& entry) { return entry.first == kind; });
-  if (known == kDistributions.end()) {
+  if (known == names.end()) {
     fail(path,
          "unknown distribution \"" + kind + "\"; use choice, uniform, loguniform, int or logint");
   }

@@ -328,12 +328,13 @@ TEST(ResultStoreTest, NewerSchemaIsRefusedAndLeftAlone) {
   { ResultStore::open_for_writing(path).append(make_result("a", 1)); }
   {
     hdf5::Handle file = hdf5::open_file(path, hdf5::Access::read_write);
-    hdf5::write_attribute(hdf5::open_group(file, "meta"), "schema_version", int64_t{2});
+    hdf5::write_attribute(hdf5::open_group(file, "meta"), "schema_version",
+                          int64_t{ResultStore::kSchemaVersion + 1});
   }
   std::string before = read_bytes(path);
   std::string journal_before = read_bytes(path + ".journal");
   std::string message = error_of([&] { ResultStore::open_for_writing(path); });
-  EXPECT_NE(message.find("has results schema version 2; this hqsweep knows up to version 1"),
+  EXPECT_NE(message.find("has results schema version 3; this hqsweep knows up to version 2"),
             std::string::npos)
       << message;
   EXPECT_EQ(read_bytes(path), before);
