@@ -1,7 +1,7 @@
 // hqsweep's proposals on analytic functions, for scripts/bench-samplers.py (which runs Optuna's
 // samplers beside them): sequential studies through propose() with the trials so far, the code
 // path a study takes. Prints one JSON line per study seed: the best value after each trial.
-//   sampler_bench FUNCTION tpe|random TRIALS SEEDS
+//   sampler_bench FUNCTION tpe|tpe-multivariate|random TRIALS SEEDS
 // FUNCTION: branin, hartmann6, rosenbrock10, mixed (a number, an integer and a choice).
 // With `timing N` instead: the cost of one TPE proposal after N trials (7 parameters).
 #include <chrono>
@@ -120,17 +120,49 @@ int timing(int64_t trials) {
   return 0;
 }
 
+// Reads a history ({"space": [[low, high], ...], "trials": [[value, [x...]], ...]}) on stdin and
+// prints `count` proposals after it (different trial numbers), for comparing the proposal
+// distribution with another implementation's.
+int proposals(int64_t count) {
+  const nlohmann::json in = nlohmann::json::parse(std::cin);
+  SearchSpec spec;
+  spec.metric = "probe_objective";
+  spec.mode = MetricMode::min;
+  for (std::size_t d = 0; d < in["space"].size(); ++d)
+    spec.space.push_back(
+        {"x" + std::to_string(d), ParamKind::uniform, in["space"][d][0], in["space"][d][1], {}});
+  std::vector<TrialRecord> history;
+  for (const auto& t : in["trials"]) {
+    TrialRecord r;
+    r.number = static_cast<int64_t>(history.size());
+    r.state = TrialState::complete;
+    r.value = t[0];
+    for (std::size_t d = 0; d < t[1].size(); ++d) r.params["x" + std::to_string(d)] = t[1][d];
+    history.push_back(r);
+  }
+  for (int64_t i = 0; i < count; ++i) {
+    spec.seed = static_cast<uint64_t>(i);
+    const Params p = propose(spec, history, static_cast<int64_t>(history.size()), {});
+    std::cout << p.at("x0").get<double>() << "\n";
+  }
+  return 0;
+}
+
 int run(int argc, char** argv) {
   if (argc == 3 && std::string(argv[1]) == "timing") return timing(std::stoll(argv[2]));
+  if (argc == 3 && std::string(argv[1]) == "proposals") return proposals(std::stoll(argv[2]));
   if (argc != 5) {
-    std::cerr << "usage: sampler_bench FUNCTION tpe|random TRIALS SEEDS | timing N\n";
+    std::cerr << "usage: sampler_bench FUNCTION tpe|tpe-multivariate|random TRIALS SEEDS | "
+                 "timing N | proposals N\n";
     return 2;
   }
   const Function f = function_named(argv[1]);
   const int64_t trials = std::stoll(argv[3]), seeds = std::stoll(argv[4]);
   for (int64_t seed = 0; seed < seeds; ++seed) {
     SearchSpec spec;
-    spec.algorithm = std::string(argv[2]) == "tpe" ? SearchAlgorithm::tpe : SearchAlgorithm::random;
+    const std::string algorithm = argv[2];
+    spec.algorithm = algorithm == "random" ? SearchAlgorithm::random : SearchAlgorithm::tpe;
+    spec.multivariate = algorithm == "tpe-multivariate";
     spec.metric = "probe_objective";
     spec.mode = MetricMode::min;
     spec.seed = static_cast<uint64_t>(seed);

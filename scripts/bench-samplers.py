@@ -78,6 +78,8 @@ def main():
     checkpoints = [k for k in (25, 50, 100) if k <= args.trials]
     samplers = {
         "hqsweep TPE": lambda f: hqsweep_curves(args.bench, f, "tpe", args.seeds, args.trials),
+        "hqsweep TPE multivariate": lambda f: hqsweep_curves(args.bench, f, "tpe-multivariate",
+                                                             args.seeds, args.trials),
         "hqsweep random": lambda f: hqsweep_curves(args.bench, f, "random", args.seeds, args.trials),
         "Optuna TPE": lambda f: optuna_curves(FUNCTIONS[f], lambda s: optuna.samplers.TPESampler(seed=s),
                                               args.seeds, args.trials),

@@ -32,8 +32,10 @@ def _frame(table):
 
 
 def load_index(path):
-    """One row per run: run_id, status, attempt, duration_s, host, error, cache_key, config
-    (JSON text), the main metrics (NaN where absent) and the sweep's varying keys."""
+    """One row per run: run_id, status (done, failed, diverged, timeout, cancelled, pruned,
+    proposed), attempt, trial (a study's trial number, -1 otherwise; absent in files written before
+    schema 2), duration_s, host, error, cache_key, config (JSON text), the main metrics (NaN where
+    absent) and the sweep's varying keys."""
     with h5py.File(path, "r") as f:
         return _frame(f["index"])
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Figures from hqsweep results files (PNG, one file per figure and dataset).
 
-    python3 scripts/plot.py RESULTS.h5 [MORE.h5 ...] --out DIR [--kind all|curves|bars|qubits|roc]
+    python3 scripts/plot.py RESULTS.h5 [MORE.h5 ...] --out DIR
+                            [--kind all|curves|bars|qubits|roc|study]
                             [--metric test_acc]
 
   curves  mean learning curves per group (loss, validation accuracy), band = std over seeds
@@ -11,6 +12,10 @@
           control as a dashed line
   roc     ROC curves from the stored test probabilities, one per group (binary: the positive
           class; several classes: micro-average one-vs-rest), seeds pooled
+  study   a study's file (a `search` block; not part of `all`): optimisation history (best so
+          far against trial number and against wall time), intermediate values per epoch with
+          pruned runs marked, parameter importances (a random forest from scikit-learn, when
+          python3-sklearn is installed) and a parallel-coordinates view
 
 Groups are the config keys that vary except the seed, as in `hqsweep report`. Several files
 (shards) are read as one. Needs Debian's python3-h5py, python3-pandas and python3-matplotlib
@@ -26,6 +31,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import h5py  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
@@ -33,6 +39,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import load_results  # noqa: E402
 
 KINDS = ("curves", "bars", "qubits", "roc")
+STUDY_KIND = "study"
 FRACTIONS = ("acc", "balanced_acc", "precision", "recall", "f1", "auc")
 
 
@@ -281,15 +288,144 @@ def plot_roc(runs, keys, out_dir, written):
         save(figure, out_dir, f"roc-{dataset}.png", written)
 
 
+def study_trials(path):
+    """A study's trials as hqsweep's rule makes them (search/trial_outcome.h): the mean of the
+    study metric over a trial's finished runs, pruned when a run of it was. Returns the search
+    block and a DataFrame: trial, state, value, end (seconds since the first start), params."""
+    with h5py.File(path, "r") as f:
+        if "sweep" not in f or "text" not in f["sweep"]:
+            raise BadInput(f"{path}: no sweep recorded")
+        sweep = json.loads(load_results._text(f["sweep"]["text"][()]))
+        if "search" not in sweep:
+            raise BadInput(f"{path}: its sweep has no search block; --kind study needs a study's file")
+        search = sweep["search"]
+        metric = search["metric"]
+        runs = []
+        for run_id, group in f["runs"].items():
+            a = group.attrs
+            trial = int(a.get("trial", -1))
+            if trial < 0:
+                continue
+            status = load_results._text(a["status"])
+            metrics = ({n: float(group["metrics"][0][n]) for n in group["metrics"].dtype.names}
+                       if "metrics" in group else {})
+            curve = (list(group["curves"][metric]) if "curves" in group
+                     and metric in group["curves"].dtype.names else [])
+            runs.append({"run_id": run_id, "trial": trial, "status": status,
+                         "value": metrics.get(metric, np.nan), "curve": curve,
+                         "start": float(a["start_unix"]), "end": float(a["end_unix"]),
+                         "config": flatten(json.loads(load_results._text(a["config"])))})
+    if not runs:
+        raise BadInput(f"{path}: the study has no trials yet")
+    frame = pd.DataFrame(runs)
+    start = frame.start.min()
+    trials = []
+    for number, group in frame.groupby("trial"):
+        finished = group[group.status.isin(["done", "diverged", "pruned"])]
+        ended = group.status.isin(["done", "diverged", "pruned", "failed", "timeout"]).all()
+        values = finished.value.dropna()
+        state = ("unfinished" if not ended else "failed" if values.empty
+                 else "pruned" if (finished.status == "pruned").any() else "complete")
+        row = {"trial": number, "state": state, "value": values.mean() if not values.empty else np.nan,
+               "end": group.end.max() - start}
+        row.update({key: group.config.iloc[0].get(key, np.nan) for key in search["space"]})
+        trials.append(row)
+    return search, pd.DataFrame(trials).sort_values("trial"), frame
+
+
+def plot_study(path, out_dir, written):
+    search, trials, runs = study_trials(path)
+    metric, maximise = search["metric"], search.get("mode", "min" if search["metric"].endswith("_loss")
+                                                     or search["metric"] == "probe_objective" else "max") == "max"
+    stem = os.path.splitext(os.path.basename(path))[0]
+    complete = trials[trials.state == "complete"]
+    best = complete.value.cummax() if maximise else complete.value.cummin()
+    figure, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for ax, x, label in ((axes[0], "trial", "trial"), (axes[1], "end", "wall time (s)")):
+        ax.scatter(complete[x], complete.value, s=12, label="complete trial")
+        pruned = trials[trials.state == "pruned"]
+        ax.scatter(pruned[x], pruned.value, s=12, marker="x", color="grey", label="pruned (its value when stopped)")
+        ax.step(complete[x], best, where="post", color="C3", label="best so far")
+        ax.set_xlabel(label)
+        ax.set_ylabel(metric)
+    axes[0].legend(fontsize=8)
+    figure.suptitle(f"{stem}: optimisation history ({search.get('algorithm', 'tpe')})")
+    save(figure, out_dir, f"{stem}_study_history.png", written)
+
+    figure, ax = plt.subplots(figsize=(7, 4.5))
+    for _, run in runs.iterrows():
+        if not run.curve:
+            continue
+        epochs = np.arange(1, len(run.curve) + 1)
+        pruned = run.status == "pruned"
+        ax.plot(epochs, run.curve, color="grey" if pruned else "C0", alpha=0.5 if pruned else 0.8, lw=1)
+        if pruned:
+            ax.plot(epochs[-1], run.curve[-1], "x", color="C3", ms=5)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(metric)
+    ax.set_title(f"{stem}: intermediate values (grey with x: pruned)")
+    save(figure, out_dir, f"{stem}_study_intermediate.png", written)
+
+    keys = list(search["space"])
+    usable = trials[trials.state.isin(["complete", "pruned"])].dropna(subset=["value"])
+    encoded = pd.DataFrame(index=usable.index)
+    for key in keys:
+        column = usable[key]
+        if "choice" in search["space"][key]:
+            encoded[key] = column.map({v: i for i, v in enumerate(search["space"][key]["choice"])}).fillna(-1)
+        else:
+            numbers = pd.to_numeric(column, errors="coerce")
+            encoded[key] = np.log(numbers) if "log" in next(iter(search["space"][key])) else numbers
+            encoded[key] = encoded[key].fillna(encoded[key].min() - 1 if encoded[key].notna().any() else -1)
+    try:
+        from sklearn.ensemble import RandomForestRegressor
+    except ImportError:
+        RandomForestRegressor = None
+    if RandomForestRegressor is not None and len(usable) >= 5:
+        forest = RandomForestRegressor(n_estimators=200, random_state=0).fit(encoded.values, usable.value.values)
+        order = np.argsort(forest.feature_importances_)
+        figure, ax = plt.subplots(figsize=(7, 0.4 * len(keys) + 1.5))
+        ax.barh([keys[i] for i in order], forest.feature_importances_[order])
+        ax.set_xlabel(f"importance for {metric} (random forest, impurity)")
+        ax.set_title(f"{stem}: parameter importances ({len(usable)} trials)")
+        save(figure, out_dir, f"{stem}_study_importance.png", written)
+    else:
+        print("plot.py: parameter importances need python3-sklearn and 5 trials; skipped", file=sys.stderr)
+
+    if len(usable) >= 2:
+        span = (encoded.max() - encoded.min()).replace(0, 1)
+        scaled = (encoded - encoded.min()) / span
+        figure, ax = plt.subplots(figsize=(max(6, 1.3 * len(keys)), 4.5))
+        values = usable.value.values
+        colours = plt.cm.viridis((values - values.min()) / max(values.max() - values.min(), 1e-12))
+        for i, (_, row) in enumerate(scaled.iterrows()):
+            ax.plot(range(len(keys)), row.values, color=colours[i], alpha=0.7, lw=1)
+        ax.set_xticks(range(len(keys)))
+        ax.set_xticklabels(keys, rotation=20, fontsize=8)
+        ax.set_ylabel("scaled value (log scale where the space has one; choices by index)")
+        ax.set_title(f"{stem}: parallel coordinates, colour = {metric} (yellow: high)")
+        save(figure, out_dir, f"{stem}_study_parallel.png", written)
+
+
 def main(argv):
     parser = argparse.ArgumentParser(description="Figures from hqsweep results files.")
     parser.add_argument("results", nargs="+", help="results files (HDF5); shards are read as one")
     parser.add_argument("--out", required=True, help="directory for the PNG files (created)")
-    parser.add_argument("--kind", default="all", choices=("all",) + KINDS)
+    parser.add_argument("--kind", default="all", choices=("all",) + KINDS + (STUDY_KIND,))
     parser.add_argument("--metric", default="test_acc",
                         help="metric of bars and qubits, e.g. test_acc, test_auc, test_f1")
     args = parser.parse_args(argv[1:])
     try:
+        if args.kind == STUDY_KIND:
+            os.makedirs(args.out, exist_ok=True)
+            written = []
+            for path in args.results:
+                if not os.path.exists(path):
+                    raise BadInput(f"{path}: no such results file")
+                plot_study(path, args.out, written)
+            for path in written:
+                print(path)
+            return 0
         runs = load_runs(args.results)
         if args.metric not in runs:
             available = ", ".join(c for c in runs.columns if c.startswith(("val_", "test_")))

@@ -18,6 +18,7 @@
 #include "orchestrator/cli/command_line.h"
 #include "orchestrator/cli/commands.h"
 #include "orchestrator/report/report.h"
+#include "orchestrator/report/study_report.h"
 
 namespace hqsweep {
 
@@ -45,6 +46,10 @@ int report_command(const std::string& name, const std::vector<std::string>& args
       "best",
       "per group (default --by dataset,backbone,fusion where they vary) keep the configuration "
       "with the best mean validation metric and report its test metrics")(
+      "study",
+      "a study's report instead (one results file): trials per state, the best trials by the "
+      "study metric with the test metric beside, epochs spent against a full-length study, "
+      "the best value against trials; formats table and json")(
       "format", po::value(&format_name)->default_value(format_name),
       "table, markdown, csv, latex or json")("out", po::value(&out_path),
                                              "write to FILE instead of standard output");
@@ -53,10 +58,15 @@ int report_command(const std::string& name, const std::vector<std::string>& args
   po::variables_map vm;
   if (!parse_arguments(name,
                        "RESULTS.h5... [--by K1,K2] [--metrics M1,M2] [--compare KEY=VALUE] "
-                       "[--best] [--format F] [--out FILE]",
+                       "[--best] [--format F] [--out FILE] | RESULTS.h5 --study",
                        options, positional, args, vm))
     return 0;
   if (files.empty()) throw po::error("give at least one results file");
+  if (vm.count("study")) {
+    if (files.size() != 1) throw po::error("--study reads one results file (a study is one file)");
+    std::cout << make_study_report(files[0], parse_report_format(format_name));
+    return 0;
+  }
   ReportOptions report_options;
   report_options.by = by;
   if (!metrics.empty()) report_options.metrics = metrics;

@@ -71,7 +71,7 @@ void print_progress(const Holdings& holdings, const std::optional<Sweep>& sweep,
                     const std::string& shown_name) {
   std::map<RunStatus, int64_t> totals;
   int64_t not_started = 0, total = 0;
-  if (sweep) {
+  if (sweep && !sweep->study) {
     total = static_cast<int64_t>(sweep->runs.size());
     for (const RunSpec& run : sweep->runs) {
       auto it = holdings.status.find(run.run_id);
@@ -84,17 +84,21 @@ void print_progress(const Holdings& holdings, const std::optional<Sweep>& sweep,
   } else {
     for (const auto& [id, s] : holdings.status) ++totals[s];
     const auto held = static_cast<int64_t>(holdings.status.size());
-    total = std::max(holdings.planned_total, held);
+    // A study's runs are proposed as it goes: its plan is trials x seeds.
+    total = std::max(
+        sweep ? static_cast<int64_t>(planned_run_count(*sweep)) : holdings.planned_total, held);
     not_started = std::max<int64_t>(0, total - held);
   }
-  const int64_t finished = totals[RunStatus::done] + totals[RunStatus::diverged];
+  const int64_t finished =
+      totals[RunStatus::done] + totals[RunStatus::diverged] + totals[RunStatus::pruned];
   std::cout << fmt::format(
-      "{}: {} of {} runs finished ({:.0f}%): {} done, {} diverged, {} failed, {} timed out, {} "
-      "cancelled (resume runs them), {} not started\n",
+      "{}: {} of {} runs finished ({:.0f}%): {} done, {} diverged, {} pruned, {} failed, {} timed "
+      "out, {} cancelled or proposed (resume runs them), {} not started\n",
       shown_name, finished, total,
       total > 0 ? 100.0 * static_cast<double>(finished) / static_cast<double>(total) : 0.0,
-      totals[RunStatus::done], totals[RunStatus::diverged], totals[RunStatus::failed],
-      totals[RunStatus::timeout], totals[RunStatus::cancelled], not_started);
+      totals[RunStatus::done], totals[RunStatus::diverged], totals[RunStatus::pruned],
+      totals[RunStatus::failed], totals[RunStatus::timeout],
+      totals[RunStatus::cancelled] + totals[RunStatus::proposed], not_started);
 }
 
 // What Slurm says of the jobs `hqsweep submit` recorded beside the results file.

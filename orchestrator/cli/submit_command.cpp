@@ -147,6 +147,11 @@ int submit_command(const std::string& name, const std::vector<std::string>& all_
   const JsonSource source = JsonSource::from_file(sweep_path);
   const Sweep sweep = expand_sweep(source, SweepOptions{overrides, max_runs});
   SlurmSettings settings = read_slurm_settings(source, slurm_overrides(vm));
+  if (sweep.study && settings.array > 0) {
+    throw Error(sweep_path +
+                ": a study is one results file and cannot run as a job array (--array); submit "
+                "it as one job with as many tasks as it has workers (its requeues continue it)");
+  }
   std::string template_text;
   if (!template_path.empty()) {
     try {
@@ -177,7 +182,7 @@ int submit_command(const std::string& name, const std::vector<std::string>& all_
   std::cout << fmt::format(
       "submitted job {}{}: {} runs of {} -> {}\n  script: {}\n  follow:  hqsweep status {}\n",
       job_id, job.settings.array > 0 ? fmt::format(" (array of {})", job.settings.array) : "",
-      sweep.runs.size(), sweep_path, out, job.script_path, job.results_path);
+      planned_run_count(sweep), sweep_path, out, job.script_path, job.results_path);
   if (job.settings.array > 0) std::cout << "  then:    hqsweep merge " << job.results_path << "\n";
   return 0;
 }

@@ -2,7 +2,6 @@
 #include "orchestrator/run/study_trials.h"
 
 #include <cmath>
-#include <numeric>
 
 #include "common/config_schema.h"
 #include "common/error.h"
@@ -37,7 +36,7 @@ std::vector<RunSpec> StudyTrials::restore(const std::vector<RunSummary>& stored)
   for (const RunSummary& run : stored) {
     if (run.trial < 0) continue;
     Trial& trial = trials_[static_cast<std::size_t>(run.trial)];
-    trial.runs.insert(run.run_id);
+    trial.runs[run.run_id];
     trial_of_run_[run.run_id] = run.trial;
     if (trial.record.params.empty()) trial.record.params = params_of(run.config);
   }
@@ -52,7 +51,7 @@ std::vector<RunSpec> StudyTrials::restore(const std::vector<RunSummary>& stored)
     // A trial stored in part (a kill between its runs' records) gets the rest of its runs.
     for (RunSpec& run : study_.runs_of(trial.record.params)) {
       if (trial_of_run_.count(run.run_id)) continue;
-      trial.runs.insert(run.run_id);
+      trial.runs[run.run_id];
       trial_of_run_[run.run_id] = trial.record.number;
       again.push_back(std::move(run));
     }
@@ -70,7 +69,7 @@ std::vector<RunSpec> StudyTrials::restore(const std::vector<RunSummary>& stored)
     run_ended(ended);
   }
   for (Trial& trial : trials_)
-    if (!trial.runs.empty()) close_if_ended(trial);
+    if (!trial.runs.empty()) close_trial(outcomes(trial), trial.record);
   return again;
 }
 
@@ -99,7 +98,7 @@ std::vector<RunSpec> StudyTrials::propose_next() {
     trial.record.params = params;
     trial.record.state = TrialState::running;
     for (const RunSpec& run : runs) {
-      trial.runs.insert(run.run_id);
+      trial.runs[run.run_id];
       trial_of_run_[run.run_id] = number;
     }
     trials_.push_back(std::move(trial));
@@ -113,34 +112,21 @@ void StudyTrials::run_ended(const RunResult& result) {
   auto it = trial_of_run_.find(result.run_id);
   if (it == trial_of_run_.end()) return;
   Trial& trial = trials_[static_cast<std::size_t>(it->second)];
-  if (!trial.ended.insert(result.run_id).second) return;
-  if (is_finished(result.status)) {
-    auto metric = result.metrics.find(study_.search.metric);
-    if (metric != result.metrics.end() && std::isfinite(metric->second))
-      trial.values.push_back(metric->second);
-    trial.any_pruned = trial.any_pruned || result.status == RunStatus::pruned;
-    const auto epochs = result.metrics.find("epochs_run");
-    if (epochs != result.metrics.end())
-      trial.record.epochs =
-          std::max<int64_t>(trial.record.epochs, static_cast<int64_t>(epochs->second));
-  }
-  close_if_ended(trial);
+  RunOutcome& outcome = trial.runs[result.run_id];
+  outcome.ended = true;
+  outcome.finished = is_finished(result.status);
+  outcome.pruned = result.status == RunStatus::pruned;
+  const auto metric = result.metrics.find(study_.search.metric);
+  if (metric != result.metrics.end()) outcome.value = metric->second;
+  const auto epochs = result.metrics.find("epochs_run");
+  if (epochs != result.metrics.end()) outcome.epochs = static_cast<int64_t>(epochs->second);
+  close_trial(outcomes(trial), trial.record);
 }
 
-// A trial ends with its last run: its value is the mean over its seeds' finished runs, so that
-// one lucky seed does not win; pruned when a run of it was; failed when none gave a value.
-void StudyTrials::close_if_ended(Trial& trial) {
-  if (trial.ended.size() < trial.runs.size()) {
-    trial.record.state = TrialState::running;
-    return;
-  }
-  if (trial.values.empty()) {
-    trial.record.state = TrialState::failed;
-    return;
-  }
-  trial.record.value =
-      std::accumulate(trial.values.begin(), trial.values.end(), 0.0) / trial.values.size();
-  trial.record.state = trial.any_pruned ? TrialState::pruned : TrialState::complete;
+std::vector<RunOutcome> StudyTrials::outcomes(const Trial& trial) {
+  std::vector<RunOutcome> out;
+  for (const auto& [id, outcome] : trial.runs) out.push_back(outcome);
+  return out;
 }
 
 int64_t StudyTrials::trial_of(const std::string& run_id) const {

@@ -7,11 +7,11 @@
 #include <cstdint>
 #include <map>
 #include <optional>
-#include <set>
 #include <string>
 #include <vector>
 
 #include "orchestrator/search/sampler.h"
+#include "orchestrator/search/trial_outcome.h"
 #include "orchestrator/sweep/sweep.h"
 #include "store/run_result.h"
 
@@ -48,12 +48,10 @@ class StudyTrials {
  private:
   struct Trial {
     TrialRecord record;
-    std::set<std::string> runs, ended;
-    std::vector<double> values;  // the metric of its finished runs
-    bool any_pruned = false;
+    std::map<std::string, RunOutcome> runs;  // by run_id
   };
   std::vector<TrialRecord> history() const;
-  void close_if_ended(Trial& trial);
+  static std::vector<RunOutcome> outcomes(const Trial& trial);
   Params params_of(const nlohmann::json& config) const;
 
   const Study& study_;

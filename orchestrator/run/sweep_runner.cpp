@@ -199,7 +199,7 @@ class SweepCoordinator {
       }
       // Stored after the workers have their next tasks, so they do not wait for the fsync.
       sink_->flush();
-      progress_->update(scheduler_->counts());
+      progress_->update(progress_counts());
       if (outstanding_ == 0) {
         if (stopping_ || (scheduler_->finished_all() && !study_can_go_on())) return;
         throw Error("internal: runs wait but none can start");  // a dependency was lost
@@ -217,6 +217,13 @@ class SweepCoordinator {
   }
 
   bool study_can_go_on() const { return study_ && study_->can_propose(); }
+
+  // A study's trials not proposed yet wait too, so that the progress line's ETA counts them.
+  SchedulerCounts progress_counts() const {
+    SchedulerCounts counts = scheduler_->counts();
+    if (study_) counts.waiting = std::max<int64_t>(0, to_run_ - counts.done - counts.running);
+    return counts;
+  }
 
   // A study's next trials, while more workers have nothing to do than runs are ready for them:
   // each proposal then sees every trial that has ended. Stored as proposed before it is handed
@@ -375,7 +382,7 @@ class SweepCoordinator {
       }
     }
     sink_->finish();
-    progress_->update(scheduler_->counts(), true);
+    progress_->update(progress_counts(), true);
     progress_->finish();
   }
 

@@ -70,115 +70,19 @@ std::vector<double> recency_weights(std::size_t n) {
   return weights;
 }
 
-// One observation: the parameter's value (transformed: log scale where the parameter has one;
-// a choice's index) and its trial number.
+// One dimension of an estimator: a parameter in the transformed space (log scale where it has
+// one; integers widened by half a step; a choice's index).
+struct Dimension {
+  const ParamSpec* param = nullptr;
+  double low = 0, high = 0;  // transformed bounds
+  bool categorical() const { return param->kind == ParamKind::choice; }
+};
+
+// A point of the transformed space, one value per dimension, and the trial it came from.
 struct Observation {
-  double x = 0;
+  std::vector<double> x;
   int64_t number = 0;
 };
-
-// A mixture of truncated Gaussians over [low, high] in the transformed space, the first being the
-// prior (centre of the range, its width).
-class ParzenEstimator {
- public:
-  ParzenEstimator(const std::vector<Observation>& observations, double low, double high)
-      : low_(low), high_(high) {
-    std::vector<Observation> by_number = observations;
-    std::sort(by_number.begin(), by_number.end(),
-              [](const Observation& a, const Observation& b) { return a.number < b.number; });
-    const std::vector<double> weights = recency_weights(by_number.size());
-    mus_.push_back(0.5 * (low + high));
-    weights_.push_back(1.0);  // the prior's
-    for (std::size_t i = 0; i < by_number.size(); ++i) {
-      mus_.push_back(by_number[i].x);
-      weights_.push_back(weights[i]);
-    }
-    const double total = std::accumulate(weights_.begin(), weights_.end(), 0.0);
-    for (double& w : weights_) w /= total;
-    set_bandwidths();
-    for (std::size_t i = 0; i < mus_.size(); ++i) {
-      const double mass =
-          normal_cdf((high_ - mus_[i]) / sigmas_[i]) - normal_cdf((low_ - mus_[i]) / sigmas_[i]);
-      log_norm_.push_back(std::log(weights_[i]) - std::log(std::max(mass, 1e-300)));
-    }
-  }
-
-  double sample(std::mt19937_64& rng) const {
-    const double u = unit_draw(rng);
-    std::size_t i = 0;
-    for (double cumulative = weights_[0]; i + 1 < weights_.size() && u >= cumulative;)
-      cumulative += weights_[++i];
-    // Rejection from the component's Gaussian; the bandwidth never exceeds the range, so this
-    // takes few draws, and clamping ends the rare long tail.
-    for (int tries = 0; tries < 100; ++tries) {
-      const double r = std::sqrt(-2.0 * std::log(1.0 - unit_draw(rng)));
-      const double z = r * std::cos(2 * kPi * unit_draw(rng));
-      const double x = mus_[i] + sigmas_[i] * z;
-      if (x >= low_ && x <= high_) return x;
-    }
-    return std::clamp(mus_[i], low_, high_);
-  }
-
-  // log density at x; with `half_step` > 0 the log probability of [x - half_step, x + half_step]
-  // (integer parameters).
-  double log_density(double x, double half_step) const {
-    std::vector<double> terms(mus_.size());
-    for (std::size_t i = 0; i < mus_.size(); ++i) {
-      if (half_step > 0) {
-        const double mass = normal_cdf((x + half_step - mus_[i]) / sigmas_[i]) -
-                            normal_cdf((x - half_step - mus_[i]) / sigmas_[i]);
-        terms[i] = log_norm_[i] + std::log(std::max(mass, 1e-300));
-      } else {
-        const double z = (x - mus_[i]) / sigmas_[i];
-        terms[i] = log_norm_[i] - 0.5 * z * z - std::log(sigmas_[i] * std::sqrt(2 * kPi));
-      }
-    }
-    return log_sum_exp(terms);
-  }
-
- private:
-  // Each observation's bandwidth is the larger gap to its neighbours among the observations (the
-  // inner one at the edges), clipped to [range / min(100, 1 + n), range]; the prior (index 0)
-  // takes no part and has the range.
-  void set_bandwidths() {
-    const double range = high_ - low_;
-    std::vector<std::size_t> order(mus_.size() - 1);
-    std::iota(order.begin(), order.end(), 1);
-    std::sort(order.begin(), order.end(),
-              [&](std::size_t a, std::size_t b) { return mus_[a] < mus_[b]; });
-    sigmas_.assign(mus_.size(), range);
-    for (std::size_t k = 0; k < order.size(); ++k) {
-      const double left = k == 0 ? low_ : mus_[order[k - 1]];
-      const double right = k + 1 == order.size() ? high_ : mus_[order[k + 1]];
-      double sigma = std::max(mus_[order[k]] - left, right - mus_[order[k]]);
-      // At the edges the gap to the inner neighbour alone: the range's end is no neighbour.
-      if (order.size() >= 2 && k == 0) sigma = right - mus_[order[k]];
-      if (order.size() >= 2 && k + 1 == order.size()) sigma = mus_[order[k]] - left;
-      sigmas_[order[k]] = sigma;
-    }
-    const double smallest = range / std::min(100.0, 1.0 + static_cast<double>(order.size()));
-    for (double& s : sigmas_) s = std::clamp(s, smallest, range);
-    sigmas_[0] = range;
-  }
-
-  double low_, high_;
-  std::vector<double> mus_, weights_, sigmas_, log_norm_;
-};
-
-// Category probabilities: the weighted counts of each choice, plus a prior of 1 spread evenly.
-std::vector<double> category_log_probabilities(const std::vector<Observation>& observations,
-                                               std::size_t choices) {
-  std::vector<Observation> by_number = observations;
-  std::sort(by_number.begin(), by_number.end(),
-            [](const Observation& a, const Observation& b) { return a.number < b.number; });
-  const std::vector<double> weights = recency_weights(by_number.size());
-  std::vector<double> mass(choices, 1.0 / static_cast<double>(choices));
-  for (std::size_t i = 0; i < by_number.size(); ++i)
-    mass[static_cast<std::size_t>(by_number[i].x)] += weights[i];
-  const double total = std::accumulate(mass.begin(), mass.end(), 0.0);
-  for (double& m : mass) m = std::log(m / total);
-  return mass;
-}
 
 std::size_t choice_index(const ParamSpec& param, const json& value) {
   for (std::size_t i = 0; i < param.choices.size(); ++i)
@@ -186,8 +90,13 @@ std::size_t choice_index(const ParamSpec& param, const json& value) {
   return param.choices.size();
 }
 
-// The parameter's bounds in the transformed space (integers widened by half a step).
-std::pair<double, double> transformed_bounds(const ParamSpec& param) {
+Dimension dimension_of(const ParamSpec& param) {
+  Dimension d;
+  d.param = &param;
+  if (param.kind == ParamKind::choice) {
+    d.high = static_cast<double>(param.choices.size());
+    return d;
+  }
   double low = param.low, high = param.high;
   if (is_integer(param.kind)) {
     low = std::ceil(low) - 0.5;
@@ -197,8 +106,202 @@ std::pair<double, double> transformed_bounds(const ParamSpec& param) {
     low = std::log(std::max(low, 1e-300));
     high = std::log(high);
   }
-  return {low, high};
+  d.low = low;
+  d.high = high;
+  return d;
 }
+
+// The trial's value of a parameter in the transformed space; false when it has none usable.
+bool transformed_value(const ParamSpec& param, const Params& params, double& x) {
+  auto it = params.find(param.key);
+  if (it == params.end()) return false;
+  if (param.kind == ParamKind::choice) {
+    const std::size_t index = choice_index(param, it->second);
+    if (index == param.choices.size()) return false;  // a value no longer in the space
+    x = static_cast<double>(index);
+    return true;
+  }
+  if (!it->second.is_number()) return false;
+  const double v = it->second.get<double>();
+  if (v < param.low || v > param.high) return false;
+  x = is_log(param.kind) ? std::log(v) : v;
+  return true;
+}
+
+// The parameter's value for a transformed x, rounded onto its integers where it has them.
+json external_value(const ParamSpec& param, double x) {
+  if (param.kind == ParamKind::choice) return param.choices[static_cast<std::size_t>(x)];
+  const double value = is_log(param.kind) ? std::exp(x) : x;
+  if (is_integer(param.kind)) {
+    return static_cast<int64_t>(
+        std::clamp(std::round(value), std::ceil(param.low), std::floor(param.high)));
+  }
+  return std::clamp(value, param.low, param.high);
+}
+
+// Snaps a sampled x onto an integer parameter's integers (in the transformed space).
+double snapped(const ParamSpec& param, double x) {
+  if (!is_integer(param.kind)) return x;
+  const double v = std::clamp(std::round(is_log(param.kind) ? std::exp(x) : x),
+                              std::ceil(param.low), std::floor(param.high));
+  return is_log(param.kind) ? std::log(v) : v;
+}
+
+// A mixture over the dimensions: the prior (each numeric dimension a Gaussian at the centre of
+// its range with the range as width, each choice uniform) and one component per observation.
+// Numeric dimensions are truncated Gaussians, integers as the mass of their cell; choices are
+// the observed choice plus a prior of 1 / (n + 1) spread over the choices. Univariate (one
+// dimension): bandwidths from the gaps to the neighbours (the inner one at the edges);
+// multivariate: Scott's rule, 0.2 n^(-1/(d+4)) of the range, as in BOHB. Both clipped to
+// [range / min(100, components), range].
+class MixtureEstimator {
+ public:
+  MixtureEstimator(const std::vector<Dimension>& dims, std::vector<Observation> observations)
+      : dims_(dims) {
+    std::sort(observations.begin(), observations.end(),
+              [](const Observation& a, const Observation& b) { return a.number < b.number; });
+    const std::size_t n = observations.size();
+    const std::vector<double> recency = recency_weights(n);
+    weights_.push_back(1.0);  // the prior's
+    for (double w : recency) weights_.push_back(w);
+    const double total = std::accumulate(weights_.begin(), weights_.end(), 0.0);
+    for (double& w : weights_) w /= total;
+    for (double& w : weights_) log_weights_.push_back(std::log(w));
+    per_dim_.resize(dims.size());
+    for (std::size_t d = 0; d < dims.size(); ++d) {
+      PerDimension& pd = per_dim_[d];
+      const Dimension& dim = dims[d];
+      if (dim.categorical()) {
+        const std::size_t k = dim.param->choices.size();
+        const double prior = 1.0 / static_cast<double>(n + 1);
+        pd.observed.push_back(-1);  // the prior: uniform
+        for (const Observation& o : observations) pd.observed.push_back(static_cast<int>(o.x[d]));
+        pd.log_hit = std::log((prior + 1) / (prior * k + 1));
+        pd.log_miss = std::log(prior / (prior * k + 1));
+        pd.log_uniform = -std::log(static_cast<double>(k));
+        continue;
+      }
+      pd.mus.push_back(0.5 * (dim.low + dim.high));
+      for (const Observation& o : observations) pd.mus.push_back(o.x[d]);
+      set_bandwidths(pd, dim, dims.size());
+      for (std::size_t i = 0; i < pd.mus.size(); ++i) {
+        const double mass = normal_cdf((dim.high - pd.mus[i]) / pd.sigmas[i]) -
+                            normal_cdf((dim.low - pd.mus[i]) / pd.sigmas[i]);
+        pd.log_mass.push_back(std::log(std::max(mass, 1e-300)));
+      }
+    }
+  }
+
+  // One point: a component by weight, then each dimension from it.
+  std::vector<double> sample(std::mt19937_64& rng) const {
+    const double u = unit_draw(rng);
+    std::size_t i = 0;
+    for (double cumulative = weights_[0]; i + 1 < weights_.size() && u >= cumulative;)
+      cumulative += weights_[++i];
+    std::vector<double> x(dims_.size());
+    for (std::size_t d = 0; d < dims_.size(); ++d) {
+      const PerDimension& pd = per_dim_[d];
+      if (dims_[d].categorical()) {
+        const std::size_t k = dims_[d].param->choices.size();
+        // The component's distribution: its choice with the hit probability, else uniform.
+        const double hit = pd.observed[i] < 0 ? 0.0 : std::exp(pd.log_hit) - std::exp(pd.log_miss);
+        const double v = unit_draw(rng);
+        x[d] = v < hit
+                   ? pd.observed[i]
+                   : std::min<double>(static_cast<double>(k) - 1,
+                                      std::floor((v - hit) / (1 - hit) * static_cast<double>(k)));
+        continue;
+      }
+      x[d] = truncated_normal(pd.mus[i], pd.sigmas[i], dims_[d].low, dims_[d].high, rng);
+    }
+    return x;
+  }
+
+  double log_density(const std::vector<double>& x) const {
+    std::vector<double> terms(log_weights_);
+    for (std::size_t d = 0; d < dims_.size(); ++d) {
+      const PerDimension& pd = per_dim_[d];
+      const Dimension& dim = dims_[d];
+      if (dim.categorical()) {
+        const int c = static_cast<int>(x[d]);
+        for (std::size_t i = 0; i < terms.size(); ++i)
+          terms[i] += pd.observed[i] < 0 ? pd.log_uniform
+                                         : (pd.observed[i] == c ? pd.log_hit : pd.log_miss);
+        continue;
+      }
+      // Integers: the mass of their cell, [v - 0.5, v + 0.5] before any log scale.
+      double a = x[d], b = x[d];
+      if (is_integer(dim.param->kind)) {
+        const double v = is_log(dim.param->kind) ? std::exp(x[d]) : x[d];
+        a = is_log(dim.param->kind) ? std::log(std::max(v - 0.5, 1e-300)) : v - 0.5;
+        b = is_log(dim.param->kind) ? std::log(v + 0.5) : v + 0.5;
+      }
+      for (std::size_t i = 0; i < terms.size(); ++i) {
+        const double mu = pd.mus[i], sigma = pd.sigmas[i];
+        if (b > a) {
+          const double mass = normal_cdf((b - mu) / sigma) - normal_cdf((a - mu) / sigma);
+          terms[i] += std::log(std::max(mass, 1e-300)) - pd.log_mass[i];
+        } else {
+          const double z = (x[d] - mu) / sigma;
+          terms[i] += -0.5 * z * z - std::log(sigma * std::sqrt(2 * kPi)) - pd.log_mass[i];
+        }
+      }
+    }
+    return log_sum_exp(terms);
+  }
+
+ private:
+  struct PerDimension {
+    std::vector<double> mus, sigmas, log_mass;  // numeric; index 0 is the prior
+    std::vector<int> observed;                  // categorical; -1 for the prior
+    double log_hit = 0, log_miss = 0, log_uniform = 0;
+  };
+
+  static double truncated_normal(double mu, double sigma, double low, double high,
+                                 std::mt19937_64& rng) {
+    // Rejection; the bandwidth never exceeds the range, so this takes few draws, and clamping
+    // ends the rare long tail.
+    for (int tries = 0; tries < 100; ++tries) {
+      const double r = std::sqrt(-2.0 * std::log(1.0 - unit_draw(rng)));
+      const double x = mu + sigma * r * std::cos(2 * kPi * unit_draw(rng));
+      if (x >= low && x <= high) return x;
+    }
+    return std::clamp(mu, low, high);
+  }
+
+  static void set_bandwidths(PerDimension& pd, const Dimension& dim, std::size_t dimensions) {
+    const double range = dim.high - dim.low;
+    const std::size_t components = pd.mus.size();
+    pd.sigmas.assign(components, range);
+    if (dimensions > 1) {
+      const double n = static_cast<double>(std::max<std::size_t>(1, components - 1));
+      const double scott = 0.2 * std::pow(n, -1.0 / (static_cast<double>(dimensions) + 4));
+      for (std::size_t i = 1; i < components; ++i) pd.sigmas[i] = scott * range;
+    } else {
+      std::vector<std::size_t> order(components);
+      std::iota(order.begin(), order.end(), 0);
+      std::sort(order.begin(), order.end(),
+                [&](std::size_t a, std::size_t b) { return pd.mus[a] < pd.mus[b]; });
+      for (std::size_t k = 0; k < order.size(); ++k) {
+        const double mu = pd.mus[order[k]];
+        const double left = k == 0 ? dim.low : pd.mus[order[k - 1]];
+        const double right = k + 1 == order.size() ? dim.high : pd.mus[order[k + 1]];
+        double sigma = std::max(mu - left, right - mu);
+        // At the edges the gap to the inner neighbour alone: the range's end is no neighbour.
+        if (order.size() >= 2 && k == 0) sigma = right - mu;
+        if (order.size() >= 2 && k + 1 == order.size()) sigma = mu - left;
+        pd.sigmas[order[k]] = sigma;
+      }
+    }
+    const double smallest = range / std::min(100.0, 1.0 + static_cast<double>(components));
+    for (double& s : pd.sigmas) s = std::clamp(s, smallest, range);
+    pd.sigmas[0] = range;
+  }
+
+  std::vector<Dimension> dims_;
+  std::vector<double> weights_, log_weights_;
+  std::vector<PerDimension> per_dim_;
+};
 
 // Ranks trials best first: complete by value, then pruned (more epochs first, then by value),
 // then running ones (the constant liar: as if they were the worst).
@@ -234,94 +337,60 @@ std::vector<const TrialRecord*> ranked(const std::vector<TrialRecord>& trials, M
   return out;
 }
 
-json sample_tpe(const ParamSpec& param, const std::vector<const TrialRecord*>& order,
-                int64_t candidates, std::mt19937_64& rng) {
+// TPE over some parameters jointly (one, in the univariate variant): the trials that have them
+// all, in rank order, split into the best gamma(n) and the rest; the candidate drawn from l with
+// the largest l(x) / g(x) wins.
+Params sample_tpe(const std::vector<const ParamSpec*>& params,
+                  const std::vector<const TrialRecord*>& order, int64_t candidates,
+                  std::mt19937_64& rng) {
+  std::vector<Dimension> dims;
+  for (const ParamSpec* p : params) dims.push_back(dimension_of(*p));
   std::vector<Observation> having;  // in rank order
   for (const TrialRecord* t : order) {
-    auto it = t->params.find(param.key);
-    if (it == t->params.end()) continue;
     Observation o;
     o.number = t->number;
-    if (param.kind == ParamKind::choice) {
-      const std::size_t index = choice_index(param, it->second);
-      if (index == param.choices.size()) continue;  // a value no longer in the space
-      o.x = static_cast<double>(index);
-    } else {
-      if (!it->second.is_number()) continue;
-      const double v = it->second.get<double>();
-      if (v < param.low || v > param.high) continue;
-      o.x = is_log(param.kind) ? std::log(v) : v;
-    }
-    having.push_back(o);
+    o.x.resize(dims.size());
+    bool usable = true;
+    for (std::size_t d = 0; d < dims.size() && usable; ++d)
+      usable = transformed_value(*params[d], t->params, o.x[d]);
+    if (usable) having.push_back(std::move(o));
   }
   const std::size_t below_count = std::min(
       kMaxBelow, static_cast<std::size_t>(std::ceil(0.1 * static_cast<double>(having.size()))));
   std::vector<Observation> below(having.begin(), having.begin() + below_count);
   std::vector<Observation> above(having.begin() + below_count, having.end());
-  if (above.size() > kMaxAbove) {
-    std::sort(above.begin(), above.end(),
-              [](const Observation& a, const Observation& b) { return a.number > b.number; });
-    above.resize(kMaxAbove);
-  }
-
-  if (param.kind == ParamKind::choice) {
-    const std::vector<double> l = category_log_probabilities(below, param.choices.size());
-    const std::vector<double> g = category_log_probabilities(above, param.choices.size());
-    std::size_t best = 0;
-    double best_score = -INFINITY;
-    for (int64_t c = 0; c < candidates; ++c) {
-      double u = unit_draw(rng), cumulative = 0;
-      std::size_t pick = param.choices.size() - 1;
-      for (std::size_t i = 0; i < l.size(); ++i) {
-        cumulative += std::exp(l[i]);
-        if (u < cumulative) {
-          pick = i;
-          break;
-        }
-      }
-      const double score = l[pick] - g[pick];
-      if (score > best_score) {
-        best_score = score;
-        best = pick;
-      }
-    }
-    return param.choices[best];
-  }
-
-  const auto [low, high] = transformed_bounds(param);
-  const ParzenEstimator l(below, low, high), g(above, low, high);
-  double best = 0, best_score = -INFINITY;
+  const MixtureEstimator l(dims, std::move(below)), g(dims, std::move(above));
+  std::vector<double> best;
+  double best_score = -INFINITY;
   for (int64_t c = 0; c < candidates; ++c) {
-    double x = l.sample(rng);
-    double half_step = 0;
-    if (param.kind == ParamKind::integer) {
-      x = std::clamp(std::round(x), std::ceil(param.low), std::floor(param.high));
-      half_step = 0.5;
-    } else if (param.kind == ParamKind::log_integer) {
-      x = std::log(
-          std::clamp(std::round(std::exp(x)), std::ceil(param.low), std::floor(param.high)));
-    }
-    double score = 0;
-    if (param.kind == ParamKind::log_integer) {
-      // The integer's cell [v - 0.5, v + 0.5] in log space.
-      const double v = std::exp(x);
-      const double a = std::log(std::max(v - 0.5, 1e-300)), b = std::log(v + 0.5);
-      const double mid = 0.5 * (a + b), half = 0.5 * (b - a);
-      score = l.log_density(mid, half) - g.log_density(mid, half);
-    } else {
-      score = l.log_density(x, half_step) - g.log_density(x, half_step);
-    }
-    if (score > best_score) {
+    std::vector<double> x = l.sample(rng);
+    for (std::size_t d = 0; d < dims.size(); ++d) x[d] = snapped(*params[d], x[d]);
+    const double score = l.log_density(x) - g.log_density(x);
+    if (best.empty() || score > best_score) {
       best_score = score;
-      best = x;
+      best = std::move(x);
     }
   }
-  const double value = is_log(param.kind) ? std::exp(best) : best;
-  if (is_integer(param.kind)) {
-    return static_cast<int64_t>(
-        std::clamp(std::round(value), std::ceil(param.low), std::floor(param.high)));
+  Params out;
+  for (std::size_t d = 0; d < dims.size(); ++d)
+    out[params[d]->key] = external_value(*params[d], best[d]);
+  return out;
+}
+
+// The parameters every ranked trial has (the multivariate variant samples them jointly).
+std::vector<const ParamSpec*> shared_parameters(const SearchSpec& spec,
+                                                const std::vector<const TrialRecord*>& order) {
+  std::vector<const ParamSpec*> shared;
+  for (const ParamSpec& param : spec.space) {
+    bool everywhere = !order.empty();
+    for (const TrialRecord* t : order) {
+      double x = 0;
+      everywhere = everywhere && transformed_value(param, t->params, x);
+      if (!everywhere) break;
+    }
+    if (everywhere) shared.push_back(&param);
   }
-  return std::clamp(value, param.low, param.high);
+  return shared;
 }
 
 }  // namespace
@@ -338,14 +407,29 @@ Params propose(const SearchSpec& spec, const std::vector<TrialRecord>& trials, i
       use_tpe ? ranked(trials, spec.mode) : std::vector<const TrialRecord*>{};
 
   Params sampled;
+  if (use_tpe && spec.multivariate) {
+    std::vector<const ParamSpec*> joint = shared_parameters(spec, order);
+    if (joint.size() > 1) {
+      std::mt19937_64 own(rng() ^ mix(fnv1a("multivariate")));
+      for (auto& [key, value] : sample_tpe(joint, order, spec.candidates, own))
+        sampled[key] = value;
+    }
+  }
+  // Jointly sampled values that do not apply to this trial (after the choices it got) go again.
+  for (auto it = sampled.begin(); it != sampled.end();) {
+    Params others = sampled;
+    others.erase(it->first);
+    it = applies && !applies(it->first, others) ? sampled.erase(it) : std::next(it);
+  }
   for (const bool choices_pass : {true, false}) {
     for (const ParamSpec& param : spec.space) {
       if ((param.kind == ParamKind::choice) != choices_pass) continue;
       // A draw per parameter whether it applies or not, so that one parameter's applicability
       // does not shift every later parameter's random numbers.
       std::mt19937_64 own(rng() ^ mix(fnv1a(param.key)));
+      if (sampled.count(param.key)) continue;
       if (applies && !applies(param.key, sampled)) continue;
-      sampled[param.key] = use_tpe ? sample_tpe(param, order, spec.candidates, own)
+      sampled[param.key] = use_tpe ? sample_tpe({&param}, order, spec.candidates, own)[param.key]
                                    : value_at(param, unit_draw(own));
     }
   }

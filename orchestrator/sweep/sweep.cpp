@@ -479,8 +479,9 @@ std::string one_of(const std::vector<std::string>& names) {
 
 SearchSpec SweepParser::parse_search(const ojson& search, const JsonPath& path) const {
   if (!search.is_object()) fail(path, "expected an object with algorithm, trials, metric, space");
-  const std::vector<std::string> allowed = {"algorithm", "trials",         "metric", "mode",
-                                            "space",     "startup_trials", "seed",   "candidates"};
+  const std::vector<std::string> allowed = {"algorithm", "trials",     "metric",
+                                            "mode",      "space",      "startup_trials",
+                                            "seed",      "candidates", "multivariate"};
   for (const auto& [k, v] : search.items()) {
     if (std::find(allowed.begin(), allowed.end(), k) == allowed.end())
       fail(path.child(k), "unknown key; search takes " + one_of(allowed));
@@ -535,6 +536,12 @@ SearchSpec SweepParser::parse_search(const ojson& search, const JsonPath& path) 
     spec.candidates = integer_at_least(search["candidates"], 1, "TPE's candidates per parameter",
                                        at("candidates"));
     if (spec.candidates > 10000) fail(path.child("candidates"), "at most 10000 candidates");
+  }
+  if (search.contains("multivariate")) {
+    if (!search["multivariate"].is_boolean())
+      fail(path.child("multivariate"),
+           "expected true or false, found " + search["multivariate"].dump());
+    spec.multivariate = search["multivariate"].get<bool>();
   }
   if (search.contains("seed")) {
     spec.seed = static_cast<std::uint64_t>(
@@ -885,6 +892,11 @@ Sweep expand_sweep(const JsonSource& source, const SweepOptions& options) {
 
 Sweep expand_sweep_file(const std::string& path, const SweepOptions& options) {
   return expand_sweep(JsonSource::from_file(path), options);
+}
+
+std::size_t planned_run_count(const Sweep& sweep) {
+  if (!sweep.study) return sweep.runs.size();
+  return static_cast<std::size_t>(sweep.study->search.trials) * sweep.study->runs_per_trial;
 }
 
 Shard parse_shard(const std::string& text) {

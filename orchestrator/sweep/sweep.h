@@ -52,6 +52,9 @@ struct Sweep {
   StoppingSpec stopping;                  // early stopping of runs (`stopping`), none by default
 };
 
+// The runs a sweep plans: its runs, or a study's trials x seeds.
+std::size_t planned_run_count(const Sweep& sweep);
+
 // One of `count` parts of a sweep (a Slurm job array's task): the runs whose run_id, read as a
 // hexadecimal number, is `index` modulo `count`. A run's shard depends on its config alone, so a
 // grown sweep keeps every earlier run in its shard.

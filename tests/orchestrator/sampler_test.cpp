@@ -63,6 +63,18 @@ TEST(SamplerTest, TpeBeatsRandomOnBraninOverFixedSeeds) {
   EXPECT_LT(median(tpe), 0.6);
 }
 
+TEST(SamplerTest, MultivariateTpeBeatsRandomOnBraninOverFixedSeeds) {
+  std::vector<double> tpe, random;
+  for (uint64_t seed = 0; seed < 15; ++seed) {
+    SearchSpec spec = branin_space(SearchAlgorithm::tpe, seed);
+    spec.multivariate = true;
+    tpe.push_back(best_after(spec, 60));
+    random.push_back(best_after(branin_space(SearchAlgorithm::random, seed), 60));
+  }
+  EXPECT_LT(median(tpe), median(random)) << "TPE " << median(tpe) << ", random " << median(random);
+  EXPECT_LT(median(tpe), 0.7);
+}
+
 TEST(SamplerTest, ProposalsAreAPureFunctionOfTheTrialsSoFar) {
   const SearchSpec spec = branin_space(SearchAlgorithm::tpe, 3);
   std::vector<TrialRecord> history;
@@ -94,30 +106,33 @@ TEST(SamplerTest, ConcurrentProposalsDoNotCollapse) {
 }
 
 TEST(SamplerTest, IntegerLogAndChoiceValuesStayInTheirSpace) {
-  SearchSpec spec;
-  spec.metric = "val_acc";
-  spec.startup_trials = 3;
-  spec.space = {{"quantum.qubits", ParamKind::integer, 2, 9, {}},
-                {"model.head_hidden", ParamKind::log_integer, 8, 512, {}},
-                {"train.lr", ParamKind::loguniform, 1e-4, 1e-1, {}},
-                {"model.fusion", ParamKind::choice, 0, 0, {"classical", "dhf", "tshf"}}};
-  std::vector<TrialRecord> history;
-  for (int n = 0; n < 40; ++n) {
-    const Params p = propose(spec, history, n, {});
-    const auto q = p.at("quantum.qubits");
-    ASSERT_TRUE(q.is_number_integer());
-    EXPECT_GE(q.get<int>(), 2);
-    EXPECT_LE(q.get<int>(), 9);
-    const auto w = p.at("model.head_hidden");
-    ASSERT_TRUE(w.is_number_integer());
-    EXPECT_GE(w.get<int>(), 8);
-    EXPECT_LE(w.get<int>(), 512);
-    const double lr = p.at("train.lr").get<double>();
-    EXPECT_GE(lr, 1e-4);
-    EXPECT_LE(lr, 1e-1);
-    const std::string f = p.at("model.fusion").get<std::string>();
-    EXPECT_TRUE(f == "classical" || f == "dhf" || f == "tshf");
-    history.push_back({n, p, TrialState::complete, std::log(lr) + (f == "dhf" ? 0 : 3), 0});
+  for (const bool multivariate : {false, true}) {
+    SearchSpec spec;
+    spec.multivariate = multivariate;
+    spec.metric = "val_acc";
+    spec.startup_trials = 3;
+    spec.space = {{"quantum.qubits", ParamKind::integer, 2, 9, {}},
+                  {"model.head_hidden", ParamKind::log_integer, 8, 512, {}},
+                  {"train.lr", ParamKind::loguniform, 1e-4, 1e-1, {}},
+                  {"model.fusion", ParamKind::choice, 0, 0, {"classical", "dhf", "tshf"}}};
+    std::vector<TrialRecord> history;
+    for (int n = 0; n < 40; ++n) {
+      const Params p = propose(spec, history, n, {});
+      const auto q = p.at("quantum.qubits");
+      ASSERT_TRUE(q.is_number_integer());
+      EXPECT_GE(q.get<int>(), 2);
+      EXPECT_LE(q.get<int>(), 9);
+      const auto w = p.at("model.head_hidden");
+      ASSERT_TRUE(w.is_number_integer());
+      EXPECT_GE(w.get<int>(), 8);
+      EXPECT_LE(w.get<int>(), 512);
+      const double lr = p.at("train.lr").get<double>();
+      EXPECT_GE(lr, 1e-4);
+      EXPECT_LE(lr, 1e-1);
+      const std::string f = p.at("model.fusion").get<std::string>();
+      EXPECT_TRUE(f == "classical" || f == "dhf" || f == "tshf");
+      history.push_back({n, p, TrialState::complete, std::log(lr) + (f == "dhf" ? 0 : 3), 0});
+    }
   }
 }
 

@@ -39,6 +39,7 @@ TEST(StudySpecTest, SearchBlockGivesTheSpaceAndSettings) {
   EXPECT_EQ(search.mode, MetricMode::max);
   EXPECT_EQ(search.startup_trials, 5);
   EXPECT_EQ(search.seed, 7u);
+  EXPECT_FALSE(search.multivariate);
   ASSERT_EQ(search.space.size(), 4u);
   EXPECT_EQ(sweep.study->runs_per_trial, 3u);
   EXPECT_TRUE(sweep.runs.empty());
@@ -104,6 +105,9 @@ TEST(StudySpecTest, EachBadBlockGetsItsMessage) {
       {study(R"({"trials": 5, "algorithm": "cmaes", "metric": "val_acc",
                  "space": {"train.lr": {"uniform": [0, 1]}}})"),
        "search.algorithm: expected \"tpe\" or \"random\", found \"cmaes\""},
+      {study(R"({"trials": 5, "metric": "val_acc", "multivariate": "yes",
+                 "space": {"train.lr": {"uniform": [0.1, 1]}}})"),
+       "search.multivariate: expected true or false, found \"yes\""},
       {study(R"({"trials": 5, "metric": "val_acc", "space": {}})"),
        "search.space: expected an object of key -> distribution"},
       {study(R"({"trials": 5, "metric": "val_acc", "space": {"train.lrr": {"uniform": [0, 1]}}})"),

@@ -5,8 +5,11 @@
 #                                  exactly `trials` trials, numbers 0..trials-1 once each, no run
 #                                  twice, none left proposed, some pruned
 #   study_test.sh HQSWEEP mpi      the same study embedded and under `mpirun -np 3`: both valid
+#   study_test.sh HQSWEEP analysis `hqsweep ls`, `report --study`, the pandas loader and
+#                                  `plot.py --kind study` on a finished study with pruned runs
 set -euo pipefail
 hqsweep=$(realpath "$1")
+here=$(cd "$(dirname "$0")" && pwd)
 mode=$2
 kills=${3:-10}
 work=$(mktemp -d)
@@ -61,6 +64,52 @@ elif [ "$mode" = mpi ]; then
     "$hqsweep" run study.json --out mpi.h5 --progress-interval 100
   check embedded.h5
   check mpi.h5
+elif [ "$mode" = analysis ]; then
+  "$hqsweep" run study.json --out study.h5 --workers 2 --progress-interval 100 2>/dev/null
+  check study.h5
+  "$hqsweep" ls study.h5 > ls.txt
+  grep -q "^run_id  *status  *try  *trial" ls.txt || { cat ls.txt >&2; exit 1; }
+  grep -q " pruned " ls.txt || { echo "ls shows no pruned run" >&2; exit 1; }
+  "$hqsweep" report study.h5 --study > report.txt
+  grep -q "study of $trials trials (tpe min of probe_objective); $trials trials stored" report.txt &&
+    grep -q "^pruned  *[1-9]" report.txt && grep -q "^epochs trained: [0-9]* of the $((trials * 9))" report.txt ||
+    { cat report.txt >&2; exit 1; }
+  "$hqsweep" report study.h5 --study --format json > report.json
+  /usr/bin/python3 - report.json study.h5 "$here/../../scripts" <<'PY'
+import json, sys
+sys.path.insert(0, sys.argv[3])
+import load_results
+report = json.load(open(sys.argv[1]))
+index = load_results.load_index(sys.argv[2])
+assert set(index.status) <= {"done", "pruned"} and (index.status == "pruned").any(), set(index.status)
+assert sorted(index.trial) == list(range(len(index))), list(index.trial)
+states = {t["state"] for t in report["trials"]}
+assert states <= {"complete", "pruned"}, states
+best = [t["best_so_far"] for t in report["trials"] if t["best_so_far"] is not None]
+assert all(b >= a for a, b in zip(best[1:], best)), "best so far must not get worse (min mode)"
+print(f"report --study: {len(report['trials'])} trials, pandas sees {int((index.status == 'pruned').sum())} pruned")
+PY
+  /usr/bin/python3 "$here/../../scripts/plot.py" study.h5 --out figures --kind study > figures.txt
+  for figure in history intermediate parallel; do
+    [ -s "figures/study_study_$figure.png" ] || { echo "no $figure figure" >&2; ls figures >&2; exit 1; }
+  done
+  echo "StudyTest analysis: ls, report --study, pandas and $(wc -l < figures.txt) figures"
+  # ASHA over an ordinary random sweep: every run stored once, done or pruned, some pruned. (A
+  # grid that runs from its worst point to its best would prune none: each run beats the earlier.)
+  cat > grid.json <<'JSON'
+{"name": "grid-asha",
+ "base": {"model": {"backbone": "probe"}, "probe": {"duration_ms": 90, "epochs": 9}},
+ "random": {"samples": 30, "seed": 3,
+            "params": {"probe.x": {"uniform": [0, 9]}, "probe.y": {"uniform": [0, 2]}}},
+ "stopping": {"algorithm": "asha", "metric": "probe_objective"}}
+JSON
+  "$hqsweep" run grid.json --out grid.h5 --workers 2 --progress-interval 100 2>/dev/null
+  "$hqsweep" ls grid.h5 --json | /usr/bin/python3 -c '
+import collections, json, sys
+runs = json.load(sys.stdin)
+states = collections.Counter(r["status"] for r in runs)
+assert len(runs) == 30 and set(states) <= {"done", "pruned"} and states["pruned"] > 0, dict(states)
+print(f"StudyTest analysis: ASHA over a random sweep of 30 runs: {dict(states)}")'
 else
   echo "study_test.sh: unknown mode $mode" >&2
   exit 2
