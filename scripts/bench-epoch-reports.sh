@@ -6,7 +6,7 @@
 # increase. Usage: scripts/bench-epoch-reports.sh [build dir] [runs]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-hqsweep=${1:-$root/build}/orchestrator/hqsweep
+hqsweep=$(realpath "${1:-$root/build}")/orchestrator/hqsweep
 runs=${2:-600}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -44,11 +44,10 @@ double probe_objective(const ProbeConfig& probe) {
   return x * x + y * y;
 }
 
-// Sleeps `ms` in slices, asking `should_stop` between them; true when it said stop.
-bool sleep_unless_stopped(double ms, const EpochHooks& hooks) {
-  using Clock = std::chrono::steady_clock;
-  const Clock::time_point until = Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                                                     std::chrono::duration<double, std::milli>(ms));
+using Clock = std::chrono::steady_clock;
+
+// Sleeps until `until` in slices, asking `should_stop` between them; true when it said stop.
+bool sleep_unless_stopped(Clock::time_point until, const EpochHooks& hooks) {
   for (;;) {
     if (hooks.should_stop && hooks.should_stop()) return true;
     const Clock::time_point now = Clock::now();
@@ -58,14 +57,20 @@ bool sleep_unless_stopped(double ms, const EpochHooks& hooks) {
   }
 }
 
-// The probe's epochs: each sleeps its share of probe.duration_ms and reports probe_objective,
-// the objective plus 1/epoch (a curve that improves with training and keeps the objective's
-// order), until the hooks stop it (pruned).
+// The probe's epochs: each ends at its share of probe.duration_ms from the start (deadlines, so
+// that the sleeps' overshoots do not add up) and reports probe_objective, the objective plus
+// 1/epoch (a curve that improves with training and keeps the objective's order), until the hooks
+// stop it (pruned).
 void run_probe_epochs(const ProbeConfig& probe, const EpochHooks& hooks, RunResult& result) {
+  const Clock::time_point start = Clock::now();
   const double objective = probe_objective(probe);
   std::vector<double>& curve = result.curves["probe_objective"];
   for (int64_t epoch = 1; epoch <= probe.epochs; ++epoch) {
-    const bool stop = sleep_unless_stopped(probe.duration_ms / probe.epochs, hooks) && epoch > 1;
+    const auto due = start + std::chrono::duration_cast<Clock::duration>(
+                                 std::chrono::duration<double, std::milli>(
+                                     probe.duration_ms * static_cast<double>(epoch) /
+                                     static_cast<double>(probe.epochs)));
+    const bool stop = sleep_unless_stopped(due, hooks) && epoch > 1;
     if (stop) {
       result.status = RunStatus::pruned;
       break;
