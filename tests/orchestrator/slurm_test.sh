@@ -180,8 +180,16 @@ signal_mid_sweep() {
   scancel --signal=USR1 --batch "$id"
 }
 
+# A study (16 TPE trials of probe tasks reporting each epoch): stopped by the signal, resubmitted,
+# and continued by the new job under the same trial numbers.
 case_resubmit() {
-  write_sweep again 16 1500
+  cat >again.json <<'JSON'
+{"name": "again",
+ "base": {"model": {"backbone": "probe"},
+          "probe": {"duration_ms": 1500, "epochs": 3, "objective": "branin"}},
+ "search": {"trials": 16, "metric": "probe_objective", "startup_trials": 4,
+            "space": {"probe.x": {"uniform": [-5, 10]}, "probe.y": {"uniform": [0, 15]}}}}
+JSON
   "$hqsweep" submit again.json --ntasks-per-node 2 --time 10 --resubmit 1 >submit.txt
   id=$(submitted_job_id)
   signal_mid_sweep "$id" again 16
@@ -192,12 +200,16 @@ case_resubmit() {
   [ -n "$new_id" ] || fail "the job did not resubmit itself"
   wait_for_job "$new_id" 120
   check_runs results/again.h5 16
+  "$hqsweep" ls results/again.h5 --json | /usr/bin/python3 -c '
+import json, sys
+numbers = sorted(r["trial"] for r in json.load(sys.stdin))
+assert numbers == list(range(16)), numbers' || fail "the study's trial numbers are not 0..15"
   "$hqsweep" status again.json >status.txt
   grep -q "^$id .*COMPLETED" status.txt && grep -q "^$new_id .*COMPLETED" status.txt ||
     fail "status does not show both jobs: $(cat status.txt)"
   grep -q "not requeued (limit reached)" "results/slurm/again-$new_id.out" &&
     fail "the resubmitted job stopped again"
-  echo "SlurmTest resubmit: job $id stopped gracefully and resubmitted itself as $new_id, which completed the sweep"
+  echo "SlurmTest resubmit: job $id stopped a study gracefully and resubmitted itself as $new_id, which completed its 16 trials"
 }
 
 # srun as the launcher (PMIx), stopped by the signal without requeue, then continued by hand by

@@ -4,6 +4,8 @@
 #                                  something, resumes it each time, then checks the finished study:
 #                                  exactly `trials` trials, numbers 0..trials-1 once each, no run
 #                                  twice, none left proposed, some pruned
+#   study_test.sh HQSWEEP resume N with one worker, a study killed N times and resumed proposes
+#                                  the trials a study that ran through proposed
 #   study_test.sh HQSWEEP mpi      the same study embedded and under `mpirun -np 3`: both valid
 #   study_test.sh HQSWEEP analysis `hqsweep ls`, `report --study`, the pandas loader and
 #                                  `plot.py --kind study` on a finished study with pruned runs
@@ -58,6 +60,35 @@ if [ "$mode" = kill ]; then
     { cat final.err >&2; exit 1; }
   check killed.h5
   echo "StudyTest: killed $kills times at random moments, resumed each time"
+elif [ "$mode" = resume ]; then
+  # One worker makes the study's order deterministic: killed and resumed, it must propose the
+  # same trials (the same values under the same numbers) and end them the same way as a study
+  # that ran through.
+  "$hqsweep" run study.json --out straight.h5 --workers 1 --progress-interval 100 2>/dev/null
+  for i in $(seq "$kills"); do
+    setsid "$hqsweep" run study.json --out resumed.h5 --workers 1 --progress-interval 100 \
+      >/dev/null 2>&1 &
+    pid=$!
+    until [ -s resumed.h5.journal ] || ! kill -0 "$pid" 2>/dev/null; do sleep 0.02; done
+    sleep "0.$((RANDOM % 9))"
+    kill -KILL -- "-$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  "$hqsweep" run study.json --out resumed.h5 --workers 1 --progress-interval 100 2>/dev/null
+  check straight.h5
+  check resumed.h5
+  "$hqsweep" ls straight.h5 --json > straight.json
+  "$hqsweep" ls resumed.h5 --json > resumed.json
+  python3 - straight.json resumed.json <<'PY'
+import json, sys
+def trials(path):
+    return {r["trial"]: (r["config"]["probe"]["x"], r["config"]["probe"]["y"], r["status"])
+            for r in json.load(open(path))}
+a, b = trials(sys.argv[1]), trials(sys.argv[2])
+differ = [n for n in a if a[n] != b.get(n)]
+assert not differ, f"trials differ after resume: {[(n, a[n], b.get(n)) for n in differ[:5]]}"
+print(f"StudyTest resume: {len(a)} trials, the same values and states as a study that ran through")
+PY
 elif [ "$mode" = mpi ]; then
   "$hqsweep" run study.json --out embedded.h5 --workers 2 --progress-interval 100
   mpirun --allow-run-as-root --oversubscribe -np 3 \
