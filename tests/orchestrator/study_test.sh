@@ -141,6 +141,27 @@ runs = json.load(sys.stdin)
 states = collections.Counter(r["status"] for r in runs)
 assert len(runs) == 30 and set(states) <= {"done", "pruned"} and states["pruned"] > 0, dict(states)
 print(f"StudyTest analysis: ASHA over a random sweep of 30 runs: {dict(states)}")'
+  # A space with two points: the study ends after them, saying so, instead of running one twice.
+  cat > small.json <<'JSON'
+{"name": "small",
+ "base": {"model": {"backbone": "probe"}, "probe": {"duration_ms": 10, "epochs": 2}},
+ "search": {"trials": 5, "metric": "probe_objective", "startup_trials": 1,
+            "space": {"probe.objective": {"choice": ["sphere", "branin"]}}}}
+JSON
+  "$hqsweep" run small.json --out small.h5 --workers 2 --progress-interval 100 2>small.err
+  grep -q "the search space has no new point after 2 trials" small.err || { cat small.err >&2; exit 1; }
+  [ "$("$hqsweep" ls small.h5 --json | /usr/bin/python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" = 2 ] ||
+    { echo "the exhausted study does not hold its 2 trials" >&2; exit 1; }
+  # A study is one file: shards and job arrays are refused with the reason.
+  if "$hqsweep" run study.json --out shard.h5 --shard 0/2 2>shard.err; then
+    echo "--shard was accepted for a study" >&2; exit 1
+  fi
+  grep -q "a study is one file and cannot be split into shards" shard.err || { cat shard.err >&2; exit 1; }
+  if "$hqsweep" submit study.json --array 2 --dry-run >/dev/null 2>array.err; then
+    echo "--array was accepted for a study" >&2; exit 1
+  fi
+  grep -q "a study is one results file and cannot run as a job array" array.err || { cat array.err >&2; exit 1; }
+  echo "StudyTest analysis: an exhausted space ends the study; shards and arrays are refused"
 else
   echo "study_test.sh: unknown mode $mode" >&2
   exit 2
