@@ -66,10 +66,10 @@ void run_probe_epochs(const ProbeConfig& probe, const EpochHooks& hooks, RunResu
   const double objective = probe_objective(probe);
   std::vector<double>& curve = result.curves["probe_objective"];
   for (int64_t epoch = 1; epoch <= probe.epochs; ++epoch) {
-    const auto due = start + std::chrono::duration_cast<Clock::duration>(
-                                 std::chrono::duration<double, std::milli>(
-                                     probe.duration_ms * static_cast<double>(epoch) /
-                                     static_cast<double>(probe.epochs)));
+    const auto due =
+        start +
+        std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double, std::milli>(
+            probe.duration_ms * static_cast<double>(epoch) / static_cast<double>(probe.epochs)));
     const bool stop = sleep_unless_stopped(due, hooks) && epoch > 1;
     if (stop) {
       result.status = RunStatus::pruned;

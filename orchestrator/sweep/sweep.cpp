@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <map>
 #include <random>
 #include <set>
@@ -446,6 +447,23 @@ std::vector<Point> cross(std::vector<Point> points, const std::vector<Dimension>
   return points;
 }
 
+// Applies one conditional rule to every point: for those it matches, `set` assigns and `grid`
+// expands the point into its combinations. `grown` hears the count as it grows (the limit).
+void apply_rule(const Conditional& rule, std::vector<Point>& points,
+                const std::function<void(std::size_t)>& grown = {}) {
+  std::vector<Point> next;
+  for (Point& p : points) {
+    if (!matches(rule.when, p.values, /*use_defaults=*/true)) {
+      next.push_back(std::move(p));
+      continue;
+    }
+    assign_option(rule.set, p);
+    for (Point& q : cross(std::vector<Point>{p}, rule.grid)) next.push_back(std::move(q));
+    if (grown) grown(next.size());
+  }
+  points = std::move(next);
+}
+
 std::vector<ParamSpec> SweepParser::parse_space(const ojson& space, const JsonPath& path) const {
   if (!space.is_object() || space.empty()) {
     fail(path,
@@ -623,18 +641,7 @@ namespace {
 // Applies the conditional rules to a trial's point; a rule's grid multiplies the trial's runs.
 std::vector<Point> with_rules(Point point, const std::vector<Conditional>& rules) {
   std::vector<Point> points{std::move(point)};
-  for (const Conditional& rule : rules) {
-    std::vector<Point> next;
-    for (Point& p : points) {
-      if (!matches(rule.when, p.values, /*use_defaults=*/true)) {
-        next.push_back(std::move(p));
-        continue;
-      }
-      assign_option(rule.set, p);
-      for (Point& q : cross(std::vector<Point>{p}, rule.grid)) next.push_back(std::move(q));
-    }
-    points = std::move(next);
-  }
+  for (const Conditional& rule : rules) apply_rule(rule, points);
   return points;
 }
 
@@ -771,18 +778,9 @@ void SweepParser::apply_conditionals(const ojson& root, std::vector<Point>& poin
   if (!root.contains("conditional")) return;
   for (const Conditional& rule :
        parse_conditionals(root["conditional"], JsonPath().child("conditional"))) {
-    std::vector<Point> next;
-    for (Point& p : points) {
-      if (!matches(rule.when, p.values, /*use_defaults=*/true)) {
-        next.push_back(std::move(p));
-        continue;
-      }
-      assign_option(rule.set, p);
-      for (Point& q : cross(std::vector<Point>{p}, rule.grid)) next.push_back(std::move(q));
-      check_limit(static_cast<double>(next.size()), "the conditional rules give",
-                  /*at_least=*/true);
-    }
-    points = std::move(next);
+    apply_rule(rule, points, [this](std::size_t count) {
+      check_limit(static_cast<double>(count), "the conditional rules give", /*at_least=*/true);
+    });
   }
 }
 
