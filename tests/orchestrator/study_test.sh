@@ -45,17 +45,22 @@ print(f"{name}: {trials} trials, numbers contiguous, {dict(states)}")
 PY
 }
 
-if [ "$mode" = kill ]; then
-  for i in $(seq "$kills"); do
-    setsid "$hqsweep" run study.json --out killed.h5 --workers 2 --progress-interval 100 \
-      >/dev/null 2>"run-$i.err" &
+# Runs the study into FILE with WORKERS workers N times, each time SIGKILLing the whole process
+# group within 0-0.8 s of the journal's existence (the study has stored its first proposals).
+kill_at_random_moments() {  # FILE WORKERS N
+  for _ in $(seq "$3"); do
+    setsid "$hqsweep" run study.json --out "$1" --workers "$2" --progress-interval 100 \
+      >/dev/null 2>&1 &
     pid=$!
-    # Once the journal exists (the study has stored its first proposals), kill within 0-0.6 s.
-    until [ -s killed.h5.journal ] || ! kill -0 "$pid" 2>/dev/null; do sleep 0.02; done
-    sleep "0.$((RANDOM % 7))"
+    until [ -s "$1.journal" ] || ! kill -0 "$pid" 2>/dev/null; do sleep 0.02; done
+    sleep "0.$((RANDOM % 9))"
     kill -KILL -- "-$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
   done
+}
+
+if [ "$mode" = kill ]; then
+  kill_at_random_moments killed.h5 2 "$kills"
   "$hqsweep" run study.json --out killed.h5 --workers 2 --progress-interval 100 2>final.err ||
     { cat final.err >&2; exit 1; }
   check killed.h5
@@ -65,15 +70,7 @@ elif [ "$mode" = resume ]; then
   # same trials (the same values under the same numbers) and end them the same way as a study
   # that ran through.
   "$hqsweep" run study.json --out straight.h5 --workers 1 --progress-interval 100 2>/dev/null
-  for i in $(seq "$kills"); do
-    setsid "$hqsweep" run study.json --out resumed.h5 --workers 1 --progress-interval 100 \
-      >/dev/null 2>&1 &
-    pid=$!
-    until [ -s resumed.h5.journal ] || ! kill -0 "$pid" 2>/dev/null; do sleep 0.02; done
-    sleep "0.$((RANDOM % 9))"
-    kill -KILL -- "-$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
+  kill_at_random_moments resumed.h5 1 "$kills"
   "$hqsweep" run study.json --out resumed.h5 --workers 1 --progress-interval 100 2>/dev/null
   check straight.h5
   check resumed.h5
