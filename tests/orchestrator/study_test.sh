@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # StudyTest: a TPE study with ASHA over probe tasks that report Branin each epoch.
-#   study_test.sh HQSWEEP kill N   SIGKILLs the study N times at random moments once it has stored
+#   study_test.sh HQSWEEP kill N [TRIALS]  SIGKILLs the study (30 trials) N times at random moments once it has stored
 #                                  something, resumes it each time, then checks the finished study:
 #                                  exactly `trials` trials, numbers 0..trials-1 once each, no run
 #                                  twice, none left proposed, some pruned
@@ -14,10 +14,10 @@ hqsweep=$(realpath "$1")
 here=$(cd "$(dirname "$0")" && pwd)
 mode=$2
 kills=${3:-10}
+trials=${4:-30}  # kill N TRIALS: a longer study for many kills
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
-trials=30
 cat > study.json <<JSON
 {"name": "study-check",
  "base": {"model": {"backbone": "probe"},
