@@ -425,8 +425,12 @@ Row summarise_group(const Report& report, const Group& group) {
     if (run->summary.status == RunStatus::done) {
       ++row.done;
       durations.push_back(run->summary.duration);
-    } else if (run->summary.status != RunStatus::cancelled) {
-      ++row.failed;
+    } else if (!is_finished(run->summary.status) || run->summary.status == RunStatus::diverged) {
+      // Failed, timed out or diverged; not cancelled or proposed (they run again on resume), and
+      // not pruned (stopped early on purpose: left out of the metrics, counted by --study).
+      if (run->summary.status != RunStatus::cancelled &&
+          run->summary.status != RunStatus::proposed)
+        ++row.failed;
     }
   }
   const std::vector<const LoadedRun*> done = done_runs(group);
