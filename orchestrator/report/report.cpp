@@ -428,8 +428,7 @@ Row summarise_group(const Report& report, const Group& group) {
     } else if (!is_finished(run->summary.status) || run->summary.status == RunStatus::diverged) {
       // Failed, timed out or diverged; not cancelled or proposed (they run again on resume), and
       // not pruned (stopped early on purpose: left out of the metrics, counted by --study).
-      if (run->summary.status != RunStatus::cancelled &&
-          run->summary.status != RunStatus::proposed)
+      if (run->summary.status != RunStatus::cancelled && run->summary.status != RunStatus::proposed)
         ++row.failed;
     }
   }

@@ -109,6 +109,19 @@ TEST_F(ReportTest, GroupsByTheVaryingKeyAndSummarisesOverSeeds) {
   EXPECT_EQ(group(report, "cross_attention")["done"], 3);
 }
 
+TEST_F(ReportTest, PrunedAndProposedRunsAreNeitherDoneNorFailed) {
+  std::vector<RunResult> runs = fusion_runs();
+  RunResult pruned = fixture_run("dhf", 6, {0.5, 0.5, 0.5, 1});
+  pruned.status = RunStatus::pruned;  // stopped early, with early metrics: left out
+  runs.push_back(pruned);
+  RunResult proposed = fixture_run("dhf", 7, {0, 0, 0, 1}, 0.001, RunStatus::proposed);
+  runs.push_back(proposed);
+  const json dhf = group(report_json({write("pruned.h5", runs)}), "dhf");
+  EXPECT_EQ(dhf["done"], 5);
+  EXPECT_EQ(dhf["failed"], 1) << "the one failed run only";
+  EXPECT_EQ(dhf["metrics"]["test_acc"]["n"], 5) << "the pruned run's early metrics are left out";
+}
+
 TEST_F(ReportTest, GroupsFollowTheRecordedSweepsOrderNotTheOrderRunsFinished) {
   std::vector<RunResult> runs = fusion_runs();
   std::reverse(runs.begin(), runs.end());  // cross_attention finished first
