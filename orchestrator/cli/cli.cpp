@@ -26,7 +26,8 @@ namespace {
 
 const std::vector<Command>& commands() {
   static const std::vector<Command> list = {
-      {"run", "Run a sweep: embedded, or under mpirun with rank 0 scheduling", run_command},
+      {"run", "Run a sweep or a study: embedded, or under mpirun with rank 0 scheduling",
+       run_command},
       {"validate", "Expand a sweep file, check it, and show its runs", validate_command},
       {"train", "Run one resolved config and print its metrics as JSON", runner_executable_command},
       {"report", "Tables of metrics per group, with comparisons, from results files",

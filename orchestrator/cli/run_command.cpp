@@ -30,7 +30,10 @@ int run_command(const std::string& name, const std::vector<std::string>& args) {
       "Run every run of a sweep file, appending each result to the results file as it arrives.\n"
       "Without mpirun, --workers tasks run at once on this machine; under mpirun rank 0\n"
       "schedules and ranks 1..K-1 work. Running the same command again resumes: done runs are\n"
-      "skipped. SIGINT/SIGTERM/SIGUSR1 stop it gracefully (a second one at once).\n"
+      "skipped. A study (a search block) proposes its trials as workers come free and resumes\n"
+      "from its results file under the same trial numbers; a stopping block prunes runs from\n"
+      "their per-epoch values (docs/search.md).\n"
+      "SIGINT/SIGTERM/SIGUSR1 stop it gracefully (a second one at once).\n"
       "Exit codes: 0 every run done; 1 bad input; 3 some runs failed; 4 stopped by a signal.\n\n"
       "Options");
   SweepRunOptions run;

@@ -158,6 +158,11 @@ JSON
     echo "--array was accepted for a study" >&2; exit 1
   fi
   grep -q "a study is one results file and cannot run as a job array" array.err || { cat array.err >&2; exit 1; }
+  if "$hqsweep" report grid.h5 --study 2>notstudy.err; then echo "--study read a grid" >&2; exit 1; fi
+  grep -q "grid.h5: the sweep it records (grid.json) has no search block" notstudy.err ||
+    { cat notstudy.err >&2; exit 1; }
+  if "$hqsweep" report study.h5 grid.h5 --study 2>two.err; then echo "--study read two" >&2; exit 1; fi
+  grep -q "study reads one results file" two.err || { cat two.err >&2; exit 1; }
   echo "StudyTest analysis: an exhausted space ends the study; shards and arrays are refused"
 else
   echo "study_test.sh: unknown mode $mode" >&2
