@@ -59,8 +59,10 @@ Holdings read_holdings(const std::vector<std::string>& files, const std::string&
         std::chrono::duration<double>(fs::file_time_type::clock::now() - modified).count();
     holdings.file_rows.push_back(
         {file, std::to_string(planned), std::to_string(counts[RunStatus::done]),
+         std::to_string(counts[RunStatus::pruned]),
          std::to_string(counts[RunStatus::failed] + counts[RunStatus::timeout]),
-         std::to_string(counts[RunStatus::cancelled]), format_duration(age) + " ago"});
+         std::to_string(counts[RunStatus::cancelled] + counts[RunStatus::proposed]),
+         format_duration(age) + " ago"});
   }
   return holdings;
 }
@@ -166,8 +168,9 @@ int status_command(const std::string& name, const std::vector<std::string>& args
 
   const Holdings holdings = read_holdings(files, out);
   if (!holdings.file_rows.empty()) {
-    std::cout << format_table({"results file", "runs", "done", "failed", "cancelled", "written"},
-                              holdings.file_rows);
+    std::cout << format_table(
+        {"results file", "runs", "done", "pruned", "failed", "cancelled", "written"},
+        holdings.file_rows);
   }
   print_progress(holdings, sweep, sweep ? target : out);
   print_slurm_jobs(out);

@@ -98,6 +98,9 @@ elif [ "$mode" = analysis ]; then
   "$hqsweep" ls study.h5 > ls.txt
   grep -q "^run_id  *status  *try  *trial" ls.txt || { cat ls.txt >&2; exit 1; }
   grep -q " pruned " ls.txt || { echo "ls shows no pruned run" >&2; exit 1; }
+  "$hqsweep" status study.json --out study.h5 > status.txt 2>&1 || true
+  grep -q "study.json: $trials of $trials runs finished (100%): [0-9]* done, 0 diverged, [1-9][0-9]* pruned" status.txt ||
+    { cat status.txt >&2; exit 1; }
   "$hqsweep" report study.h5 --study > report.txt
   grep -q "study of $trials trials (tpe min of probe_objective); $trials trials stored" report.txt &&
     grep -q "^pruned  *[1-9]" report.txt && grep -q "^epochs trained: [0-9]* of the $((trials * 9))" report.txt ||
