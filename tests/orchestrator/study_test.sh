@@ -166,6 +166,8 @@ JSON
     { cat notstudy.err >&2; exit 1; }
   if "$hqsweep" report study.h5 grid.h5 --study 2>two.err; then echo "--study read two" >&2; exit 1; fi
   grep -q "study reads one results file" two.err || { cat two.err >&2; exit 1; }
+  if "$hqsweep" report study.h5 --study --format latex 2>format.err; then echo "--study took latex" >&2; exit 1; fi
+  grep -q -- "--study: the formats are table and json" format.err || { cat format.err >&2; exit 1; }
   echo "StudyTest analysis: an exhausted space ends the study; shards and arrays are refused"
 else
   echo "study_test.sh: unknown mode $mode" >&2
