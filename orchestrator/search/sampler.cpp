@@ -316,23 +316,22 @@ std::vector<const TrialRecord*> ranked(const std::vector<TrialRecord>& trials, M
     return t.state == TrialState::complete ? 0 : t.state == TrialState::pruned ? 1 : 2;
   };
   const double sign = mode == MetricMode::max ? -1.0 : 1.0;  // ascending in sign * value
-  std::stable_sort(out.begin(), out.end(), [&](const TrialRecord* a, const TrialRecord* b) {
+  auto ranks_before = [&](const TrialRecord* a, const TrialRecord* b) {
     if (group(*a) != group(*b)) return group(*a) < group(*b);
     if (group(*a) == 2) return a->number < b->number;
     if (group(*a) == 1 && a->epochs != b->epochs) return a->epochs > b->epochs;
     if (sign * a->value != sign * b->value) return sign * a->value < sign * b->value;
     return a->number < b->number;
-  });
+  };
+  std::sort(out.begin(), out.end(), ranks_before);
   if (out.size() > kKeptBest + kMaxAbove) {
+    // The best, then the newest of the others, in rank order again.
     auto rest = out.begin() + kKeptBest;
     std::nth_element(
         rest, rest + kMaxAbove, out.end(),
         [](const TrialRecord* a, const TrialRecord* b) { return a->number > b->number; });
-    out.resize(kKeptBest + kMaxAbove);  // the best, then the newest others (in no rank order)
-    std::stable_sort(rest, out.end(), [&](const TrialRecord* a, const TrialRecord* b) {
-      if (group(*a) != group(*b)) return group(*a) < group(*b);
-      return sign * a->value < sign * b->value;
-    });
+    out.resize(kKeptBest + kMaxAbove);
+    std::sort(out.begin() + kKeptBest, out.end(), ranks_before);
   }
   return out;
 }
