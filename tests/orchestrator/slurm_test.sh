@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SlurmTest: `hqsweep submit`, the graceful stop at Slurm's signal (sent by scancel, and by Slurm
-# itself before the time limit) with requeue or resubmission, and a job array with `hqsweep merge`,
-# on a real one-node Slurm that this script starts (slurm_cluster.sh) and stops again.
+# itself before the time limit) with requeue or resubmission (both of a study, continued under the
+# same trial numbers), and a job array with `hqsweep merge`, on a real one-node Slurm that this script starts (slurm_cluster.sh) and stops again.
 # Usage: slurm_test.sh HQSWEEP [submit|requeue|resubmit|srun|timelimit|array]... (default: all).
 # Exits 77 (skipped) without root or Slurm's daemons (install-deps installs slurm-wlm and munge).
 set -euo pipefail
@@ -58,6 +58,28 @@ write_sweep() {
  "base": {"model": {"backbone": "probe"}, "probe": {"duration_ms": $ms}},
  "seeds": $runs}
 JSON
+}
+
+# A study of TRIALS TPE trials, each a probe task of MS milliseconds in 3 epochs that report
+# Branin, no data needed.
+write_study() {
+  local name=$1 trials=$2 ms=$3
+  cat >"$name.json" <<JSON
+{"name": "$name",
+ "base": {"model": {"backbone": "probe"},
+          "probe": {"duration_ms": $ms, "epochs": 3, "objective": "branin"}},
+ "search": {"trials": $trials, "metric": "probe_objective", "startup_trials": 4,
+            "space": {"probe.x": {"uniform": [-5, 10]}, "probe.y": {"uniform": [0, 15]}}}}
+JSON
+}
+
+# A study's file holds trials 0..N-1, each once.
+check_trials() {
+  "$hqsweep" ls "$1" --json | /usr/bin/python3 -c '
+import json, sys
+numbers = sorted(r["trial"] for r in json.load(sys.stdin))
+assert numbers == list(range(int(sys.argv[1]))), numbers' "$2" ||
+    fail "the study's trial numbers in $1 are not 0..$(($2 - 1))"
 }
 
 # Waits until every task of the job has ended (COMPLETED, FAILED, CANCELLED, TIMEOUT, ...), as
@@ -125,8 +147,9 @@ case_submit() {
   echo "SlurmTest submit: job $id ran 8 runs under mpirun; status shows it COMPLETED"
 }
 
+# A study, stopped by the warning signal, requeued, and continued under the same trial numbers.
 case_requeue() {
-  write_sweep longer 16 1500
+  write_study longer 16 1500
   "$hqsweep" submit longer.json --ntasks-per-node 2 --time 10 --requeue 1 >submit.txt
   id=$(submitted_job_id)
   log=results/slurm/longer-$id.out
@@ -161,9 +184,10 @@ case_requeue() {
   [ "$moved" -eq 1 ] || fail "job $id was not pending again after its requeue: $(job_state "$id")"
   wait_for_job "$id" 180
   check_runs results/longer.h5 16
+  check_trials results/longer.h5 16
   "$hqsweep" status longer.json >status.txt
   grep -q "^$id .*COMPLETED .* 1 " status.txt || fail "status: $(cat status.txt)"
-  echo "SlurmTest requeue: stopped gracefully with $stopped_with of 16 runs done, requeued, completed each run once"
+  echo "SlurmTest requeue: a study stopped gracefully with $stopped_with of 16 trials done, requeued, completed each trial once"
 }
 
 # Stops the job of results/NAME.h5 with Slurm's warning signal once some of its runs are stored;
@@ -180,16 +204,10 @@ signal_mid_sweep() {
   scancel --signal=USR1 --batch "$id"
 }
 
-# A study (16 TPE trials of probe tasks reporting each epoch): stopped by the signal, resubmitted,
-# and continued by the new job under the same trial numbers.
+# A study stopped by the signal, resubmitted, and continued by the new job under the same trial
+# numbers.
 case_resubmit() {
-  cat >again.json <<'JSON'
-{"name": "again",
- "base": {"model": {"backbone": "probe"},
-          "probe": {"duration_ms": 1500, "epochs": 3, "objective": "branin"}},
- "search": {"trials": 16, "metric": "probe_objective", "startup_trials": 4,
-            "space": {"probe.x": {"uniform": [-5, 10]}, "probe.y": {"uniform": [0, 15]}}}}
-JSON
+  write_study again 16 1500
   "$hqsweep" submit again.json --ntasks-per-node 2 --time 10 --resubmit 1 >submit.txt
   id=$(submitted_job_id)
   signal_mid_sweep "$id" again 16
@@ -200,10 +218,7 @@ JSON
   [ -n "$new_id" ] || fail "the job did not resubmit itself"
   wait_for_job "$new_id" 120
   check_runs results/again.h5 16
-  "$hqsweep" ls results/again.h5 --json | /usr/bin/python3 -c '
-import json, sys
-numbers = sorted(r["trial"] for r in json.load(sys.stdin))
-assert numbers == list(range(16)), numbers' || fail "the study's trial numbers are not 0..15"
+  check_trials results/again.h5 16
   "$hqsweep" status again.json >status.txt
   grep -q "^$id .*COMPLETED" status.txt && grep -q "^$new_id .*COMPLETED" status.txt ||
     fail "status does not show both jobs: $(cat status.txt)"
