@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <deque>
+#include <initializer_list>
 #include <iostream>
 #include <iterator>
 #include <list>
@@ -40,28 +41,15 @@ std::string receive_text(const MPI_Status& probed) {
   return text;
 }
 
-// Probes for a message until `seconds` pass, sleeping 20 us doubling up to 1 ms between probes.
-bool probe_for(int source, int tag, double seconds, MPI_Status* status) {
+// Probes for a message with any of `tags` until `seconds` pass, sleeping 20 us doubling up to 1 ms
+// between probes.
+bool probe_for(int source, std::initializer_list<int> tags, double seconds, MPI_Status* status) {
   const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
   std::chrono::microseconds pause(20);
   for (;;) {
-    int flag = 0;
-    MPI_Iprobe(source, tag, MPI_COMM_WORLD, &flag, status);
-    if (flag) return true;
-    if (std::chrono::steady_clock::now() >= until) return false;
-    std::this_thread::sleep_for(pause);
-    pause = std::min(pause * 2, std::chrono::microseconds(1000));
-  }
-}
-
-// A report or an epoch from any worker.
-bool probe_for_any(double seconds, MPI_Status* status) {
-  const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
-  std::chrono::microseconds pause(20);
-  for (;;) {
-    for (int tag : {kReport, kEpoch}) {
+    for (int tag : tags) {
       int flag = 0;
-      MPI_Iprobe(MPI_ANY_SOURCE, tag, MPI_COMM_WORLD, &flag, status);
+      MPI_Iprobe(source, tag, MPI_COMM_WORLD, &flag, status);
       if (flag) return true;
     }
     if (std::chrono::steady_clock::now() >= until) return false;
@@ -87,7 +75,7 @@ class MpiPool : public WorkerPool {
   std::optional<PoolEvent> wait(double seconds) override {
     complete_sends(false);
     MPI_Status status;
-    if (!probe_for_any(seconds, &status)) return std::nullopt;
+    if (!probe_for(MPI_ANY_SOURCE, {kReport, kEpoch}, seconds, &status)) return std::nullopt;
     const std::string text = receive_text(status);
     PoolEvent event;
     event.worker = status.MPI_SOURCE - 1;
@@ -115,7 +103,7 @@ class MpiPool : public WorkerPool {
     int byes = 0;
     while (byes < ranks_ - 1) {
       MPI_Status status;
-      if (!probe_for(MPI_ANY_SOURCE, MPI_ANY_TAG, 1.0, &status)) continue;
+      if (!probe_for(MPI_ANY_SOURCE, {MPI_ANY_TAG}, 1.0, &status)) continue;
       const std::string text = receive_text(status);
       if (status.MPI_TAG == kBye) {
         ++byes;
@@ -169,7 +157,7 @@ void serve_as_mpi_worker(TaskRunner& runner) {
         continue;
       }
       if (!tasks.empty()) break;
-      if (!probe_for(0, MPI_ANY_TAG, 1.0, &status) || status.MPI_TAG == kTask) continue;
+      if (!probe_for(0, {MPI_ANY_TAG}, 1.0, &status) || status.MPI_TAG == kTask) continue;
       receive_text(status);
       if (status.MPI_TAG == kPrune) continue;  // for a run that has ended already
       stop = true;                             // the stop
@@ -206,7 +194,7 @@ void serve_as_mpi_worker(TaskRunner& runner) {
       // its stop message.
       for (;;) {
         MPI_Status next;
-        if (!probe_for(0, MPI_ANY_TAG, 1.0, &next)) continue;
+        if (!probe_for(0, {MPI_ANY_TAG}, 1.0, &next)) continue;
         receive_text(next);
         if (next.MPI_TAG == kStop) break;
       }
