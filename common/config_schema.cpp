@@ -2,12 +2,15 @@
 #include "common/config_schema.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
 
 #include "common/catalogue.h"
 #include "common/error.h"
+#include "common/placeholders.h"
+#include "common/text.h"
 
 namespace hqsweep {
 
@@ -41,6 +44,19 @@ const BackboneInfo* backbone_of(const FlatConfig& c) {
 const FusionInfo* fusion_of(const FlatConfig& c) {
   const std::string* name = text_value(c, "model.fusion");
   return name != nullptr ? find_fusion(*name) : nullptr;
+}
+
+bool starts_with(const std::string& text, const std::string& prefix) {
+  return text.compare(0, prefix.size(), prefix) == 0;
+}
+
+bool is_program(const FlatConfig& c) {
+  return is_program_config(c);
+}
+
+// The keys a program run has: its seed, program.* and params.*.
+bool program_key(const std::string& path) {
+  return path == "seed" || starts_with(path, "program.") || starts_with(path, "params.");
 }
 
 bool is_probe(const FlatConfig& c) {
@@ -137,6 +153,7 @@ const Condition kShf{is_shf, "fusion is shf"};
 const Condition kTrainableCircuit{has_trainable_circuit, "fusion is not classical or shf"};
 const Condition kDecaySchedule{has_decay_schedule, "schedule is step or plateau"};
 const Condition kProbe{is_probe, "backbone is probe"};
+const Condition kProgram{is_program, "a program run (program.command)"};
 
 ConfigKey key(std::string path, ValueKind kind, json default_value, std::string help,
               Condition applies = kAlways) {
@@ -304,6 +321,29 @@ std::vector<ConfigKey> build_keys() {
              1e6),
       ranged(key("probe.y", K::number, 0.0, "the probe objective's second argument", kProbe), -1e6,
              1e6),
+
+      key("program.command", K::string_list, required,
+          "the user's program as argv (run directly, no shell), with placeholders such as "
+          "{params.lr} and {run_dir} (docs/programs.md)",
+          kProgram),
+      key("program.cwd", K::string, ".",
+          "the program's working directory (placeholders allowed), relative to hqsweep's",
+          kProgram),
+      key("program.env.*", K::string, required,
+          "an environment variable for the program (placeholders allowed)", kProgram),
+      ranged(key("program.memory", K::integer, 0,
+                 "MiB of resident memory the program's processes may use together; past it the "
+                 "task is killed and fails; 0 = no limit",
+                 kProgram),
+             0, 1e9),
+      ranged(key("program.epochs", K::integer, 0,
+                 "epochs of a full-length run, when the program reports epochs (Hyperband's "
+                 "brackets and the study report need it); 0 = not said",
+                 kProgram),
+             0, 100000),
+      key("params.*", K::free, required,
+          "the program's own settings: numbers, booleans, strings or lists, typed by their values",
+          kProgram),
   };
 }
 
@@ -321,6 +361,10 @@ std::string kind_name(const ConfigKey& key) {
       return "a string";
     case ValueKind::integer_list:
       return "a list of integers";
+    case ValueKind::string_list:
+      return "a list of strings";
+    case ValueKind::free:
+      return "a number, boolean, string or list";
   }
   return "a value";
 }
@@ -383,6 +427,82 @@ void flatten_into(const json& value, const std::string& prefix, FlatConfig& out)
   }
 }
 
+bool is_family(const ConfigKey& key) {
+  return key.path.size() > 2 && key.path.compare(key.path.size() - 2, 2, ".*") == 0;
+}
+
+// Refuses a placeholder in `text` that names neither a run fact nor one of the config's keys.
+void check_placeholders(const std::string& where, const std::string& text,
+                        const FlatConfig& canonical) {
+  std::vector<std::string> names;
+  try {
+    names = placeholders_in(text);
+  } catch (const Error& e) {
+    throw Error(where + ": " + e.what());
+  }
+  const std::vector<std::string>& facts = program_run_facts();
+  for (const std::string& name : names) {
+    if (canonical.count(name) || std::find(facts.begin(), facts.end(), name) != facts.end())
+      continue;
+    std::vector<std::string> known;
+    for (const std::string& fact : facts) known.push_back("{" + fact + "}");
+    for (const auto& entry : canonical) {
+      if (starts_with(entry.first, "params.")) known.push_back("{" + entry.first + "}");
+    }
+    throw Error(where + ": unknown placeholder {" + name + "}; known: " + join(known, ", "));
+  }
+}
+
+bool is_environment_name(const std::string& name) {
+  if (name.empty() || std::isdigit(static_cast<unsigned char>(name[0]))) return false;
+  for (unsigned char c : name) {
+    if (!std::isalnum(c) && c != '_') return false;
+  }
+  return true;
+}
+
+// A program run's canonical form: its seed, program.* and params.*; placeholders checked.
+json canonical_program_config(const FlatConfig& config) {
+  FlatConfig canonical;
+  for (const ConfigKey& key : config_keys()) {
+    if (!program_key(key.path) || is_family(key)) continue;
+    auto it = config.find(key.path);
+    if (it != config.end()) {
+      json normalized;
+      const std::string problem = check_config_value(key, it->second, &normalized);
+      if (!problem.empty()) throw Error(key.path + ": " + problem);
+      canonical[key.path] = normalized;
+    } else if (!key.default_value.is_null()) {
+      canonical[key.path] = key.default_value;
+    } else {
+      throw Error(key.path + ": required, but not given (" + key.help + ")");
+    }
+  }
+  for (const auto& [path, value] : config) {
+    const ConfigKey& key = *find_config_key(path);
+    if (!is_family(key)) continue;
+    json normalized;
+    const std::string problem = check_config_value(key, value, &normalized);
+    if (!problem.empty()) throw Error(path + ": " + problem);
+    canonical[path] = normalized;
+  }
+  const std::vector<std::string> command = canonical["program.command"];
+  if (command.front().empty()) throw Error("program.command: the program's name is empty");
+  for (std::size_t i = 0; i < command.size(); ++i)
+    check_placeholders("program.command[" + std::to_string(i) + "]", command[i], canonical);
+  check_placeholders("program.cwd", canonical["program.cwd"].get<std::string>(), canonical);
+  for (const auto& [path, value] : canonical) {
+    if (!starts_with(path, "program.env.")) continue;
+    const std::string name = path.substr(std::string("program.env.").size());
+    if (!is_environment_name(name))
+      throw Error(path + ": \"" + name + "\" is not an environment variable name");
+    if (starts_with(name, "HQSWEEP_"))
+      throw Error(path + ": HQSWEEP_* variables are set by hqsweep (docs/programs.md)");
+    check_placeholders(path, value.get<std::string>(), canonical);
+  }
+  return unflatten_config(canonical);
+}
+
 }  // namespace
 
 const std::vector<ConfigKey>& config_keys() {
@@ -393,6 +513,11 @@ const std::vector<ConfigKey>& config_keys() {
 const ConfigKey* find_config_key(const std::string& path) {
   for (const auto& key : config_keys()) {
     if (key.path == path) return &key;
+  }
+  for (const auto& key : config_keys()) {
+    if (key.path.size() < 2 || key.path.compare(key.path.size() - 2, 2, ".*") != 0) continue;
+    const std::string family = key.path.substr(0, key.path.size() - 1);  // "params."
+    if (path.size() > family.size() && starts_with(path, family)) return &key;
   }
   return nullptr;
 }
@@ -441,6 +566,12 @@ std::string config_keys_markdown() {
       case ValueKind::integer_list:
         type = "integer list";
         allowed = "elements " + range_text(k);
+        break;
+      case ValueKind::string_list:
+        type = "string list";
+        break;
+      case ValueKind::free:
+        type = "any";
         break;
       case ValueKind::choice:
         type = "choice";
@@ -495,6 +626,29 @@ std::string check_config_value(const ConfigKey& key, const json& value, json* no
       *normalized = out;
       return "";
     }
+    case ValueKind::string_list: {
+      if (!value.is_array() || value.empty())
+        return "expected a non-empty list of strings, found " + value.dump();
+      for (std::size_t i = 0; i < value.size(); ++i) {
+        if (!value[i].is_string())
+          return "element " + std::to_string(i) + ": expected a string, found " + value[i].dump();
+      }
+      *normalized = value;
+      return "";
+    }
+    case ValueKind::free: {
+      auto scalar = [](const json& v) {
+        return v.is_boolean() || v.is_string() || (v.is_number() && std::isfinite(v.get<double>()));
+      };
+      bool ok = scalar(value);
+      if (value.is_array()) {
+        ok = true;
+        for (const json& element : value) ok = ok && scalar(element);
+      }
+      if (!ok) return "expected a number, boolean, string or list of them, found " + value.dump();
+      *normalized = value;
+      return "";
+    }
   }
   return "unsupported value " + value.dump() + " (" + kind_name(key) + " expected)";
 }
@@ -522,9 +676,18 @@ json unflatten_config(const FlatConfig& flat) {
   return out;
 }
 
+bool is_program_config(const FlatConfig& config) {
+  for (const auto& entry : config) {
+    if (starts_with(entry.first, "program.")) return true;
+  }
+  return false;
+}
+
 bool key_applies(const std::string& path, const FlatConfig& partial) {
   const ConfigKey* target = find_config_key(path);
   if (target == nullptr) return false;
+  if (is_program_config(partial)) return program_key(path);
+  if (program_key(path) && path != "seed") return false;
   if (target->applies == nullptr) return true;
   FlatConfig filled;
   for (const auto& key : config_keys()) {
@@ -540,16 +703,28 @@ bool key_applies(const std::string& path, const FlatConfig& partial) {
 }
 
 json canonical_config(const FlatConfig& config) {
+  const bool program = is_program_config(config);
   for (const auto& [path, value] : config) {
     if (find_config_key(path) == nullptr) {
       std::string suggestion = closest_config_key(path);
       throw Error(path + ": unknown key" +
                   (suggestion.empty() ? "" : "; did you mean \"" + suggestion + "\"?"));
     }
+    if (program && !program_key(path)) {
+      throw Error(path +
+                  ": a program run (program.command) has no built-in model keys; give the "
+                  "program's own settings as params.* (docs/programs.md)");
+    }
+    if (!program && program_key(path) && path != "seed") {
+      throw Error(path + ": params.* are a program run's settings; give program.command too " +
+                  "(docs/programs.md)");
+    }
   }
+  if (program) return canonical_program_config(config);
   // Fill in defaults first: whether a key applies depends on other keys' final values.
   FlatConfig filled;
   for (const auto& key : config_keys()) {
+    if (program_key(key.path) && key.path != "seed") continue;  // a program run's keys
     auto it = config.find(key.path);
     if (it != config.end()) {
       json normalized;

@@ -14,10 +14,13 @@ namespace hqsweep {
 // A config flattened to dotted paths ("train.lr" -> 0.001). Arrays are leaf values.
 using FlatConfig = std::map<std::string, nlohmann::json>;
 
-enum class ValueKind { integer, number, boolean, string, choice, integer_list };
+// free: a program's own setting (params.*): a number, boolean, string or list of them, typed by
+// its value.
+enum class ValueKind { integer, number, boolean, string, choice, integer_list, string_list, free };
 
 struct ConfigKey {
-  std::string path;  // dotted path, e.g. "quantum.qubits"
+  // Dotted path, e.g. "quantum.qubits"; a family of free keys ends in ".*" ("params.*").
+  std::string path;
   ValueKind kind;
   nlohmann::json default_value;  // null: required wherever the key applies
   double minimum = 0;            // Integer, Number, IntegerList elements
@@ -34,7 +37,7 @@ struct ConfigKey {
 const std::vector<ConfigKey>& config_keys();
 // The key table as Markdown (docs/sweep-format.md holds this text; a test keeps them equal).
 std::string config_keys_markdown();
-// The key at a dotted path, or nullptr.
+// The key at a dotted path (a family's entry for "params.lr"), or nullptr.
 const ConfigKey* find_config_key(const std::string& path);
 // The known key closest to an unknown one (for "did you mean"), or "" when none is close.
 std::string closest_config_key(const std::string& path);
@@ -57,6 +60,9 @@ nlohmann::json unflatten_config(const FlatConfig& flat);
 // Throws Error("<dotted key>: <what is wrong>") naming the key.
 nlohmann::json canonical_config(const FlatConfig& config);
 nlohmann::json canonical_config(const nlohmann::json& config);
+
+// Whether a config runs the user's program (it has program.* keys) rather than a built-in model.
+bool is_program_config(const FlatConfig& config);
 
 // Whether the key at `path` means something in a partial config, its other keys' defaults filled
 // in (a study samples quantum.qubits only for fusions that use a circuit). Values that fail their

@@ -29,7 +29,25 @@ class Reader {
   FlatConfig flat_;
 };
 
+// The program part of a program run's config.
+ProgramConfig program_config(const json& canonical) {
+  const json& p = canonical.at("program");
+  ProgramConfig out;
+  out.command = p.at("command").get<std::vector<std::string>>();
+  out.cwd = p.at("cwd").get<std::string>();
+  if (p.contains("env")) out.env = p["env"].get<std::map<std::string, std::string>>();
+  out.memory_mib = p.at("memory").get<int64_t>();
+  out.epochs = p.at("epochs").get<int64_t>();
+  return out;
+}
+
 }  // namespace
+
+int64_t RunConfig::full_epochs() const {
+  if (is_probe) return probe.epochs;
+  if (is_program) return program.epochs;
+  return train.epochs;
+}
 
 RunConfig run_config_from_canonical(const json& canonical) {
   const Reader r(canonical);
@@ -37,6 +55,11 @@ RunConfig run_config_from_canonical(const json& canonical) {
   c.canonical = canonical;
   c.run_id = run_id(canonical);
   c.seed = r.get<uint64_t>("seed");
+  if (canonical.contains("program")) {
+    c.is_program = true;
+    c.program = program_config(canonical);
+    return c;
+  }
   const std::string backbone = r.get<std::string>("model.backbone");
   c.is_probe = !backbone.empty() && backbone_info(backbone).kind == BackboneKind::probe;
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -77,21 +78,36 @@ struct ProbeConfig {
   double x = 0, y = 0;
 };
 
+// A program run (docs/programs.md): the user's command and its limits; placeholders are filled
+// in by the worker.
+struct ProgramConfig {
+  std::vector<std::string> command;
+  std::string cwd;
+  std::map<std::string, std::string> env;
+  int64_t memory_mib = 0;  // 0: no limit
+  int64_t epochs = 0;      // a full-length run's epochs; 0: not said
+};
+
 struct RunConfig {
   nlohmann::json canonical;  // what is stored and hashed
   std::string run_id;
   uint64_t seed = 0;
-  bool is_probe = false;  // model.backbone probe: the synthetic task, nothing else applies
+  bool is_probe = false;    // model.backbone probe: the synthetic task, nothing else applies
+  bool is_program = false;  // program.command: the user's program; only `program` applies
   DatasetConfig dataset;
   ModelConfig model;
   QuantumConfig quantum;
   TrainConfig train;
   ExtractConfig extract;
   ProbeConfig probe;
+  ProgramConfig program;
 
-  bool uses_backbone() const { return !is_probe && fusion_info(model.fusion).uses_backbone; }
-  bool uses_quantum() const { return !is_probe && fusion_info(model.fusion).uses_quantum; }
-  bool caches_features() const { return !is_probe && fusion_info(model.fusion).caches_features; }
+  bool is_builtin() const { return !is_probe && !is_program; }
+  bool uses_backbone() const { return is_builtin() && fusion_info(model.fusion).uses_backbone; }
+  bool uses_quantum() const { return is_builtin() && fusion_info(model.fusion).uses_quantum; }
+  bool caches_features() const { return is_builtin() && fusion_info(model.fusion).caches_features; }
+  // The epochs of a full-length run (train.epochs, probe.epochs or program.epochs; 0: unknown).
+  int64_t full_epochs() const;
 };
 
 // Canonicalises `config` (common/config_schema.h; throws Error naming the key) and reads it.

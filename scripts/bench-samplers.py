@@ -10,51 +10,42 @@ multivariate) and Optuna random. Needs Debian's python3-optuna (run it with /usr
 import argparse
 import json
 import math
+import os
 import statistics
 import subprocess
+import sys
 
 import optuna
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
-HARTMANN_A = [[10, 3, 17, 3.5, 1.7, 8], [0.05, 10, 17, 0.1, 8, 14],
-              [3, 3.5, 1.7, 10, 17, 8], [17, 8, 0.05, 10, 0.1, 14]]
-HARTMANN_P = [[1312, 1696, 5569, 124, 8283, 5886], [2329, 4135, 8307, 3736, 1004, 9991],
-              [2348, 1451, 3522, 2883, 3047, 6650], [4047, 8828, 8732, 5743, 1091, 381]]
-HARTMANN_ALPHA = [1.0, 1.2, 3.0, 3.2]
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "examples",
+                                "programs"))
+import objective  # noqa: E402  (the same functions as the program task examples/programs/objective.py)
 
 
-def branin(t):
-    x, y = t.suggest_float("x0", -5, 10), t.suggest_float("x1", 0, 15)
-    b, c, s = 5.1 / (4 * math.pi ** 2), 5 / math.pi, 1 / (8 * math.pi)
-    return (y - b * x * x + c * x - 6) ** 2 + 10 * (1 - s) * math.cos(x) + 10
+def optuna_objective(function):
+    def run(trial):
+        point = {}
+        for name, (kind, *bounds) in objective.SPACES[function].items():
+            if kind == "float":
+                point[name] = trial.suggest_float(name, *bounds)
+            elif kind == "int":
+                point[name] = trial.suggest_int(name, *bounds)
+            else:
+                point[name] = trial.suggest_categorical(name, bounds[0])
+        return objective.evaluate(function, point)
+    return run
 
 
-def hartmann6(t):
-    x = [t.suggest_float(f"x{i}", 0, 1) for i in range(6)]
-    return -sum(HARTMANN_ALPHA[i] * math.exp(-sum(HARTMANN_A[i][j] * (x[j] - HARTMANN_P[i][j] * 1e-4) ** 2
-                                                 for j in range(6))) for i in range(4))
+FUNCTIONS = {name: optuna_objective(name) for name in objective.SPACES}
 
 
-def rosenbrock10(t):
-    x = [t.suggest_float(f"x{i}", -5, 10) for i in range(10)]
-    return sum(100 * (x[i + 1] - x[i] ** 2) ** 2 + (1 - x[i]) ** 2 for i in range(9))
-
-
-def mixed(t):
-    x, n = t.suggest_float("x", 0, 1), t.suggest_int("n", 0, 20)
-    c = t.suggest_categorical("c", ["a", "b", "c", "d"])
-    return (x - 0.3) ** 2 * 10 + (n - 7) ** 2 / 10 + {"a": 0.5, "b": 0.0, "c": 1.0, "d": 2.0}[c]
-
-
-FUNCTIONS = {"branin": branin, "hartmann6": hartmann6, "rosenbrock10": rosenbrock10, "mixed": mixed}
-
-
-def optuna_curves(objective, make_sampler, seeds, trials):
+def optuna_curves(function, make_sampler, seeds, trials):
     curves = []
     for seed in range(seeds):
         study = optuna.create_study(sampler=make_sampler(seed))
-        study.optimize(objective, n_trials=trials)
+        study.optimize(function, n_trials=trials)
         best, curve = math.inf, []
         for trial in study.trials:
             best = min(best, trial.value)

@@ -15,6 +15,9 @@ namespace hqsweep {
 struct EpochHooks {
   std::function<void(int64_t epoch, const std::map<std::string, double>& values)> on_epoch;
   std::function<bool()> should_stop;
+  // A program run's process group, once its program started: the runner's parent kills that
+  // group too when it has to kill the runner, so that no process of the task outlives it.
+  std::function<void(int process_group)> on_process_group;
 };
 
 }  // namespace hqsweep

@@ -19,6 +19,7 @@
 #include "models/model_factory.h"
 #include "worker/dataset.h"
 #include "worker/feature_extraction.h"
+#include "worker/program_task.h"
 #include "worker/training.h"
 
 namespace hqsweep {
@@ -153,6 +154,12 @@ Dataset load_logged(const RunConfig& config, const WorkerOptions& options) {
 RunResult execute_run(const json& config_json, const WorkerOptions& options,
                       const EpochHooks& hooks) {
   const RunConfig config = make_run_config(config_json);
+  if (config.is_program) {
+    RunResult result = run_program(config, options, hooks);
+    result.host = host_name();
+    result.rank = options.rank;
+    return result;
+  }
   RunResult result;
   result.run_id = config.run_id;
   result.config = config.canonical;

@@ -18,13 +18,15 @@ struct WorkerOptions {
   // Seconds between mid-run checkpoints (cache_directory/checkpoints/<run_id>.pt); 0: every
   // epoch; < 0: none. A run that finds its checkpoint continues from it.
   double checkpoint_interval = 60;
-  int threads = 1;                              // torch and simulator threads
-  int rank = 0;                                 // recorded in the result
+  int threads = 1;    // torch and simulator threads
+  double grace = 30;  // seconds a stopped program gets between SIGTERM and SIGKILL
+  int rank = 0;       // recorded in the result
   std::function<void(const std::string&)> log;  // progress lines; may be empty
 };
 
 // Runs a config (canonicalised first). Returns status done or diverged; throws hqsweep::Error
 // when the config or its data cannot be run (the caller records the run as failed).
+// A program run (program.command) runs the user's program (worker/program_task.h).
 // `model.backbone: probe` runs the scheduler probe task instead (probe.duration_ms, probe.failure,
 // and with probe.epochs an objective reported per epoch). `hooks` report each epoch and may stop
 // the run (status pruned).

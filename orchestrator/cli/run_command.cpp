@@ -88,6 +88,7 @@ int run_command(const std::string& name, const std::vector<std::string>& args) {
   check_option_range("grace", run.grace, 0, 1e9);
   check_option_range("progress-interval", run.progress_interval, 0, 1e9);
   check_option_range("checkpoint-interval", run.runner.checkpoint_interval, -1, 1e9);
+  run.runner.grace = run.grace;
   if (vm.count("shard")) run.shard = parse_shard(vm["shard"].as<std::string>());
   run.command_line = "hqsweep " + name;
   for (const std::string& a : args) run.command_line += " " + a;

@@ -76,6 +76,18 @@ std::optional<EpochReport> parse_epoch_report_line(const json& line, const std::
   return epoch_report_from_json(j);
 }
 
+std::string process_group_line(int group) {
+  return json{{"group", group}}.dump();
+}
+
+std::optional<int> parse_process_group_line(const json& line) {
+  if (!line.is_object() || !line.contains("group") || !line["group"].is_number_integer())
+    return std::nullopt;
+  const int64_t group = line["group"].get<int64_t>();
+  if (group <= 1 || group > 1 << 30) return std::nullopt;  // never 0, 1 or a negative group
+  return static_cast<int>(group);
+}
+
 std::string prune_line(const std::string& run_id) {
   return json{{"prune", run_id}}.dump();
 }

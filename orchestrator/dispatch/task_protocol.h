@@ -39,6 +39,10 @@ std::string epoch_report_line(int64_t epoch, const std::map<std::string, double>
 // The epoch report in a runner's line, or nullopt when the line is a reply.
 std::optional<EpochReport> parse_epoch_report_line(const nlohmann::json& line,
                                                    const std::string& run_id);
+// The process group of the program a program run started, on the runner's reply channel before
+// its reply: {"group": PGID}. The worker kills that group when it has to kill the runner.
+std::string process_group_line(int group);
+std::optional<int> parse_process_group_line(const nlohmann::json& line);
 // The decision to stop a run, as its runner reads it: {"prune": RUN_ID}.
 std::string prune_line(const std::string& run_id);
 

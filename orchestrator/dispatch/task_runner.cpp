@@ -103,6 +103,8 @@ void TaskRunner::spawn() {
                                          std::to_string(options_.threads),
                                          "--rank",
                                          std::to_string(options_.rank),
+                                         "--grace",
+                                         fmt::format("{}", options_.grace),
                                          "--parent",
                                          std::to_string(getpid())};
   std::vector<char*> argv;
@@ -134,6 +136,9 @@ int TaskRunner::stop_child(bool kill_now) {
   if (child_ < 0) return 0;
   if (to_child_ >= 0) ::close(to_child_);  // end of input: the runner exits by itself
   if (kill_now) ::kill(child_, SIGKILL);
+  // A program task's processes live in their own group; they go with the runner.
+  if (kill_now && program_group_ > 0) ::killpg(program_group_, SIGKILL);
+  program_group_ = -1;
   int status = 0;
   while (waitpid(child_, &status, 0) < 0 && errno == EINTR) {
   }
@@ -230,10 +235,16 @@ bool TaskRunner::take_ready_line() {
 
 bool TaskRunner::take_epoch_lines(const Attempt& attempt, const TaskCallbacks& callbacks) {
   static const std::string kEpochStart = R"({"epoch":)";  // a reply starts {"ok":
+  static const std::string kGroupStart = R"({"group":)";
   for (std::size_t end; (end = replies_.find('\n')) != std::string::npos;) {
-    if (replies_.compare(0, kEpochStart.size(), kEpochStart) != 0) return true;
+    const bool group = replies_.compare(0, kGroupStart.size(), kGroupStart) == 0;
+    if (!group && replies_.compare(0, kEpochStart.size(), kEpochStart) != 0) return true;
     const json line = json::parse(replies_.substr(0, end), nullptr, /*allow_exceptions=*/false);
     replies_.erase(0, end + 1);
+    if (group) {
+      if (std::optional<int> g = parse_process_group_line(line)) program_group_ = *g;
+      continue;
+    }
     if (callbacks.on_epoch && attempt.task.kind == TaskKind::run) {
       if (std::optional<EpochReport> report = parse_epoch_report_line(line, attempt.task.id)) {
         callbacks.on_epoch(*report);
@@ -311,6 +322,7 @@ TaskReport TaskRunner::child_ended(Attempt& attempt) {
 }
 
 TaskReport TaskRunner::read_reply(Attempt& attempt) {
+  program_group_ = -1;  // the task ended, and its program with it
   const std::size_t end_of_reply = replies_.find('\n');
   const std::string line = replies_.substr(0, end_of_reply);
   replies_.erase(0, end_of_reply + 1);  // what stays is the queued task's reply, or part of it

@@ -21,6 +21,7 @@ struct RunnerOptions {
   std::string cache_directory = "cache";
   double checkpoint_interval = 60;  // seconds; see WorkerOptions
   int threads = 1;
+  double grace = 30;             // seconds a stopped program task gets before SIGKILL
   double task_timeout = 0;       // seconds, from the runner's ready line; 0 = none
   double start_timeout = 120;    // seconds a new runner may take to say it is ready
   int max_tasks_per_runner = 0;  // 0 = never recycle
@@ -84,6 +85,7 @@ class TaskRunner {
   std::string queued_id_;     // the task sent to the child behind the running one; "" = none
   std::string replies_;  // read from the child beyond the last complete reply (the queued one's)
   int spawned_ = 0;
+  int program_group_ = -1;  // the running program task's process group; -1 = none
 };
 
 // The runner executable: $HQSWEEP_RUNNER when set, else hqsweep-runner beside this process's own

@@ -72,7 +72,7 @@ StudyData load_study(const std::string& path) {
         if (it != flat.end()) trial.record.params[p.key] = it->second;
       }
       const RunConfig config = run_config_from_canonical(run.config);
-      data.full_epochs = config.is_probe ? config.probe.epochs : config.train.epochs;
+      data.full_epochs = config.full_epochs();
     }
     RunOutcome outcome;
     outcome.ended = run.status != RunStatus::proposed && run.status != RunStatus::cancelled;

@@ -147,7 +147,7 @@ class SweepCoordinator {
     if (sweep_.stopping.algorithm == StoppingAlgorithm::none || example.is_null()) return;
     StoppingSpec spec = sweep_.stopping;
     const RunConfig config = run_config_from_canonical(example);
-    spec.max_epochs = config.is_probe ? config.probe.epochs : config.train.epochs;
+    spec.max_epochs = config.full_epochs();
     stopping_rule_.emplace(spec);
     if (!sweep_.study) replay_stopping(store_->list());
   }

@@ -110,6 +110,9 @@ int serve(const WorkerOptions& options, pid_t parent) {
           written = written && write_all(replies, epoch_report_line(epoch, values) + "\n");
         };
         hooks.should_stop = [&, id = task.id] { return input.prune_arrived(id); };
+        hooks.on_process_group = [&](int group) {
+          written = written && write_all(replies, process_group_line(group) + "\n");
+        };
         const RunResult result = execute_run(task.config, options, hooks);
         answer = runner_reply(&result);
       } else {
@@ -133,8 +136,8 @@ int serve_command(const std::string& name, const std::vector<std::string>& args)
   options.add_options()("data-dir", po::value(&worker.data_directory))(
       "cache-dir", po::value(&worker.cache_directory))("checkpoint-interval",
                                                        po::value(&worker.checkpoint_interval))(
-      "threads", po::value(&worker.threads))("rank", po::value(&worker.rank))("parent",
-                                                                              po::value(&parent));
+      "threads", po::value(&worker.threads))("rank", po::value(&worker.rank))(
+      "grace", po::value(&worker.grace))("parent", po::value(&parent));
   po::variables_map vm;
   if (!parse_arguments(name, "(started by hqsweep run; not for users)", options, {}, args, vm))
     return 0;

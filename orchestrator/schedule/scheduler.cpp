@@ -29,6 +29,9 @@ double nominal_training_samples(const DatasetConfig& dataset) {
   return samples;
 }
 
+// A program's cost is unknown until one has run.
+constexpr double kProgramEstimateSeconds = 60;
+
 }  // namespace
 
 std::size_t tasks_held_per_worker(double recent_task_seconds) {
@@ -40,12 +43,14 @@ std::size_t tasks_held_per_worker(double recent_task_seconds) {
 
 std::string cost_group(const RunConfig& config) {
   if (config.is_probe) return "probe";
+  if (config.is_program) return "program/" + config.program.command.front();
   return (config.model.backbone.empty() ? "circuit" : config.model.backbone) + "/" +
          fusion_info(config.model.fusion).name + "/" + std::to_string(config.dataset.image_size);
 }
 
 double estimate_seconds(const RunConfig& config, TaskKind kind) {
   if (config.is_probe) return config.probe.duration_ms / 1000.0;
+  if (config.is_program) return kProgramEstimateSeconds;  // measured durations refine it
   const int64_t size = config.dataset.image_size > 0 ? config.dataset.image_size : 28;
   // The circuit alone (fusion quantum) costs about as much per sample as a small backbone.
   double per_sample =

@@ -70,6 +70,9 @@ class SweepParser {
                                const JsonPath& path) const;
   std::vector<ParamSpec> parse_space(const ojson& space, const JsonPath& path) const;
   SearchSpec parse_search(const ojson& search, const JsonPath& path) const;
+  // The metric a study or stopping rule watches: a built-in run's validation metric, or any
+  // name a program reports (not a test metric); `mode_given` says whether its mode was.
+  std::string parse_metric(const ojson& metric, bool mode_given, const JsonPath& path) const;
   StoppingSpec parse_stopping(const ojson& stopping, const SearchSpec* search,
                               const JsonPath& path) const;
   void add_study(const ojson& root, const Point& base, Sweep& sweep) const;
@@ -207,6 +210,7 @@ class SweepParser {
 
   const JsonSource& source_;
   const SweepOptions& options_;
+  bool program_runs_ = false;  // the runs are program runs: their metrics are the program's
 };
 
 ParamSpec SweepParser::parse_distribution(const std::string& dotted, const ojson& spec,
@@ -241,7 +245,9 @@ ParamSpec SweepParser::parse_distribution(const std::string& dotted, const ojson
     fail(args_path, "expected [low, high], found " + args.dump());
   }
   const bool integers = d.kind == ParamKind::integer || d.kind == ParamKind::log_integer;
-  if (integers ? key.kind != ValueKind::integer : key.kind != ValueKind::number) {
+  // A program's own setting (params.*) is typed by what is drawn for it.
+  if (key.kind != ValueKind::free &&
+      (integers ? key.kind != ValueKind::integer : key.kind != ValueKind::number)) {
     fail(args_path, kind + " draws " + (integers ? "integers" : "numbers") + ", but \"" + dotted +
                         "\" takes " +
                         (key.kind == ValueKind::integer ? "integers" : "other values") +
@@ -523,16 +529,10 @@ SearchSpec SweepParser::parse_search(const ojson& search, const JsonPath& path) 
   spec.trials = integer_at_least(search["trials"], 1, "the trial count", at("trials"));
   check_limit(static_cast<double>(spec.trials), "search.trials gives");
   if (!search.contains("metric")) {
-    fail(path, "metric is required: one of " + one_of(study_metrics()));
+    fail(path, "metric is required: one of " + one_of(study_metrics()) +
+                   (program_runs_ ? " or a metric the program reports" : ""));
   }
-  if (!search["metric"].is_string() ||
-      std::find(study_metrics().begin(), study_metrics().end(),
-                search["metric"].get<std::string>()) == study_metrics().end()) {
-    fail(path.child("metric"), "expected one of " + one_of(study_metrics()) +
-                                   " (validation metrics: test metrics never choose), found " +
-                                   search["metric"].dump());
-  }
-  spec.metric = search["metric"].get<std::string>();
+  spec.metric = parse_metric(search["metric"], search.contains("mode"), path.child("metric"));
   spec.mode = default_mode(spec.metric);
   if (search.contains("mode")) {
     const ojson& mode = search["mode"];
@@ -568,6 +568,29 @@ SearchSpec SweepParser::parse_search(const ojson& search, const JsonPath& path) 
   return spec;
 }
 
+std::string SweepParser::parse_metric(const ojson& metric, bool mode_given,
+                                      const JsonPath& path) const {
+  const bool known =
+      metric.is_string() && std::find(study_metrics().begin(), study_metrics().end(),
+                                      metric.get<std::string>()) != study_metrics().end();
+  if (known) return metric.get<std::string>();
+  if (!program_runs_) {
+    fail(path, "expected one of " + one_of(study_metrics()) +
+                   " (validation metrics: test metrics never choose), found " + metric.dump());
+  }
+  bool name = metric.is_string() && !metric.get<std::string>().empty();
+  for (char c : name ? metric.get<std::string>() : "")
+    name = name && (std::isalnum(static_cast<unsigned char>(c)) || c == '_');
+  if (!name)
+    fail(path, "expected the name of a metric the program reports, found " + metric.dump());
+  if (metric.get<std::string>().rfind("test_", 0) == 0)
+    fail(path, "test metrics never choose; watch a validation metric the program reports");
+  if (!mode_given)
+    fail(path,
+         "a program's metric " + metric.dump() + " needs its mode beside it (\"max\" or \"min\")");
+  return metric.get<std::string>();
+}
+
 StoppingSpec SweepParser::parse_stopping(const ojson& stopping, const SearchSpec* search,
                                          const JsonPath& path) const {
   if (!stopping.is_object()) fail(path, "expected an object with algorithm, min_epochs, ...");
@@ -593,13 +616,8 @@ StoppingSpec SweepParser::parse_stopping(const ojson& stopping, const SearchSpec
   }
   spec.algorithm = name->second;
   if (stopping.contains("metric")) {
-    if (!stopping["metric"].is_string() ||
-        std::find(study_metrics().begin(), study_metrics().end(),
-                  stopping["metric"].get<std::string>()) == study_metrics().end()) {
-      fail(path.child("metric"),
-           "expected one of " + one_of(study_metrics()) + ", found " + stopping["metric"].dump());
-    }
-    spec.metric = stopping["metric"].get<std::string>();
+    spec.metric = parse_metric(stopping["metric"], search != nullptr || stopping.contains("mode"),
+                               path.child("metric"));
     if (search != nullptr && spec.metric != search->metric) {
       fail(path.child("metric"), "the study optimises " + search->metric +
                                      "; stopping watches the same metric (leave it out)");
@@ -866,6 +884,7 @@ Sweep SweepParser::parse_and_expand(bool whole_file_is_base) {
     assign_option(parse_assignments(root["base"], JsonPath().child("base")), base);
   }
   base.label.clear();
+  program_runs_ = is_program_config(base.values);
 
   if (root.contains("search")) {
     add_study(root, base, sweep);
@@ -877,6 +896,9 @@ Sweep SweepParser::parse_and_expand(bool whole_file_is_base) {
   cross_with_seeds(root, points);
   collect_runs(points, parse_excludes(root), sweep);
   if (root.contains("stopping")) {
+    program_runs_ =
+        program_runs_ || std::any_of(sweep.runs.begin(), sweep.runs.end(),
+                                     [](const RunSpec& r) { return r.config.contains("program"); });
     sweep.stopping = parse_stopping(root["stopping"], nullptr, JsonPath().child("stopping"));
   }
   return sweep;
