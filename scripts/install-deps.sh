@@ -19,8 +19,10 @@ packages=(
   # Python clients of the results file (scripts/load_results.py, scripts/plot.py; SciPy for the
   # test that recomputes `hqsweep report`)
   python3 python3-h5py python3-pandas python3-matplotlib python3-scipy
-  # Optuna, for the side-by-side sampler and study benchmarks (scripts/bench-samplers.py)
-  python3-optuna
+  # Optuna, for the side-by-side sampler and study benchmarks (scripts/bench-samplers.py);
+  # scikit-learn for the study figures' importances; PyTorch for the example program task
+  # (examples/programs/torch_wdbc.py)
+  python3-optuna python3-sklearn python3-torch
 )
 
 missing=()

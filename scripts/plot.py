@@ -57,8 +57,9 @@ def flatten(config, prefix=""):
     return flat
 
 
-def load_runs(paths):
-    """Done runs of every file, one row per run_id, with flattened config columns and `file`."""
+def load_runs(paths, metric=None):
+    """Done runs of every file, one row per run_id, with flattened config columns and `file`;
+    `metric`, when /index has no column for it (a program's own metric), read from each run."""
     frames = []
     for path in paths:
         if not os.path.exists(path):
@@ -75,6 +76,11 @@ def load_runs(paths):
         raise BadInput(f"{', '.join(paths)}: no done runs to plot")
     configs = pd.DataFrame([flatten(json.loads(text)) for text in runs.config], index=runs.index)
     metric_columns = [c for c in runs.columns if c.startswith(("val_", "test_"))]
+    if metric and metric not in runs:
+        runs[metric] = [load_results.load_metrics(row.file, row.run_id).get(metric, np.nan)
+                        for row in runs.itertuples()]
+        if runs[metric].notna().any():
+            metric_columns.append(metric)
     return pd.concat([runs[["run_id", "file", "duration_s"] + metric_columns], configs], axis=1)
 
 
@@ -92,6 +98,8 @@ def label_of(row, keys):
             continue
         if isinstance(value, float) and value.is_integer():  # pandas makes 4 -> 4.0 next to NaN
             value = int(value)
+        elif isinstance(value, float):
+            value = f"{value:.4g}"  # a searched value, not all its digits
         short = key.split(".")[-1] if not key.endswith(".name") else key.split(".")[0]
         parts.append(f"{value}" if short in ("fusion", "backbone", "dataset") else f"{short}={value}")
     return " ".join(parts) or "all runs"
@@ -140,24 +148,34 @@ def save(figure, out_dir, name, written):
     written.append(path)
 
 
-def plot_curves(runs, keys, out_dir, written):
+def plot_curves(runs, keys, metric, out_dir, written):
+    """Loss curves on the left; on the right validation accuracy, or `metric` where the runs have
+    a curve of that name (a program's own)."""
     for dataset, frame in per_dataset(runs):
         inner = [k for k in keys if k != "dataset.name"]
-        figure, (loss_axis, acc_axis) = plt.subplots(1, 2, figsize=(12, 4.5))
         drawn = 0
+        curves_of = {row.run_id: load_results.load_curves(row.file, row.run_id)
+                     for row in frame.itertuples()}
+        right = metric if any(metric in c for c in curves_of.values()) else "val_acc"
+        has_loss = any(n in c for c in curves_of.values() for n in ("train_loss", "val_loss"))
+        if has_loss:
+            figure, (loss_axis, acc_axis) = plt.subplots(1, 2, figsize=(12, 4.5))
+        else:  # a program that reports no loss: its own curve alone
+            figure, acc_axis = plt.subplots(1, 1, figsize=(7, 4.5))
+            loss_axis = None
         for index, (label, group) in enumerate(groups(frame, inner)):
-            curves = [load_results.load_curves(row.file, row.run_id) for row in group.itertuples()]
+            curves = [curves_of[row.run_id] for row in group.itertuples()]
             curves = [c for c in curves if not c.empty]
             if not curves:
                 continue
             color = f"C{index % 10}"
             for axis, name, style in ((loss_axis, "train_loss", "--"), (loss_axis, "val_loss", "-"),
-                                      (acc_axis, "val_acc", "-")):
+                                      (acc_axis, right, "-")):
                 series = [c[name].to_numpy() for c in curves if name in c]
-                if not series:
+                if axis is None or not series:
                     continue
                 length = min(len(s) for s in series)  # early stopping ends runs at different epochs
-                values = np.array([s[:length] for s in series]) * (100 if name.endswith("acc") else 1)
+                values = np.array([s[:length] for s in series]) * scale(name)
                 epochs = np.arange(1, length + 1)
                 mean = values.mean(axis=0)
                 axis.plot(epochs, mean, style, color=color,
@@ -169,13 +187,15 @@ def plot_curves(runs, keys, out_dir, written):
         if drawn == 0:
             plt.close(figure)
             continue
-        loss_axis.set(title=f"{dataset}: loss (dashed train, solid validation)", xlabel="epoch",
-                      ylabel="cross-entropy loss")
-        acc_axis.set(title=f"{dataset}: validation accuracy", xlabel="epoch",
-                     ylabel="validation accuracy (%)")
+        if loss_axis is not None:
+            loss_axis.set(title=f"{dataset}: loss (dashed train, solid validation)",
+                          xlabel="epoch", ylabel="cross-entropy loss")
+        acc_axis.set(title=f"{dataset}: {axis_label(right).removesuffix(' (%)')}", xlabel="epoch",
+                     ylabel=axis_label(right))
         acc_axis.legend(fontsize="small", loc="lower right")
         for axis in (loss_axis, acc_axis):
-            axis.grid(alpha=0.3)
+            if axis is not None:
+                axis.grid(alpha=0.3)
         save(figure, out_dir, f"curves-{dataset}.png", written)
 
 
@@ -413,7 +433,8 @@ def main(argv):
     parser.add_argument("--out", required=True, help="directory for the PNG files (created)")
     parser.add_argument("--kind", default="all", choices=("all",) + KINDS + (STUDY_KIND,))
     parser.add_argument("--metric", default="test_acc",
-                        help="metric of bars and qubits, e.g. test_acc, test_auc, test_f1")
+                        help="metric of bars and qubits, e.g. test_acc, test_auc, test_f1, or a "
+                             "program's own metric; of curves, a curve to draw beside the losses")
     args = parser.parse_args(argv[1:])
     try:
         if args.kind == STUDY_KIND:
@@ -426,8 +447,8 @@ def main(argv):
             for path in written:
                 print(path)
             return 0
-        runs = load_runs(args.results)
-        if args.metric not in runs:
+        runs = load_runs(args.results, args.metric)
+        if args.metric not in runs and args.kind != "curves":
             available = ", ".join(c for c in runs.columns if c.startswith(("val_", "test_")))
             raise BadInput(f"--metric: no column '{args.metric}' in the index (available: {available})")
         keys = varying_keys(runs)
@@ -435,7 +456,7 @@ def main(argv):
         written = []
         kinds = KINDS if args.kind == "all" else (args.kind,)
         if "curves" in kinds:
-            plot_curves(runs, keys, args.out, written)
+            plot_curves(runs, keys, args.metric, args.out, written)
         if "bars" in kinds:
             plot_bars(runs, keys, args.metric, args.out, written)
         if "qubits" in kinds:

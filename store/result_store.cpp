@@ -475,6 +475,13 @@ RunResult ResultStore::get(const std::string& run_id) const {
   return results_file::read_run(state.file, run_id);
 }
 
+std::map<std::string, double> ResultStore::metrics(const std::string& run_id) const {
+  const State& state = *state_;
+  if (state.read_from_journal || !state.unwritten.empty()) return get(run_id).metrics;
+  if (!contains(run_id)) throw Error("no run " + run_id + " in " + state.path);
+  return results_file::read_metrics(state.file, run_id);
+}
+
 std::vector<SweepRecord> ResultStore::sweeps() const {
   return state_->sweep_records;
 }

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <limits>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -56,6 +57,9 @@ class ResultStore {
   std::optional<RunStatus> status(const std::string& run_id) const;
   // Every run, in the order they were first stored.
   std::vector<RunSummary> list() const;
+  // Every scalar metric of a run (list() carries only those with an /index column); throws when
+  // absent.
+  std::map<std::string, double> metrics(const std::string& run_id) const;
   // One run with its curves and arrays; throws when absent.
   RunResult get(const std::string& run_id) const;
   std::vector<SweepRecord> sweeps() const;

@@ -289,6 +289,16 @@ void write_run(const Handle& file, const RunResult& result) {
   hdf5::move_link(runs, pending, result.run_id);
 }
 
+std::map<std::string, double> read_metrics(const Handle& file, const std::string& run_id) {
+  Handle group = hdf5::open_group(hdf5::open_group(file, "runs"), run_id);
+  std::map<std::string, double> metrics;
+  if (hdf5::link_exists(group, "metrics")) {
+    for (const Column& column : hdf5::table_columns(group, "metrics"))
+      metrics[column.name] = hdf5::read_number_column(group, "metrics", column.name).at(0);
+  }
+  return metrics;
+}
+
 RunResult read_run(const Handle& file, const std::string& run_id) {
   Handle runs = hdf5::open_group(file, "runs");
   Handle group = hdf5::open_group(runs, run_id);
@@ -308,10 +318,7 @@ RunResult read_run(const Handle& file, const std::string& run_id) {
   result.parameters_quantum = hdf5::read_int_attribute(group, "parameters_quantum");
   result.cache_key = hdf5::read_string_attribute(group, "cache_key");
   result.classes = hdf5::read_int_attribute(group, "classes");
-  if (hdf5::link_exists(group, "metrics")) {
-    for (const Column& column : hdf5::table_columns(group, "metrics"))
-      result.metrics[column.name] = hdf5::read_number_column(group, "metrics", column.name).at(0);
-  }
+  result.metrics = read_metrics(file, run_id);
   if (hdf5::link_exists(group, "curves")) {
     for (const Column& column : hdf5::table_columns(group, "curves")) {
       if (column.name == "epoch") continue;

@@ -43,6 +43,8 @@ std::vector<SweepRecord> read_sweeps(const hdf5::Handle& file);
 // so a reader of the file sees the run whole or not at all.
 void write_run(const hdf5::Handle& file, const RunResult& result);
 RunResult read_run(const hdf5::Handle& file, const std::string& run_id);
+// A stored run's scalar metrics alone.
+std::map<std::string, double> read_metrics(const hdf5::Handle& file, const std::string& run_id);
 
 // /index: one row per run; the varying keys of the sweeps become columns.
 std::vector<hdf5::Column> index_columns(const std::vector<std::string>& varying_keys);

@@ -395,12 +395,14 @@ Watch watch_program(pid_t pid, const RunConfig& config, const WorkerOptions& opt
   }
   // The leader is gone; whatever it left running in its group goes too.
   ::killpg(pid, SIGKILL);
-  // Drain what was written before the end (the writers are dead, so this reaches end of file).
+  // Drain what was written before the end. The writers are dead, so this reaches end of file,
+  // unless a process left the group (setsid); the deadline keeps that from holding us.
+  const Clock::time_point drained_by = Clock::now() + std::chrono::seconds(2);
   for (Pipe* p : {&out, &err}) {
     char buffer[65536];
-    for (;;) {
+    while (Clock::now() < drained_by) {
       pollfd fd{p->read, POLLIN, 0};
-      if (::poll(&fd, 1, 1000) <= 0) break;
+      if (::poll(&fd, 1, 100) <= 0) continue;
       const ssize_t n = ::read(p->read, buffer, sizeof buffer);
       if (n <= 0) break;
       output.add(buffer, static_cast<std::size_t>(n), p == &out, on_report);

@@ -75,6 +75,8 @@ Loaded load_runs(const std::vector<std::string>& files) {
       sweep_texts.insert({sweep.text, sweep.source});  // shards record the same sweep
     }
     for (RunSummary& run : store.list()) {
+      // Every stored metric is reportable, not only those with an /index column.
+      if (is_finished(run.status)) run.metrics = store.metrics(run.run_id);
       auto [it, fresh] = index.emplace(run.run_id, loaded.runs.size());
       if (fresh) {
         FlatConfig flat = flatten_config(run.config);
