@@ -42,6 +42,10 @@ std::string count_text(int64_t count) {
 // given on the command line override; data sets of unknown shape (csv, image_folder, medmnist)
 // need them, and the error says so.
 InputShape nominal_input(const RunConfig& config, int64_t classes, int64_t features) {
+  if (config.is_program) {
+    throw Error("run " + config.run_id +
+                " is a program run (program.command): its model is the program's, not hqsweep's");
+  }
   if (config.dataset.info == nullptr) {
     throw Error("model.backbone probe is a synthetic scheduler task and builds no model");
   }

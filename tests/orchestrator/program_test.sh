@@ -21,27 +21,9 @@ work=$(mktemp -d)
 trap 'pkill -KILL -f "$work" 2>/dev/null || true; rm -rf "$work"' EXIT
 cd "$work"
 
-# A program that trains EPOCHS epochs of STEP seconds, keeps its epoch in its run directory and
-# continues from it when started again, re-reporting the epochs it restores.
-cat > train.sh <<'SH'
-#!/bin/sh
-lr=$1; epochs=$2; step=$3
-done_epochs=0
-[ -f "$HQSWEEP_RUN_DIR/epoch" ] && done_epochs=$(cat "$HQSWEEP_RUN_DIR/epoch")
-[ "$done_epochs" -gt 0 ] && echo "continuing after epoch $done_epochs"
-e=1
-while [ "$e" -le "$epochs" ]; do
-  [ "$e" -gt "$done_epochs" ] && sleep "$step"
-  echo "hqsweep: {\"epoch\": $e, \"val_loss\": $(awk "BEGIN{print $lr + 1 / $e}")}"
-  echo "$e" > "$HQSWEEP_RUN_DIR/epoch.tmp" && mv "$HQSWEEP_RUN_DIR/epoch.tmp" "$HQSWEEP_RUN_DIR/epoch"
-  e=$((e + 1))
-done
-echo "hqsweep: {\"final\": {\"val_loss\": $(awk "BEGIN{print $lr + 1 / $epochs}"), \"test_loss\": $lr}}"
-SH
-chmod +x train.sh
 cat > grid.json <<JSON
 {"name": "program-grid",
- "base": {"program": {"command": ["$work/train.sh", "{params.lr}", "{params.epochs}", "{params.step}"],
+ "base": {"program": {"command": ["$root/examples/programs/epochs.sh", "{params.lr}", "{params.epochs}", "{params.step}"],
                       "epochs": 6},
           "params": {"epochs": 6, "step": 0.25}},
  "grid": {"params.lr": [0.1, 0.2, 0.3, 0.4]}}

@@ -2,14 +2,16 @@
 # SlurmTest: `hqsweep submit`, the graceful stop at Slurm's signal (sent by scancel, and by Slurm
 # itself before the time limit) with requeue or resubmission (both of a study, continued under the
 # same trial numbers), and a job array with `hqsweep merge`, on a real one-node Slurm that this script starts (slurm_cluster.sh) and stops again.
-# Usage: slurm_test.sh HQSWEEP [submit|requeue|resubmit|srun|timelimit|array]... (default: all).
+# A program case runs users' program tasks (docs/programs.md) in a batch job.
+# Usage: slurm_test.sh HQSWEEP [submit|program|requeue|resubmit|srun|timelimit|array]... (default: all).
 # Exits 77 (skipped) without root or Slurm's daemons (install-deps installs slurm-wlm and munge).
 set -euo pipefail
 hqsweep=$(realpath "$1")
 shift
 cases=("$@")
-[ ${#cases[@]} -gt 0 ] || cases=(submit requeue resubmit srun timelimit array)
+[ ${#cases[@]} -gt 0 ] || cases=(submit program requeue resubmit srun timelimit array)
 here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
 
 for program in slurmctld slurmd munged sbatch; do
   if ! command -v "$program" >/dev/null; then
@@ -145,6 +147,22 @@ case_submit() {
   grep -q "^$id .*COMPLETED" status.txt || fail "status shows no completed job $id: $(cat status.txt)"
   grep -q -- "-np 3 " results/slurm/probe-"$id".out || fail "mpirun did not start 2 workers + rank 0"
   echo "SlurmTest submit: job $id ran 8 runs under mpirun; status shows it COMPLETED"
+}
+
+# Program tasks in a batch job: examples/programs/epochs.sh over a grid, under mpirun.
+case_program() {
+  cat >programs.json <<JSON
+{"name": "programs",
+ "base": {"program": {"command": ["$root/examples/programs/epochs.sh", "{params.lr}", "3", "0.1"]}},
+ "grid": {"params.lr": [0.1, 0.2, 0.3, 0.4]}}
+JSON
+  "$hqsweep" submit programs.json --ntasks-per-node 2 --time 10 >submit.txt
+  id=$(submitted_job_id)
+  [ -n "$id" ] || fail "no job id in: $(cat submit.txt)"
+  wait_for_job "$id" 120
+  [[ $(job_state "$id") == "JobState=COMPLETED " ]] || fail "job $id ended $(job_state "$id")"
+  check_runs results/programs.h5 4
+  echo "SlurmTest program: job $id ran 4 program runs (epochs.sh) under mpirun"
 }
 
 # A study, stopped by the warning signal, requeued, and continued under the same trial numbers.
