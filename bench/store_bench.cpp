@@ -59,16 +59,22 @@ void remove_store(const std::string& path) {
   for (const char* suffix : {"", ".journal", ".writing"}) fs::remove(path + suffix);
 }
 
+SweepRecord bench_sweep(int64_t run_count = 0) {
+  SweepRecord sweep;
+  sweep.run_count = run_count;
+  sweep.name = "bench";
+  sweep.source = "bench.json";
+  sweep.text = "{}";
+  sweep.command_line = "store_bench";
+  sweep.varying_keys = {"model.fusion", "quantum.qubits", "seed"};
+  sweep.recorded_time = 1.7e9;
+  return sweep;
+}
+
 void BM_AppendCrashSafe(benchmark::State& state) {
   const std::string path = scratch("append.h5");
   ResultStore store = ResultStore::open_for_writing(path);
-  store.record_sweep({"bench",
-                      "bench.json",
-                      "{}",
-                      0,
-                      "store_bench",
-                      {"model.fusion", "quantum.qubits", "seed"},
-                      1.7e9});
+  store.record_sweep(bench_sweep());
   int index = 0;
   for (auto _ : state) store.append(make_run(index++));
   state.counters["appends_per_s"] = benchmark::Counter(index, benchmark::Counter::kIsRate);
@@ -102,13 +108,7 @@ const std::string& large_file() {
     std::string file = scratch("large.h5");
     auto start = std::chrono::steady_clock::now();
     ResultStore store = ResultStore::open_for_writing(file);
-    store.record_sweep({"bench",
-                        "bench.json",
-                        "{}",
-                        kLargeFile,
-                        "store_bench",
-                        {"model.fusion", "quantum.qubits", "seed"},
-                        1.7e9});
+    store.record_sweep(bench_sweep(kLargeFile));
     for (int i = 0; i < kLargeFile; ++i) store.append(make_run(i));
     seconds_to_make_large_file =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

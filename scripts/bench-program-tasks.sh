@@ -4,7 +4,7 @@
 # sleeps as long (/bin/sh: fork + exec, run directory, config file, output read, the group killed)
 # and as a Python program of the same length (examples/programs/objective.py, Python's start-up
 # included), median of 3 runs each. The overhead per task is the wall time's increase over the
-# probe's times workers / runs. Usage: scripts/bench-program-tasks.sh [build dir] [runs] [ms]
+# probe's times workers / runs. (Braces in a command are placeholders: the shell's JSON doubles them.) Usage: scripts/bench-program-tasks.sh [build dir] [runs] [ms]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 hqsweep=$(realpath "${1:-$root/build}")/orchestrator/hqsweep
@@ -19,7 +19,7 @@ cat > probe.json <<JSON
 JSON
 cat > shell.json <<JSON
 {"name": "shell", "base": {"program": {"command": ["/bin/sh", "-c",
-   "sleep $seconds; echo 'hqsweep: {\"final\": {\"x\": 1}}'"]}}, "seeds": $runs}
+   "sleep $seconds; echo 'hqsweep: {{\"final\": {{\"x\": 1}}}}'"]}}, "seeds": $runs}
 JSON
 cat > python.json <<JSON
 {"name": "python", "base": {"program": {"command": ["/usr/bin/python3", "$root/examples/programs/objective.py", "branin"]},

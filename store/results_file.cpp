@@ -53,6 +53,7 @@ void write_sweep_into(const Handle& group, const SweepRecord& sweep) {
   hdf5::write_attribute(group, "run_count", sweep.run_count);
   hdf5::write_attribute(group, "command_line", sweep.command_line);
   hdf5::write_attribute(group, "varying_keys", nlohmann::json(sweep.varying_keys).dump());
+  hdf5::write_attribute(group, "overrides", nlohmann::json(sweep.overrides).dump());
   hdf5::write_attribute(group, "recorded", iso_time(sweep.recorded_time));
   hdf5::write_attribute(group, "recorded_unix", sweep.recorded_time);
   hdf5::write_attribute(group, "shard_index", int64_t{sweep.shard_index});
@@ -70,6 +71,10 @@ SweepRecord read_sweep_from(const Handle& group) {
   sweep.varying_keys = nlohmann::json::parse(hdf5::read_string_attribute(group, "varying_keys"))
                            .get<std::vector<std::string>>();
   sweep.recorded_time = hdf5::read_double_attribute(group, "recorded_unix");
+  if (hdf5::has_attribute(group, "overrides")) {  // files written before they were recorded
+    sweep.overrides = nlohmann::json::parse(hdf5::read_string_attribute(group, "overrides"))
+                          .get<std::vector<std::string>>();
+  }
   if (hdf5::has_attribute(group, "shard_count")) {  // files written before shards were recorded
     sweep.shard_index = static_cast<int>(hdf5::read_int_attribute(group, "shard_index"));
     sweep.shard_count = static_cast<int>(hdf5::read_int_attribute(group, "shard_count"));

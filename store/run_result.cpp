@@ -132,6 +132,7 @@ nlohmann::json to_json(const SweepRecord& sweep) {
           {"text", sweep.text},
           {"run_count", sweep.run_count},
           {"command_line", sweep.command_line},
+          {"overrides", sweep.overrides},
           {"varying_keys", sweep.varying_keys},
           {"recorded_time", sweep.recorded_time},
           {"shard_index", sweep.shard_index},
@@ -147,6 +148,8 @@ SweepRecord sweep_record_from_json(const nlohmann::json& json) {
   sweep.command_line = get_or<std::string>(json, "command_line", "");
   sweep.varying_keys =
       json.value("varying_keys", nlohmann::json::array()).get<std::vector<std::string>>();
+  sweep.overrides =  // absent before they were recorded
+      json.value("overrides", nlohmann::json::array()).get<std::vector<std::string>>();
   sweep.recorded_time = get_or<double>(json, "recorded_time", 0);
   sweep.shard_index = get_or<int>(json, "shard_index", 0);  // absent before shards were recorded
   sweep.shard_count = get_or<int>(json, "shard_count", 1);

@@ -83,6 +83,7 @@ struct SweepRecord {
   // The part of the sweep this file holds (hqsweep run --shard I/N); 0 of 1 = all of it.
   int shard_index = 0;
   int shard_count = 1;
+  std::vector<std::string> overrides;  // its --set KEY=VALUE, so that readers expand it alike
 };
 
 // Serialisation used by the journal and by `hqsweep ls --json`.

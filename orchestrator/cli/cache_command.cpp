@@ -65,14 +65,21 @@ int cache_command(const std::string& name, const std::vector<std::string>& args)
     std::vector<std::vector<std::string>> rows;
     uint64_t total = 0;
     for (const CacheEntry& entry : cache.list()) {
+      // A cache records its extraction config (common/derived_configs.h): the classical model
+      // under "classical", the circuit under "quantum".
       FlatConfig flat = entry.config.is_object() ? flatten_config(entry.config) : FlatConfig{};
-      std::string made_by = entry.config.is_null() ? "(unreadable: remove it)"
-                                                   : config_value_text(flat, "dataset.name") + " " +
-                                                         config_value_text(flat, "model.backbone");
-      rows.push_back({entry.key, format_bytes(entry.bytes), made_by});
+      if (entry.config.is_null()) {
+        rows.push_back({entry.key, format_bytes(entry.bytes), "(unreadable: remove it)", "", ""});
+      } else {
+        rows.push_back({entry.key, format_bytes(entry.bytes),
+                        config_value_text(flat, "classical.dataset.name"),
+                        config_value_text(flat, "classical.model.backbone"),
+                        config_value_text(flat, "quantum.qubits")});
+      }
       total += entry.bytes;
     }
-    if (!rows.empty()) std::cout << format_table({"key", "size", "dataset backbone"}, rows);
+    if (!rows.empty())
+      std::cout << format_table({"key", "size", "dataset", "backbone", "qubits"}, rows);
     std::cout << operands[0] << ": " << rows.size() << " caches, " << format_bytes(total) << "\n";
     return 0;
   }

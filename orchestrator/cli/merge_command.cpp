@@ -100,7 +100,8 @@ void record_the_whole_sweep(const std::string& out, const std::vector<InputSweep
   SweepRecord whole = *any;
   Sweep sweep;
   try {
-    sweep = expand_sweep(JsonSource::from_text(any->text, any->source));
+    sweep =
+        expand_sweep(JsonSource::from_text(any->text, any->source), SweepOptions{any->overrides});
   } catch (const Error& e) {
     std::cerr << "note: the recorded sweep " << any->source << " no longer expands (" << e.what()
               << "); shards not checked for completeness\n";

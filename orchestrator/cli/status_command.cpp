@@ -13,6 +13,7 @@
 #include <boost/program_options.hpp>
 #include <nlohmann/json.hpp>
 
+#include "common/clock.h"
 #include "common/error.h"
 #include "common/exit_codes.h"
 #include "common/json_source.h"
@@ -20,11 +21,13 @@
 #include "orchestrator/cli/command_line.h"
 #include "orchestrator/cli/commands.h"
 #include "orchestrator/report/text_table.h"
+#include "orchestrator/run/progress.h"
 #include "orchestrator/slurm/slurm.h"
 #include "orchestrator/sweep/sweep.h"
 #include "store/merge.h"
 #include "store/result_store.h"
 #include "store/results_paths.h"
+#include "store/writer_lock.h"
 
 namespace hqsweep {
 
@@ -41,6 +44,22 @@ struct Holdings {
   int64_t planned_total = 0;
 };
 
+// The runs a file's sweep records plan: its latest record's, or, for the shards of one sweep
+// (a merged file holds each shard's record), the sum over its shards.
+int64_t planned_runs(const std::vector<SweepRecord>& records) {
+  if (records.empty()) return 0;
+  const SweepRecord& latest = records.back();
+  if (latest.shard_count <= 1) return latest.run_count;
+  std::map<int, int64_t> per_shard;  // the latest record of each shard
+  for (const SweepRecord& r : records) {
+    if (r.text == latest.text && r.shard_count == latest.shard_count)
+      per_shard[r.shard_index] = r.run_count;
+  }
+  int64_t total = 0;
+  for (const auto& [index, count] : per_shard) total += count;
+  return total;
+}
+
 Holdings read_holdings(const std::vector<std::string>& files, const std::string& out) {
   Holdings holdings;
   for (const std::string& file : files) {
@@ -51,8 +70,7 @@ Holdings read_holdings(const std::vector<std::string>& files, const std::string&
       auto [it, fresh] = holdings.status.emplace(run.run_id, run.status);
       if (!fresh && replaces_copy(run.status, it->second)) it->second = run.status;
     }
-    const auto records = store.sweeps();
-    const int64_t planned = records.empty() ? 0 : records.back().run_count;
+    const int64_t planned = planned_runs(store.sweeps());
     if (file != out || files.size() == 1) holdings.planned_total += planned;
     const auto modified = fs::last_write_time(file);
     const double age =
@@ -103,6 +121,26 @@ void print_progress(const Holdings& holdings, const std::optional<Sweep>& sweep,
       totals[RunStatus::cancelled] + totals[RunStatus::proposed], not_started);
 }
 
+// While a sweep writes the file: what its coordinator last wrote of its running runs (their
+// epochs and latest validation values) and its ETA. A progress file without a writer is left
+// from a sweep that was killed; it says nothing then.
+void print_running(const std::string& out) {
+  const std::optional<ProgressSnapshot> snapshot = read_progress_file(out);
+  if (!snapshot || WriterLock::holder(out).empty()) return;
+  std::cout << fmt::format("running now (as of {} ago): {}\n",
+                           format_duration(std::max(0.0, wall_seconds() - snapshot->updated)),
+                           progress_line(*snapshot, 0));
+  std::vector<std::vector<std::string>> rows;
+  for (const RunningRun& r : snapshot->running_runs) {
+    rows.push_back({r.run_id,
+                    r.epoch == 0   ? "-"
+                    : r.epochs > 0 ? fmt::format("{}/{}", r.epoch, r.epochs)
+                                   : std::to_string(r.epoch),
+                    r.metric.empty() ? "-" : fmt::format("{} {:.4g}", r.metric, r.value)});
+  }
+  if (!rows.empty()) std::cout << format_table({"run_id", "epoch", "latest"}, rows);
+}
+
 // What Slurm says of the jobs `hqsweep submit` recorded beside the results file.
 void print_slurm_jobs(const std::string& out) {
   const std::vector<std::string> job_ids =
@@ -135,9 +173,9 @@ void print_slurm_jobs(const std::string& out) {
 int status_command(const std::string& name, const std::vector<std::string>& args) {
   po::options_description options(
       "Show a sweep's progress from its results file (and a job array's shard files) next to\n"
-      "the state of the Slurm jobs `hqsweep submit` recorded for it. Give the sweep file (runs "
-      "not\n"
-      "started yet are counted too) or the results file.\n\nOptions");
+      "the state of the Slurm jobs `hqsweep submit` recorded for it; while a sweep runs, also\n"
+      "its running runs' epochs and latest validation values and its ETA. Give the sweep file\n"
+      "(runs not started yet are counted too) or the results file.\n\nOptions");
   std::string target, out;
   std::vector<std::string> overrides;
   std::size_t max_runs = kDefaultMaxRuns;
@@ -173,6 +211,7 @@ int status_command(const std::string& name, const std::vector<std::string>& args
         holdings.file_rows);
   }
   print_progress(holdings, sweep, sweep ? target : out);
+  print_running(out);
   print_slurm_jobs(out);
   return 0;
 }

@@ -64,7 +64,7 @@ Loaded load_runs(const std::vector<std::string>& files) {
   if (files.empty()) throw Error("no results file given");
   Loaded loaded;
   std::map<std::string, std::size_t> index;
-  std::set<std::pair<std::string, std::string>> sweep_texts;
+  std::set<std::tuple<std::string, std::string, std::vector<std::string>>> sweep_texts;
   for (const std::string& file : files) {
     ResultStore store = ResultStore::open_for_reading(file);
     for (const SweepRecord& sweep : store.sweeps()) {
@@ -72,7 +72,7 @@ Loaded load_runs(const std::vector<std::string>& files) {
         if (std::find(loaded.recorded_varying.begin(), loaded.recorded_varying.end(), key) ==
             loaded.recorded_varying.end())
           loaded.recorded_varying.push_back(key);
-      sweep_texts.insert({sweep.text, sweep.source});  // shards record the same sweep
+      sweep_texts.insert({sweep.text, sweep.source, sweep.overrides});  // shards: one sweep
     }
     for (RunSummary& run : store.list()) {
       // Every stored metric is reportable, not only those with an /index column.
@@ -97,11 +97,11 @@ Loaded load_runs(const std::vector<std::string>& files) {
   }
   loaded.description = files.size() == 1 ? files[0] : fmt::format("{} files", files.size());
   if (loaded.runs.empty()) throw Error(loaded.description + ": no runs to report");
-  for (const auto& [text, source] : sweep_texts) {
+  for (const auto& [text, source, overrides] : sweep_texts) {
     // The recorded sweep gives the table its order (the file's own: classical control first,
     // qubits ascending); a sweep that no longer expands (an older schema) just gives none.
     try {
-      Sweep sweep = expand_sweep(JsonSource::from_text(text, source));
+      Sweep sweep = expand_sweep(JsonSource::from_text(text, source), SweepOptions{overrides});
       std::map<std::string, std::size_t> position;
       for (std::size_t i = 0; i < sweep.runs.size(); ++i) position[sweep.runs[i].run_id] = i;
       for (LoadedRun& run : loaded.runs) {
@@ -165,6 +165,18 @@ bool is_fraction_metric(std::string metric) {
   static const std::set<std::string> fractions = {"acc",    "balanced_acc", "precision",
                                                   "recall", "f1",           "auc"};
   return fractions.count(metric) > 0;
+}
+
+// A metric's summary over seeds, its t interval clipped to the values the metric can take
+// (fractions 0..1, losses from 0): a mean of bounded values cannot lie outside their bounds.
+SampleSummary summarize_metric(const std::vector<double>& values, const std::string& metric) {
+  SampleSummary s = summarize_sample(values);
+  const double low = 0, high = is_fraction_metric(metric) ? 1.0 : INFINITY;
+  if (is_fraction_metric(metric) || lower_is_better(metric)) {
+    if (!std::isnan(s.ci_low)) s.ci_low = std::clamp(s.ci_low, low, high);
+    if (!std::isnan(s.ci_high)) s.ci_high = std::clamp(s.ci_high, low, high);
+  }
+  return s;
 }
 
 std::string resolve_metric(const std::string& name, const std::set<std::string>& available,
@@ -437,7 +449,8 @@ Row summarise_group(const Report& report, const Group& group) {
   const std::vector<const LoadedRun*> done = done_runs(group);
   for (const std::string& metric : report.metrics) {
     std::vector<double> values = metric_values(done, metric);
-    row.metrics.push_back(values.empty() ? std::nullopt : std::optional(summarize_sample(values)));
+    row.metrics.push_back(values.empty() ? std::nullopt
+                                         : std::optional(summarize_metric(values, metric)));
   }
   double best_selection = kNaN;
   for (const LoadedRun* run : done) {
@@ -487,7 +500,7 @@ void compare_with_baseline(const Report& report, Row& row,
     const std::string& metric = report.metrics[m];
     MetricComparison comparison;
     const std::vector<double> baseline_values = metric_values(baseline_done, metric);
-    if (!baseline_values.empty()) comparison.baseline = summarize_sample(baseline_values);
+    if (!baseline_values.empty()) comparison.baseline = summarize_metric(baseline_values, metric);
     if (row.metrics[m] && comparison.baseline)
       comparison.difference = row.metrics[m]->mean - comparison.baseline->mean;
     std::vector<double> a, b;

@@ -55,6 +55,14 @@ std::string first_line(const std::string& text) {
 // workers and store their reports until every run is finished or a signal stops it.
 class SweepCoordinator {
  public:
+  // A task handed to a worker: its estimate and latest epoch, for the progress snapshot.
+  struct InFlight {
+    double estimate = 0;
+    int64_t epochs = 0, epoch = 0;
+    std::string metric;
+    double value = 0;
+  };
+
   SweepCoordinator(const SweepRunOptions& options, WorkerPool& pool)
       : options_(options), pool_(pool) {}
 
@@ -102,7 +110,7 @@ class SweepCoordinator {
         pool_.size(), options_.out);
     to_run_ = static_cast<int64_t>(plan.to_run.size());
     scheduler_.emplace(plan.to_run, cached_feature_keys(), options_.retries);
-    progress_.emplace(options_.progress_interval, to_run_);
+    progress_.emplace(options_.progress_interval);
     held_.resize(static_cast<std::size_t>(pool_.size()));
     start_stopping(plan.to_run.empty() ? json() : plan.to_run.front());
   }
@@ -133,7 +141,7 @@ class SweepCoordinator {
         (study.search.trials - study_->started()) * static_cast<int64_t>(study.runs_per_trial) +
         static_cast<int64_t>(configs.size());
     scheduler_.emplace(configs, cached_feature_keys(), options_.retries);
-    progress_.emplace(options_.progress_interval, to_run_);
+    progress_.emplace(options_.progress_interval);
     held_.resize(static_cast<std::size_t>(pool_.size()));
     json first = configs.empty() ? json() : configs.front();
     if (first.is_null())
@@ -171,6 +179,7 @@ class SweepCoordinator {
     record.text = read_text_file(options_.sweep_path);
     record.run_count = run_count;
     record.command_line = options_.command_line;
+    record.overrides = options_.overrides;
     record.varying_keys = sweep_.varying_keys;
     record.recorded_time = wall_seconds();
     record.shard_index = options_.shard.index;
@@ -199,7 +208,7 @@ class SweepCoordinator {
       }
       // Stored after the workers have their next tasks, so they do not wait for the fsync.
       sink_->flush();
-      progress_->update(progress_counts());
+      show_progress(false);
       if (outstanding_ == 0) {
         if (stopping_ || (scheduler_->finished_all() && !study_can_go_on())) return;
         throw Error("internal: runs wait but none can start");  // a dependency was lost
@@ -218,11 +227,54 @@ class SweepCoordinator {
 
   bool study_can_go_on() const { return study_ && study_->can_propose(); }
 
-  // A study's trials not proposed yet wait too, so that the progress line's ETA counts them.
-  SchedulerCounts progress_counts() const {
-    SchedulerCounts counts = scheduler_->counts();
-    if (study_) counts.waiting = std::max<int64_t>(0, to_run_ - counts.done - counts.running);
-    return counts;
+  // The progress line, and the progress file `hqsweep status` reads (every few seconds).
+  void show_progress(bool force) {
+    const ProgressSnapshot snapshot = progress_snapshot();
+    progress_->update(snapshot, force);
+    if (force || snapshot.updated - progress_written_ >= kProgressFileSeconds) {
+      write_progress_file(options_.out, snapshot);
+      progress_written_ = snapshot.updated;
+    }
+  }
+
+  // Counts, each worker's executing run with its latest epoch, and the ETA: the estimated work
+  // left (tasks waiting, the unfinished epochs of those running, a study's trials not proposed
+  // yet) at the rate the work done so far took, epochs of running runs included, so that it is
+  // known before the first run ends.
+  ProgressSnapshot progress_snapshot() const {
+    const SchedulerCounts counts = scheduler_->counts();
+    ProgressSnapshot s;
+    s.total = to_run_;
+    s.done = counts.done - counts.failed;
+    s.failed = counts.failed;
+    s.waiting = counts.waiting;
+    s.updated = wall_seconds();
+    s.elapsed = s.updated - started_;
+    double work_done = work_done_, work_left = scheduler_->waiting_estimate();
+    for (const std::vector<Task>& tasks : held_) {
+      for (std::size_t i = 0; i < tasks.size(); ++i) {
+        auto it = in_flight_.find(tasks[i].id);
+        if (it == in_flight_.end()) continue;
+        const InFlight& f = it->second;
+        const double fraction =
+            f.epochs > 0 ? std::min(1.0, static_cast<double>(f.epoch) / f.epochs) : 0.0;
+        work_done += f.estimate * fraction;
+        work_left += f.estimate * (1 - fraction);
+        if (i > 0) continue;  // queued behind the one its worker executes
+        ++s.running;
+        if (tasks[i].kind == TaskKind::run)
+          s.running_runs.push_back({tasks[i].id, f.epoch, f.epochs, f.metric, f.value});
+      }
+    }
+    s.queued = static_cast<int64_t>(outstanding_) - s.running;
+    if (study_) {
+      const int64_t unproposed = std::max<int64_t>(
+          0, to_run_ - counts.done - static_cast<int64_t>(outstanding_) - counts.waiting);
+      s.waiting += unproposed;
+      if (tasks_seen_ > 0) work_left += unproposed * estimates_seen_ / tasks_seen_;
+    }
+    s.eta_seconds = estimated_seconds_left(work_done, work_left, s.elapsed);
+    return s;
   }
 
   // A study's next trials, while more workers have nothing to do than runs are ready for them:
@@ -262,12 +314,29 @@ class SweepCoordinator {
   // An epoch of a running run: the stopping rule decides at once, from what has arrived.
   void judge_epoch(int worker, const EpochReport& epoch) {
     ++epoch_reports_;
+    note_epoch(epoch);
     if (!stopping_rule_ || stopping_) return;
     auto value = epoch.values.find(sweep_.stopping.metric);
     if (value == epoch.values.end()) return;
     if (stopping_rule_->report(epoch.run_id, epoch.epoch, value->second)) {
       pool_.prune(worker, epoch.run_id);
       ++prune_decisions_;
+    }
+  }
+
+  // The progress line shows the watched metric: the stopping rule's, else validation accuracy,
+  // else validation loss, else the first one reported.
+  void note_epoch(const EpochReport& epoch) {
+    auto it = in_flight_.find(epoch.run_id);
+    if (it == in_flight_.end() || epoch.values.empty()) return;
+    it->second.epoch = epoch.epoch;
+    for (const std::string& name : {sweep_.stopping.metric, std::string("val_acc"),
+                                    std::string("val_loss"), epoch.values.begin()->first}) {
+      auto value = epoch.values.find(name);
+      if (value == epoch.values.end()) continue;
+      it->second.metric = name;
+      it->second.value = value->second;
+      return;
     }
   }
 
@@ -297,10 +366,20 @@ class SweepCoordinator {
         std::optional<Task> task = scheduler_->next();
         if (!task) return;
         pool_.assign(static_cast<int>(w), *task);
+        in_flight_[task->id] = in_flight_for(*task);
         held_[w].push_back(std::move(*task));
         ++outstanding_;
       }
     }
+  }
+
+  InFlight in_flight_for(const Task& task) {
+    InFlight f;
+    f.estimate = task.estimate;
+    if (task.kind == TaskKind::run) f.epochs = run_config_from_canonical(task.config).full_epochs();
+    estimates_seen_ += task.estimate;
+    ++tasks_seen_;
+    return f;
   }
 
   void forget_held(std::size_t worker, const std::string& task_id) {
@@ -319,15 +398,20 @@ class SweepCoordinator {
                                ? report.seconds
                                : 0.9 * recent_task_seconds_ + 0.1 * report.seconds;
     const Task& task = report.task;
+    bool again = false;  // requeued: its work is not done
     if (task.kind == TaskKind::run) {
-      handle_run(report);
+      again = handle_run(report);
     } else {
       if (!report.succeeded) {
         scheduler_->set_extraction_error(task.id, report.error);
         progress_->message(
             fmt::format("SHF extraction {} failed: {}", task.id, first_line(report.error)));
       }
-      scheduler_->finished(task, report.succeeded, report.retryable, report.seconds);
+      again = scheduler_->finished(task, report.succeeded, report.retryable, report.seconds);
+    }
+    if (auto it = in_flight_.find(task.id); it != in_flight_.end()) {
+      if (!again) work_done_ += it->second.estimate;
+      in_flight_.erase(it);
     }
     for (auto& [head, reason] : scheduler_->take_blocked_failures()) {
       RunResult failed = ended_without_running(head, RunStatus::failed, reason);
@@ -340,13 +424,14 @@ class SweepCoordinator {
     }
   }
 
-  void handle_run(const TaskReport& report) {
+  // Returns whether the run goes back to the queue.
+  bool handle_run(const TaskReport& report) {
     RunResult result = report.result;
     if (study_) result.trial = study_->trial_of(result.run_id);
     sink_->add(result);
     if (report.result.status == RunStatus::cancelled) {
       scheduler_->requeue(report.task);
-      return;
+      return true;
     }
     const bool requeued =
         scheduler_->finished(report.task, report.succeeded, report.retryable, report.seconds);
@@ -355,10 +440,11 @@ class SweepCoordinator {
       if (stopping_rule_) stopping_rule_->finished(result.run_id);
       if (result.status == RunStatus::pruned) ++pruned_;
     }
-    if (report.succeeded) return;
+    if (report.succeeded) return requeued;
     if (!requeued) ++failures_;
     progress_->message(fmt::format("run {} {}: {}", report.task.id, to_string(report.result.status),
                                    first_line(report.error)));
+    return requeued;
   }
 
   // Reports that arrived while the workers stopped count; tasks that were running without a
@@ -382,7 +468,8 @@ class SweepCoordinator {
       }
     }
     sink_->finish();
-    progress_->update(progress_counts(), true);
+    show_progress(true);
+    remove_progress_file(options_.out);  // the sweep is no longer running
     progress_->finish();
   }
 
@@ -425,7 +512,13 @@ class SweepCoordinator {
   std::size_t outstanding_ = 0;          // tasks held by all workers
   int64_t to_run_ = 0;
   int64_t failures_ = 0;
-  double recent_task_seconds_ = -1;  // mean of recent tasks; how many a worker holds
+  double recent_task_seconds_ = -1;            // mean of recent tasks; how many a worker holds
+  std::map<std::string, InFlight> in_flight_;  // tasks handed to workers
+  double work_done_ = 0;                       // estimates of the tasks that ended
+  double estimates_seen_ = 0;
+  int64_t tasks_seen_ = 0;
+  double progress_written_ = 0;
+  static constexpr double kProgressFileSeconds = 2;
   bool stopping_ = false;
   double deadline_ = 0;  // when a graceful stop ends
   double started_ = 0;

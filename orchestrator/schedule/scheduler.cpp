@@ -130,6 +130,16 @@ void Scheduler::add_runs(const std::vector<json>& runs, const std::set<std::stri
   }
 }
 
+double Scheduler::waiting_estimate() const {
+  double total = 0;
+  for (const auto* queues : {&ready_, &blocked_}) {
+    for (const auto& [group, queue] : *queues) {
+      for (const Task& task : queue) total += task.estimate;
+    }
+  }
+  return total;
+}
+
 std::size_t Scheduler::ready_count() const {
   std::size_t count = 0;
   for (const auto& [group, queue] : ready_) count += queue.size();

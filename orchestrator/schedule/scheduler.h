@@ -73,6 +73,8 @@ class Scheduler {
 
   bool finished_all() const;
   SchedulerCounts counts() const;
+  // The estimates of the tasks not handed out yet (ready, or waiting for an extraction).
+  double waiting_estimate() const;
 
  private:
   double refined(const Task& task) const;

@@ -44,8 +44,10 @@ def main(hqsweep, path):
             n = len(values)
             mean, std = values.mean(), values.std(ddof=1)
             half = stats.t.ppf(0.975, n - 1) * std / math.sqrt(n)
-            for column, expected in (("mean", mean), ("std", std), ("ci_low", mean - half),
-                                     ("ci_high", mean + half)):
+            # Fractions: the t interval clipped to [0, 1] (docs/analysis.md).
+            for column, expected in (("mean", mean), ("std", std),
+                                     ("ci_low", max(0.0, mean - half)),
+                                     ("ci_high", min(1.0, mean + half))):
                 if not close(float(row[f"{metric}_{column}"]), expected):
                     failures.append(f"{name} {metric}_{column}: {row[f'{metric}_{column}']} vs {expected}")
             if row["model.fusion"] == "classical":

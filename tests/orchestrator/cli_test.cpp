@@ -293,6 +293,53 @@ TEST(CliTest, StatusCountsRunsOfTheSweepAndSaysWhenNoJobsAreRecorded) {
       << missing.output;
 }
 
+// Polls a condition (a busy machine is slow), up to two minutes.
+template <typename Condition>
+bool eventually(Condition&& condition) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(2);
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return true;
+}
+
+std::string file_text(const std::string& path) {
+  std::ifstream in(path);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+TEST(CliTest, StatusShowsRunningRunsEpochsWhileASweepRunsAndProgressKeepsFailedApart) {
+  Fixture f;
+  const std::string sweep = f.dir + "/long.json";
+  std::ofstream(sweep) << R"({"name": "long",
+      "base": {"model": {"backbone": "probe"}, "probe": {"duration_ms": 4000, "epochs": 20}},
+      "grid": {"probe.failure": ["none", "error"]}, "seeds": 2})";
+  const std::string out = f.dir + "/long.h5", log = f.dir + "/run.log";
+  ASSERT_EQ(std::system((std::string(HQSWEEP_EXECUTABLE) + " run " + sweep + " --out " + out +
+                         " --workers 2 --progress-interval 1 > " + log + " 2>&1 &")
+                            .c_str()),
+            0);
+  Outcome status;
+  EXPECT_TRUE(eventually([&] {
+    status = run_hqsweep("status " + out);
+    // While the first two run, each worker holds the next one queued: not running.
+    return status.output.find("running now") != std::string::npos &&
+           status.output.find("/20  ") != std::string::npos &&
+           status.output.find("2 running, 2 queued, 0 waiting") != std::string::npos;
+  })) << status.output;
+  EXPECT_NE(status.output.find("probe_objective"), std::string::npos) << status.output;
+  EXPECT_TRUE(eventually([&] {
+    return file_text(log).find("runs finished this time") != std::string::npos;
+  })) << file_text(log);
+  const std::string text = file_text(log);
+  EXPECT_NE(text.find("] 2/4 done, 2 failed | 0 running, 0 queued, 0 waiting"), std::string::npos)
+      << "failed runs are not done: " << text;
+  EXPECT_NE(text.find(" epoch "), std::string::npos) << text;
+  EXPECT_FALSE(std::filesystem::exists(out + ".progress")) << "the sweep ended";
+  EXPECT_EQ(run_hqsweep("status " + out).output.find("running now"), std::string::npos);
+}
+
 TEST(CliTest, MergeFindsShardsExitsThreeOnConflictsAndRefusesNoInput) {
   Fixture f;
   const std::string sweep = f.dir + "/study.json";
@@ -382,7 +429,12 @@ TEST(CliTest, CacheLsRmAndGcKeepWhatResultsReferTo) {
   Outcome listed = run_hqsweep("cache ls " + fixture.caches);
   EXPECT_EQ(listed.exit_code, 0) << listed.output;
   EXPECT_NE(listed.output.find("keep1"), std::string::npos);
-  EXPECT_NE(listed.output.find("breastmnist resnet18"), std::string::npos) << listed.output;
+  // The data set, backbone and qubits of the extraction each cache records.
+  const std::size_t row = listed.output.find("keep1");
+  const std::string line = listed.output.substr(row, listed.output.find('\n', row) - row);
+  EXPECT_NE(line.find(" breastmnist "), std::string::npos) << listed.output;
+  EXPECT_NE(line.find(" resnet18 "), std::string::npos) << listed.output;
+  EXPECT_EQ(line.back(), '4') << listed.output;
   EXPECT_NE(listed.output.find("2 caches"), std::string::npos) << listed.output;
 
   Outcome refused = run_hqsweep("cache gc " + fixture.caches);

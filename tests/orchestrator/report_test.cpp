@@ -144,6 +144,61 @@ TEST_F(ReportTest, GroupsFollowTheRecordedSweepsOrderNotTheOrderRunsFinished) {
   EXPECT_EQ(fusions(), (std::vector<std::string>{"classical", "dhf", "cross_attention"}));
 }
 
+TEST_F(ReportTest, GroupsFollowTheSweepsOrderWhenItRanWithSet) {
+  std::vector<RunResult> runs;
+  for (const char* fusion : {"cross_attention", "dhf", "classical"})  // finished in this order
+    for (int seed = 0; seed < 2; ++seed)
+      runs.push_back(fixture_run(fusion, seed, {0.8, 0.8, 0.7, 10}, /*lr=*/0.01));
+  const std::string path = write("set.h5", runs);
+  SweepRecord sweep;
+  sweep.name = "set";
+  sweep.source = "set.json";
+  sweep.text = R"({"base": {"dataset.name": "wdbc", "model.backbone": "mlp"},
+                   "grid": {"model.fusion": ["classical", "dhf", "cross_attention"]},
+                   "seeds": 2})";
+  sweep.overrides = {"train.lr=0.01"};  // hqsweep run set.json --set train.lr=0.01
+  ResultStore::open_for_writing(path).record_sweep(sweep);
+  const json report = report_json({path});
+  std::vector<std::string> order;
+  for (const json& g : report.at("groups")) order.push_back(g.at("keys").at("model.fusion"));
+  EXPECT_EQ(order, (std::vector<std::string>{"classical", "dhf", "cross_attention"})) << report;
+}
+
+TEST_F(ReportTest, EveryStoredMetricIsReportableNotOnlyIndexColumns) {
+  std::vector<RunResult> runs = fusion_runs();
+  for (RunResult& run : runs) {
+    if (run.status != RunStatus::done) continue;
+    run.metrics["test_acc_tuned"] = run.metrics["test_acc"] + 0.01;
+    run.metrics["threshold"] = 0.4;
+    run.metrics["best_epoch"] = 7;
+  }
+  ReportOptions options;
+  options.metrics = {"acc_tuned", "threshold", "best_epoch"};
+  const json report = report_json({write("tuned.h5", runs)}, options);
+  EXPECT_EQ(report["metrics"], json({"test_acc_tuned", "threshold", "best_epoch"}));
+  const json& dhf = group(report, "dhf");
+  EXPECT_NEAR(dhf["metrics"]["test_acc_tuned"]["mean"].get<double>(), 0.8525641025641025 + 0.01,
+              1e-12);
+  EXPECT_EQ(dhf["metrics"]["best_epoch"]["mean"], 7);
+}
+
+TEST_F(ReportTest, ConfidenceIntervalsStayInsideTheMetricsRange) {
+  std::vector<RunResult> runs;
+  const double accuracies[] = {1.0, 1.0, 0.88};  // t interval [0.75, 1.34] before clipping
+  for (int seed = 0; seed < 3; ++seed) {
+    RunResult run = fixture_run("dhf", seed, {accuracies[seed], 0.9, 0.7, 10});
+    run.metrics["test_loss"] = 0.01 * (1 + 10 * seed);  // interval reaching below 0
+    runs.push_back(run);
+  }
+  ReportOptions options;
+  options.metrics = {"acc", "loss"};
+  const json report = report_json({write("bounded.h5", runs)}, options);
+  const json& acc = report["groups"][0]["metrics"]["test_acc"];
+  EXPECT_EQ(acc["ci_high"], 1.0);
+  EXPECT_LT(acc["ci_low"].get<double>(), 0.96);
+  EXPECT_EQ(report["groups"][0]["metrics"]["test_loss"]["ci_low"], 0.0);
+}
+
 TEST_F(ReportTest, MetricsDefaultToTheTestSetAndAcceptFullNames) {
   std::string file = write("fusion.h5", fusion_runs());
   ReportOptions options;

@@ -19,13 +19,15 @@ int main(int argc, char** argv) {
     std::remove(argv[1]);
     std::remove((std::string(argv[1]) + ".journal").c_str());
     hqsweep::ResultStore store = hqsweep::ResultStore::open_for_writing(argv[1]);
-    store.record_sweep({"fixture",
-                        "sweeps/fixture.json",
-                        "{\"grid\": {\"model.fusion\": []}}",
-                        5,
-                        "hqsweep run sweeps/fixture.json",
-                        {"model.fusion", "seed"},
-                        1.7e9});
+    hqsweep::SweepRecord sweep;
+    sweep.name = "fixture";
+    sweep.source = "sweeps/fixture.json";
+    sweep.text = "{\"grid\": {\"model.fusion\": []}}";
+    sweep.run_count = 5;
+    sweep.command_line = "hqsweep run sweeps/fixture.json";
+    sweep.varying_keys = {"model.fusion", "seed"};
+    sweep.recorded_time = 1.7e9;
+    store.record_sweep(sweep);
     nlohmann::json expected = nlohmann::json::array();
     for (int seed = 0; seed < 4; ++seed) {
       hqsweep::RunResult result = hqsweep::testing::make_result("run" + std::to_string(seed), seed);
@@ -48,7 +50,10 @@ int main(int argc, char** argv) {
       hqsweep::FeatureCache cache(argv[3]);
       hqsweep::FeatureSplit split{2, 1, {0.5f, 1.5f}, 0, {}, {0, 1}};
       hqsweep::CachedFeatures features{
-          {{"dataset", {{"name", "breastmnist"}}}, {"model", {{"backbone", "resnet18"}}}},
+          // What a real cache records: its extraction config (common/derived_configs.h).
+          {{"classical",
+            {{"dataset", {{"name", "breastmnist"}}}, {"model", {{"backbone", "resnet18"}}}}},
+           {"quantum", {{"qubits", 4}}}},
           split,
           split,
           split};

@@ -172,9 +172,15 @@ TEST(ResultStoreTest, SweepRecordsBecomeIndexColumns) {
   {
     ResultStore store = ResultStore::open_for_writing(path);
     store.append(make_result("before", 1));
-    SweepRecord sweep{"demo", "sweeps/demo.json",      "{\"grid\": {}}",
-                      2,      "hqsweep run demo.json", {"model.fusion", "seed"},
-                      1.7e9};
+    SweepRecord sweep;
+    sweep.name = "demo";
+    sweep.source = "sweeps/demo.json";
+    sweep.text = "{\"grid\": {}}";
+    sweep.run_count = 2;
+    sweep.command_line = "hqsweep run demo.json";
+    sweep.varying_keys = {"model.fusion", "seed"};
+    sweep.recorded_time = 1.7e9;
+    sweep.overrides = {"train.epochs=2"};
     store.record_sweep(sweep);
     store.record_sweep(sweep);  // a resume records nothing new
     store.append(make_result("after", 2));
@@ -182,6 +188,7 @@ TEST(ResultStoreTest, SweepRecordsBecomeIndexColumns) {
   ResultStore reader = ResultStore::open_for_reading(path);
   ASSERT_EQ(reader.sweeps().size(), 1u);
   EXPECT_EQ(reader.sweeps()[0].command_line, "hqsweep run demo.json");
+  EXPECT_EQ(reader.sweeps()[0].overrides, (std::vector<std::string>{"train.epochs=2"}));
   hdf5::Handle file = hdf5::open_file(path, hdf5::Access::read_only);
   EXPECT_EQ(hdf5::read_text_column(file, "index", "model.fusion"),
             (std::vector<std::string>{"dhf", "classical"}));
