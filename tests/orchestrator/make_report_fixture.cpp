@@ -76,13 +76,15 @@ int main(int argc, char** argv) {
     std::remove(argv[1]);
     std::remove((std::string(argv[1]) + ".journal").c_str());
     hqsweep::ResultStore store = hqsweep::ResultStore::open_for_writing(argv[1]);
-    store.record_sweep({"report-fixture",
-                        "sweeps/report-fixture.json",
-                        "{}",
-                        30,
-                        "hqsweep run sweeps/report-fixture.json",
-                        {"model.backbone", "model.fusion", "quantum.qubits", "seed"},
-                        1.7e9});
+    hqsweep::SweepRecord sweep;
+    sweep.name = "report-fixture";
+    sweep.source = "sweeps/report-fixture.json";
+    sweep.text = "{}";
+    sweep.run_count = 30;
+    sweep.command_line = "hqsweep run sweeps/report-fixture.json";
+    sweep.varying_keys = {"model.backbone", "model.fusion", "quantum.qubits", "seed"};
+    sweep.recorded_time = 1.7e9;
+    store.record_sweep(sweep);
     for (const char* backbone : {"hqcnn", "resnet18"})
       for (const char* fusion : {"classical", "dhf", "tshf"})
         for (int qubits : {4, 8}) {
