@@ -23,6 +23,8 @@ packages=(
   # scikit-learn for the study figures' importances; PyTorch for the example program task
   # (examples/programs/torch_wdbc.py)
   python3-optuna python3-sklearn python3-torch
+  # a real browser for the HTML report's test (tests/orchestrator/html_report_test.sh)
+  chromium
 )
 
 missing=()

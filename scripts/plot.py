@@ -5,9 +5,10 @@
                             [--kind all|curves|bars|qubits|roc|study]
                             [--metric test_acc]
 
-  curves  mean learning curves per group (loss, validation accuracy), band = std over seeds
+  curves  mean learning curves per group (loss, validation accuracy), band = std over seeds;
+          with more than 4 groups, means only, and a panel per group in curves-*-groups.png
   bars    a metric per group (fusion, qubits, ...), one bar per backbone, error bars = std
-          over seeds
+          over seeds; many groups are laid out in rows and files (bars-*-1.png, -2, ...)
   qubits  a metric against the qubit count, one line per backbone and fusion; the classical
           control as a dashed line
   roc     ROC curves from the stored test probabilities, one per group (binary: the positive
@@ -31,6 +32,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 import h5py  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
@@ -105,16 +107,32 @@ def label_of(row, keys):
     return " ".join(parts) or "all runs"
 
 
+def order_key(row, keys):
+    """Groups sorted by their keys' values: numbers as numbers (qubits 4 before 10), absent
+    values (a classical run's qubits) first, texts alphabetically."""
+    key = []
+    for k in keys:
+        value = row[k]
+        if pd.isna(value):
+            key.append((0, 0, ""))
+        elif isinstance(value, (int, float, np.integer, np.floating)):
+            key.append((1, float(value), ""))
+        else:
+            key.append((2, 0, str(value)))
+    return key
+
+
 def groups(runs, keys):
-    """(label, frame) per group of runs with the same values of keys, in first-seen order."""
+    """(label, frame) per group of runs with the same values of keys, sorted by those values."""
     if not keys:
         return [("all runs", runs)]
     filled = runs[keys].astype(str)
-    out = []
+    found = []
     by = [filled[k] for k in keys]
     for _, frame in runs.groupby(by if len(by) > 1 else by[0], sort=False):
-        out.append((label_of(frame.iloc[0], keys), frame))
-    return out
+        found.append((order_key(frame.iloc[0], keys), label_of(frame.iloc[0], keys), frame))
+    found.sort(key=lambda entry: entry[0])
+    return [(label, frame) for _, label, frame in found]
 
 
 def per_dataset(runs):
@@ -148,83 +166,186 @@ def save(figure, out_dir, name, written):
     written.append(path)
 
 
+MAX_BANDS = 4        # more groups than this: curves without bands, and a panel per group
+PANELS_PER_FIGURE = 12
+BARS_PER_PANEL = 10  # bars in one row of a bar figure; more go to further rows or files
+ROWS_PER_FIGURE = 3
+
+
+def integer_epochs(axis):
+    axis.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
+def mean_and_band(series, name):
+    """Mean and mean +- std over seeds of equally long curves, clipped to the metric's range."""
+    length = min(len(s) for s in series)  # early stopping ends runs at different epochs
+    values = np.array([s[:length] for s in series]) * scale(name)
+    mean = np.nanmean(values, axis=0)
+    std = np.nanstd(values, axis=0, ddof=1) if len(series) > 1 else None
+    low, high = (None, None) if std is None else (mean - std, mean + std)
+    if std is not None and is_fraction(name):
+        low, high = np.clip(low, 0, 100), np.clip(high, 0, 100)
+    return np.arange(1, length + 1), mean, low, high
+
+
 def plot_curves(runs, keys, metric, out_dir, written):
     """Loss curves on the left; on the right validation accuracy, or `metric` where the runs have
-    a curve of that name (a program's own)."""
+    a curve of that name (a program's own). Bands (std over seeds) for up to MAX_BANDS groups;
+    with more, the overview has means only and a second figure gives each group a panel of its
+    own, its band in colour and the other groups' means in grey."""
     for dataset, frame in per_dataset(runs):
         inner = [k for k in keys if k != "dataset.name"]
-        drawn = 0
         curves_of = {row.run_id: load_results.load_curves(row.file, row.run_id)
                      for row in frame.itertuples()}
         right = metric if any(metric in c for c in curves_of.values()) else "val_acc"
         has_loss = any(n in c for c in curves_of.values() for n in ("train_loss", "val_loss"))
+        grouped = []
+        for label, group in groups(frame, inner):
+            curves = [c for c in (curves_of[row.run_id] for row in group.itertuples()) if not c.empty]
+            if curves:
+                grouped.append((label, curves))
+        if not grouped:
+            continue
+        bands = len(grouped) <= MAX_BANDS
         if has_loss:
             figure, (loss_axis, acc_axis) = plt.subplots(1, 2, figsize=(12, 4.5))
         else:  # a program that reports no loss: its own curve alone
             figure, acc_axis = plt.subplots(1, 1, figsize=(7, 4.5))
             loss_axis = None
-        for index, (label, group) in enumerate(groups(frame, inner)):
-            curves = [curves_of[row.run_id] for row in group.itertuples()]
-            curves = [c for c in curves if not c.empty]
-            if not curves:
-                continue
-            color = f"C{index % 10}"
+        for index, (label, curves) in enumerate(grouped):
+            color = plt.cm.tab20(index % 20) if len(grouped) > 10 else f"C{index % 10}"
             for axis, name, style in ((loss_axis, "train_loss", "--"), (loss_axis, "val_loss", "-"),
                                       (acc_axis, right, "-")):
                 series = [c[name].to_numpy() for c in curves if name in c]
                 if axis is None or not series:
                     continue
-                length = min(len(s) for s in series)  # early stopping ends runs at different epochs
-                values = np.array([s[:length] for s in series]) * scale(name)
-                epochs = np.arange(1, length + 1)
-                mean = values.mean(axis=0)
+                epochs, mean, low, high = mean_and_band(series, name)
                 axis.plot(epochs, mean, style, color=color,
                           label=label if name != "train_loss" else None)
-                if len(series) > 1:
-                    std = values.std(axis=0, ddof=1)
-                    axis.fill_between(epochs, mean - std, mean + std, color=color, alpha=0.15)
-            drawn += 1
-        if drawn == 0:
-            plt.close(figure)
-            continue
+                if bands and low is not None:
+                    axis.fill_between(epochs, low, high, color=color, alpha=0.15)
         if loss_axis is not None:
             loss_axis.set(title=f"{dataset}: loss (dashed train, solid validation)",
                           xlabel="epoch", ylabel="cross-entropy loss")
-        acc_axis.set(title=f"{dataset}: {axis_label(right).removesuffix(' (%)')}", xlabel="epoch",
-                     ylabel=axis_label(right))
-        acc_axis.legend(fontsize="small", loc="lower right")
+        what = "mean ± std over seeds" if bands else "mean over seeds; bands per group below"
+        acc_axis.set(title=f"{dataset}: {axis_label(right).removesuffix(' (%)')}\n{what}",
+                     xlabel="epoch", ylabel=axis_label(right))
+        if is_fraction(right):
+            acc_axis.set_ylim(None, min(100, acc_axis.get_ylim()[1]))
+        acc_axis.legend(fontsize="small", loc="best", ncol=2 if len(grouped) > 6 else 1)
         for axis in (loss_axis, acc_axis):
             if axis is not None:
                 axis.grid(alpha=0.3)
+                integer_epochs(axis)
         save(figure, out_dir, f"curves-{dataset}.png", written)
+        if not bands:
+            plot_curve_panels(dataset, grouped, right, out_dir, written)
+
+
+def plot_curve_panels(dataset, grouped, name, out_dir, written):
+    """One panel per group: its mean and band, the other groups' means in grey."""
+    means = []
+    for label, curves in grouped:
+        series = [c[name].to_numpy() for c in curves if name in c]
+        means.append((label, mean_and_band(series, name) if series else None))
+    pages = [means[i:i + PANELS_PER_FIGURE] for i in range(0, len(means), PANELS_PER_FIGURE)]
+    for page_number, page in enumerate(pages, 1):
+        columns = min(4, len(page))
+        rows = (len(page) + columns - 1) // columns
+        figure, axes = plt.subplots(rows, columns, figsize=(3.4 * columns, 2.8 * rows),
+                                    sharex=True, sharey=True, squeeze=False)
+        for axis, (label, curve) in zip(axes.flat, page):
+            for other_label, other in means:
+                if other is not None and other_label != label:
+                    axis.plot(other[0], other[1], color="0.8", linewidth=0.8)
+            if curve is not None:
+                epochs, mean, low, high = curve
+                axis.plot(epochs, mean, color="C0")
+                if low is not None:
+                    axis.fill_between(epochs, low, high, color="C0", alpha=0.25)
+            axis.set_title(label, fontsize="small")
+            axis.grid(alpha=0.3)
+            integer_epochs(axis)
+        for axis in axes.flat[len(page):]:
+            axis.axis("off")
+        for axis in axes[-1]:
+            axis.set_xlabel("epoch")
+        for axis in axes[:, 0]:
+            axis.set_ylabel(axis_label(name), fontsize="small")
+        if is_fraction(name):
+            axes[0][0].set_ylim(None, min(100, axes[0][0].get_ylim()[1]))
+        suffix = f"-{page_number}" if len(pages) > 1 else ""
+        figure.suptitle(f"{dataset}: {axis_label(name).removesuffix(' (%)')} per group, "
+                        "mean ± std over seeds (grey: the other groups)")
+        save(figure, out_dir, f"curves-{dataset}-groups{suffix}.png", written)
+
+
+def wrapped(label, width=14):
+    """A bar label over lines of about `width` characters, broken at spaces."""
+    lines, line = [], ""
+    for word in label.split(" "):
+        if line and len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    return "\n".join(lines + [line])
 
 
 def plot_bars(runs, keys, metric, out_dir, written):
-    """x: the groups apart from dataset and backbone (fusion, qubits, ...); one bar per backbone."""
+    """x: the groups apart from dataset and backbone (fusion, qubits, ...); one bar per backbone
+    (runs without one, the circuit-only fusion, under "none"). At most BARS_PER_PANEL bars in a
+    row, ROWS_PER_FIGURE rows in a file: a sweep of many groups gives several readable files."""
     factor = scale(metric)
     for dataset, frame in per_dataset(runs):
         backbone_key = "model.backbone" if "model.backbone" in keys else None
+        frame = frame.copy()
+        if backbone_key:
+            frame[backbone_key] = frame[backbone_key].fillna("none")
         inner = [k for k in keys if k not in ("dataset.name", "model.backbone")]
         categories = [label for label, _ in groups(frame, inner)]
         backbones = list(dict.fromkeys(frame[backbone_key])) if backbone_key else [None]
-        figure, axis = plt.subplots(figsize=(max(6, 0.9 * len(categories) * len(backbones) + 2), 4.8))
-        width = 0.8 / len(backbones)
-        for b, backbone in enumerate(backbones):
+        stats = {}
+        for backbone in backbones:
             chosen = frame if backbone is None else frame[frame[backbone_key] == backbone]
-            found = {label: group[metric].dropna() * factor for label, group in groups(chosen, inner)}
-            means = [found[c].mean() if c in found and len(found[c]) else np.nan for c in categories]
-            stds = [found[c].std(ddof=1) if c in found and len(found[c]) > 1 else 0 for c in categories]
-            positions = np.arange(len(categories)) + (b - (len(backbones) - 1) / 2) * width
-            axis.bar(positions, means, width, yerr=stds, capsize=3, label=backbone)
-        axis.set_xticks(np.arange(len(categories)), [c.replace(" ", "\n") for c in categories])
-        if factor > 1:
-            axis.set_ylim(max(0, np.nanmin(frame[metric]) * factor - 10), None)
-        axis.set(title=f"{dataset}: {axis_label(metric)}\nmean ± std over seeds",
-                 xlabel=" / ".join(k.split(".")[-1] for k in inner) or None, ylabel=axis_label(metric))
-        if backbone_key:
-            axis.legend(title="backbone", fontsize="small")
-        axis.grid(axis="y", alpha=0.3)
-        save(figure, out_dir, f"bars-{metric}-{dataset}.png", written)
+            for label, group in groups(chosen, inner):
+                values = group[metric].dropna() * factor
+                if len(values):
+                    stats[(backbone, label)] = (values.mean(),
+                                                values.std(ddof=1) if len(values) > 1 else 0)
+        per_row = max(1, BARS_PER_PANEL // len(backbones))
+        row_count = -(-len(categories) // per_row)
+        per_row = -(-len(categories) // row_count)  # rows of about equal length
+        rows = [categories[i:i + per_row] for i in range(0, len(categories), per_row)]
+        pages = [rows[i:i + ROWS_PER_FIGURE] for i in range(0, len(rows), ROWS_PER_FIGURE)]
+        top = max((m + s for m, s in stats.values()), default=1)
+        bottom = min((m - s for m, s in stats.values()), default=0)
+        for page_number, page in enumerate(pages, 1):
+            widest = max(len(r) for r in page) * len(backbones)
+            figure, axes = plt.subplots(len(page), 1, squeeze=False,
+                                        figsize=(min(14, max(6, 1.1 * widest + 2)),
+                                                 3.6 * len(page) + 0.6))
+            width = 0.8 / len(backbones)
+            for axis, row in zip(axes[:, 0], page):
+                for b, backbone in enumerate(backbones):
+                    means = [stats.get((backbone, c), (np.nan, 0))[0] for c in row]
+                    stds = [stats.get((backbone, c), (np.nan, 0))[1] for c in row]
+                    positions = np.arange(len(row)) + (b - (len(backbones) - 1) / 2) * width
+                    axis.bar(positions, means, width, yerr=stds, capsize=3,
+                             label=backbone, color=f"C{b % 10}")
+                axis.set_xticks(np.arange(len(row)), [wrapped(c) for c in row], fontsize="small")
+                axis.set_xlim(-0.6, max(len(r) for r in page) - 0.4)
+                if factor > 1:  # a percentage: from a little under the lowest bar, up to 100
+                    axis.set_ylim(max(0, bottom - 5), min(100, top + 3))
+                axis.set_ylabel(axis_label(metric))
+                axis.grid(axis="y", alpha=0.3)
+            axes[0, 0].set_title(f"{dataset}: {axis_label(metric)}, mean ± std over seeds" +
+                                 (f" ({page_number} of {len(pages)})" if len(pages) > 1 else ""))
+            axes[-1, 0].set_xlabel(" / ".join(k.split(".")[-1] for k in inner) or None)
+            if backbone_key:
+                axes[0, 0].legend(title="backbone", fontsize="small")
+            suffix = f"-{page_number}" if len(pages) > 1 else ""
+            save(figure, out_dir, f"bars-{metric}-{dataset}{suffix}.png", written)
 
 
 def plot_qubits(runs, keys, metric, out_dir, written):
@@ -236,10 +357,12 @@ def plot_qubits(runs, keys, metric, out_dir, written):
         hybrid = frame[frame["quantum.qubits"].notna()]
         inner = [k for k in keys if k not in ("dataset.name", "quantum.qubits")]
         figure, axis = plt.subplots(figsize=(7, 4.5))
-        for label, group in groups(hybrid, inner):
+        lines = groups(hybrid, inner)
+        for index, (label, group) in enumerate(lines):
             stats = group.groupby("quantum.qubits")[metric].agg(["mean", "std"]).sort_index()
-            axis.errorbar(stats.index, stats["mean"] * factor, yerr=stats["std"].fillna(0) * factor,
-                          marker="o", capsize=3, label=label)
+            dodge = (index - (len(lines) - 1) / 2) * 0.08  # error bars side by side, not on top
+            axis.errorbar(stats.index + dodge, stats["mean"] * factor,
+                          yerr=stats["std"].fillna(0) * factor, marker="o", capsize=3, label=label)
         # The classical control (no circuit, so no qubit count): a dashed line, mean over seeds.
         control = frame[(frame["quantum.qubits"].isna()) & (frame["model.fusion"] == "classical")]
         control_keys = [k for k in inner
@@ -248,6 +371,8 @@ def plot_qubits(runs, keys, metric, out_dir, written):
             axis.axhline(group[metric].mean() * factor, linestyle="--", color="grey",
                          label=f"{label} (classical control)" if control_keys else
                          "classical control")
+        if factor > 1:
+            axis.set_ylim(None, min(100, axis.get_ylim()[1]))
         qubit_counts = sorted(hybrid["quantum.qubits"].dropna().unique())
         axis.set_xticks(qubit_counts, [str(int(q)) for q in qubit_counts])
         axis.set(title=f"{dataset}: {axis_label(metric)} against qubits\nmean ± std over seeds",
@@ -274,7 +399,8 @@ def plot_roc(runs, keys, out_dir, written):
         inner = [k for k in keys if k != "dataset.name"]
         figure, axis = plt.subplots(figsize=(6.5, 6))
         drawn = 0
-        for label, group in groups(frame, inner):
+        lines = groups(frame, inner)
+        for index, (label, group) in enumerate(lines):
             scores, positives = [], []
             for row in group.itertuples():
                 try:
@@ -294,7 +420,8 @@ def plot_roc(runs, keys, out_dir, written):
                 continue
             fpr, tpr = roc_points(np.concatenate(scores), np.concatenate(positives).astype(float))
             area = np.trapz(tpr, fpr)
-            axis.plot(fpr, tpr, label=f"{label} (AUC {area:.3f}, {len(scores)} seeds)")
+            color = plt.cm.tab20(index % 20) if len(lines) > 10 else f"C{index % 10}"
+            axis.plot(fpr, tpr, color=color, label=f"{label} (AUC {area:.3f}, {len(scores)} seeds)")
             drawn += 1
         if drawn == 0:
             plt.close(figure)
