@@ -376,8 +376,11 @@ void ResultStore::record_sweep(const SweepRecord& sweep) {
   HQSWEEP_CHECK(state.writable, "record_sweep on a store opened for reading");
   if (!state.sweep_records.empty()) {
     const SweepRecord& latest = state.sweep_records.back();
+    // A resume records nothing new; another shard of the same sweep (a merge) or other --set
+    // values are a record of their own.
     if (latest.text == sweep.text && latest.command_line == sweep.command_line &&
-        latest.source == sweep.source)
+        latest.source == sweep.source && latest.shard_index == sweep.shard_index &&
+        latest.shard_count == sweep.shard_count && latest.overrides == sweep.overrides)
       return;
   }
   state.journal->append(JournalRecordType::sweep, encode(to_json(sweep)));

@@ -380,6 +380,32 @@ TEST(CliTest, MergeFindsShardsExitsThreeOnConflictsAndRefusesNoInput) {
   EXPECT_EQ(run_hqsweep("merge " + f.dir + "/study.h5 " + f.dir + "/study.h5").exit_code, 1);
 }
 
+TEST(CliTest, StatusOfAFileHoldingShardRecordsCountsEveryShardsRuns) {
+  // A merged file whose latest sweep records are its shards' (as merges of files whose sweep no
+  // longer expands leave it): its plan is the sum over the shards, not the last shard's.
+  Fixture f;
+  const std::string merged = f.dir + "/merged.h5";
+  {
+    hqsweep::ResultStore store = hqsweep::ResultStore::open_for_writing(merged);
+    for (int shard = 0; shard < 2; ++shard) {
+      hqsweep::SweepRecord record;
+      record.name = "study";
+      record.source = "study.json";
+      record.text = "{}";
+      record.run_count = 4;
+      record.shard_index = shard;
+      record.shard_count = 2;
+      store.record_sweep(record);
+    }
+    for (int i = 0; i < 8; ++i)
+      store.append(hqsweep::testing::make_result("r" + std::to_string(i), i));
+  }
+  Outcome status = run_hqsweep("status " + merged);
+  EXPECT_EQ(status.exit_code, 0) << status.output;
+  EXPECT_NE(status.output.find("8 of 8 runs finished (100%)"), std::string::npos) << status.output;
+  EXPECT_NE(status.output.find("merged.h5  8     8"), std::string::npos) << status.output;
+}
+
 TEST(CliTest, MergeRefusesShardsThatDoNotBelongTogetherAndWarnsOfMissingOnes) {
   Fixture f;
   const std::string sweep = f.dir + "/study.json";
