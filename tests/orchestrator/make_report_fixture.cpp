@@ -1,7 +1,10 @@
 // Test helper: writes the results file of a small made-up BreastMNIST study (2 backbones x
 // classical, dhf and tshf x 4 and 8 qubits x 3 seeds) with curves and test probabilities, for the
 // Python clients (scripts/plot.py, the report cross-check). Values are seeded, not measured.
-//   report_fixture RESULTS.h5
+//   report_fixture RESULTS.h5         that study
+//   report_fixture RESULTS.h5 many    a sweep of many groups for the figures' layout: hqcnn and
+//                                     resnet18 classical and dhf at 2..9 qubits, and the
+//                                     circuit-only fusion (no backbone) at 2..9 qubits, 2 seeds
 #include <cmath>
 #include <cstdio>
 #include <random>
@@ -19,9 +22,9 @@ using nlohmann::json;
 
 hqsweep::RunResult make_run(const std::string& backbone, const std::string& fusion, int qubits,
                             int seed) {
-  json config = {{"dataset", {{"name", "breastmnist"}}},
-                 {"model", {{"backbone", backbone}, {"fusion", fusion}}},
-                 {"seed", seed}};
+  json config = {
+      {"dataset", {{"name", "breastmnist"}}}, {"model", {{"fusion", fusion}}}, {"seed", seed}};
+  if (!backbone.empty()) config["model"]["backbone"] = backbone;  // "": the circuit alone
   if (fusion != "classical") config["quantum"] = {{"qubits", qubits}};
   hqsweep::RunResult run;
   run.config = hqsweep::canonical_config(config);
@@ -68,8 +71,9 @@ hqsweep::RunResult make_run(const std::string& backbone, const std::string& fusi
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    std::fprintf(stderr, "usage: report_fixture RESULTS.h5\n");
+  const bool many = argc == 3 && std::string(argv[2]) == "many";
+  if (argc != 2 && !many) {
+    std::fprintf(stderr, "usage: report_fixture RESULTS.h5 [many]\n");
     return 2;
   }
   try {
@@ -85,6 +89,18 @@ int main(int argc, char** argv) {
     sweep.varying_keys = {"model.backbone", "model.fusion", "quantum.qubits", "seed"};
     sweep.recorded_time = 1.7e9;
     store.record_sweep(sweep);
+    if (many) {
+      for (int seed = 0; seed < 2; ++seed) {
+        for (const char* backbone : {"hqcnn", "resnet18"}) {
+          store.append(make_run(backbone, "classical", 0, seed));
+          for (int qubits = 2; qubits <= 9; ++qubits)
+            store.append(make_run(backbone, "dhf", qubits, seed));
+        }
+        for (int qubits = 2; qubits <= 9; ++qubits)
+          store.append(make_run("", "quantum", qubits, seed));
+      }
+      return 0;
+    }
     for (const char* backbone : {"hqcnn", "resnet18"})
       for (const char* fusion : {"classical", "dhf", "tshf"})
         for (int qubits : {4, 8}) {
