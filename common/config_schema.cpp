@@ -129,6 +129,12 @@ bool has_decay_schedule(const FlatConfig& c) {
   return not_probe(c) &&
          (equals(c, "train.schedule", "step") || equals(c, "train.schedule", "plateau"));
 }
+bool has_gamma(const FlatConfig& c) {
+  return has_decay_schedule(c) || (not_probe(c) && equals(c, "train.schedule", "multistep"));
+}
+bool is_multistep(const FlatConfig& c) {
+  return not_probe(c) && equals(c, "train.schedule", "multistep");
+}
 
 // A condition under which a key applies, with the words the documentation shows for it.
 struct Condition {
@@ -152,6 +158,8 @@ const Condition kSgd{is_sgd, "optimizer is sgd"};
 const Condition kShf{is_shf, "fusion is shf"};
 const Condition kTrainableCircuit{has_trainable_circuit, "fusion is not classical or shf"};
 const Condition kDecaySchedule{has_decay_schedule, "schedule is step or plateau"};
+const Condition kGamma{has_gamma, "schedule is step, plateau or multistep"};
+const Condition kMultistep{is_multistep, "schedule is multistep"};
 const Condition kProbe{is_probe, "backbone is probe"};
 const Condition kProgram{is_program, "a program run (program.command)"};
 
@@ -272,15 +280,20 @@ std::vector<ConfigKey> build_keys() {
       ranged(key("train.momentum", K::number, 0.9, "SGD momentum", kSgd), 0, 0.999),
       key("train.nesterov", K::boolean, false, "Nesterov momentum", kSgd),
       ranged(key("train.weight_decay", K::number, 0.0, "weight decay", kNotProbe), 0, 1),
-      choice("train.schedule", {"none", "cosine", "step", "plateau"}, "none",
+      choice("train.schedule", {"none", "cosine", "step", "plateau", "multistep"}, "none",
              "learning-rate schedule", kNotProbe),
       ranged(key("train.step_size", K::integer, 10,
                  "step: epochs between decays; plateau: epochs without improvement before one",
                  kDecaySchedule),
              1, 100000),
-      ranged(key("train.gamma", K::number, 0.1, "decay factor of step and plateau schedules",
-                 kDecaySchedule),
+      ranged(key("train.gamma", K::number, 0.1,
+                 "decay factor of step, plateau and multistep schedules", kGamma),
              0, 1, true),
+      ranged(key("train.milestones", K::integer_list, json::array({50, 75}),
+                 "multistep: epochs after which the learning rate is multiplied by gamma "
+                 "(PyTorch's MultiStepLR; MedMNIST's recipe: [50, 75] of 100)",
+                 kMultistep),
+             1, 100000),
       ranged(key("train.warmup_epochs", K::integer, 0, "linear warm-up epochs", kNotProbe), 0,
              100000),
       ranged(key("train.grad_clip", K::number, 0.0, "clip the gradient norm to this; 0 = off",

@@ -114,6 +114,7 @@ RunConfig run_config_from_canonical(const json& canonical) {
   t.schedule = r.get<std::string>("train.schedule");
   t.step_size = r.get<int64_t>("train.step_size");
   t.gamma = r.get<double>("train.gamma");
+  t.milestones = r.get<std::vector<int64_t>>("train.milestones");
   t.warmup_epochs = r.get<int64_t>("train.warmup_epochs");
   t.grad_clip = r.get<double>("train.grad_clip");
   t.class_weighting = r.get<std::string>("train.class_weighting");

@@ -56,6 +56,7 @@ struct TrainConfig {
   double weight_decay = 0;
   std::string schedule;
   int64_t step_size = 0;
+  std::vector<int64_t> milestones;  // multistep: epochs after which lr *= gamma
   double gamma = 0;
   int64_t warmup_epochs = 0;
   double grad_clip = 0;

@@ -103,6 +103,12 @@ double schedule_factor(const RunConfig& run, int epoch) {
     return 0.5 * (1 + std::cos(M_PI * t / span));
   }
   if (run.train.schedule == "step") return std::pow(run.train.gamma, t / run.train.step_size);
+  if (run.train.schedule == "multistep") {
+    // As MultiStepLR stepped once per epoch: epochs from a milestone on run at gamma times less.
+    const auto passed = std::count_if(run.train.milestones.begin(), run.train.milestones.end(),
+                                      [&](int64_t m) { return t >= m; });
+    return std::pow(run.train.gamma, static_cast<double>(passed));
+  }
   return 1.0;
 }
 

@@ -112,7 +112,7 @@ TEST_F(TrainingTest, EarlyStoppingRestoresTheBestEpoch) {
   EXPECT_NEAR(result.metrics.at("val_loss"), val_loss[best - 1], 1e-6);
 }
 
-TEST_F(TrainingTest, ScheduleCurvesFollowWarmupCosineAndStep) {
+TEST_F(TrainingTest, ScheduleCurvesFollowWarmupCosineStepAndMultistep) {
   auto lr_curve = [&](json train) {
     train["epochs"] = 4;
     train["lr"] = 0.1;
@@ -125,6 +125,14 @@ TEST_F(TrainingTest, ScheduleCurvesFollowWarmupCosineAndStep) {
   const std::vector<double> step =
       lr_curve({{"schedule", "step"}, {"step_size", 2}, {"gamma", 0.5}});
   EXPECT_EQ(step, (std::vector<double>{0.1, 0.1, 0.05, 0.05}));
+  // MedMNIST's recipe in small: MultiStepLR(milestones=[1, 3], gamma=0.1) stepped every epoch.
+  const std::vector<double> multistep =
+      lr_curve({{"schedule", "multistep"}, {"milestones", {1, 3}}, {"gamma", 0.1}});
+  ASSERT_EQ(multistep.size(), 4u);
+  EXPECT_NEAR(multistep[0], 0.1, 1e-12);
+  EXPECT_NEAR(multistep[1], 0.01, 1e-12);
+  EXPECT_NEAR(multistep[2], 0.01, 1e-12);
+  EXPECT_NEAR(multistep[3], 0.001, 1e-12);
 }
 
 TEST_F(TrainingTest, QuantumLearningRateDrivesOnlyTheCircuitParameters) {
