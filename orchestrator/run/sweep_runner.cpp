@@ -467,6 +467,9 @@ class SweepCoordinator {
         scheduler_->requeue(task);
       }
     }
+    // Nothing runs any more: the last progress line counts them as waiting, not running.
+    for (auto& tasks : held_) tasks.clear();
+    outstanding_ = 0;
     sink_->finish();
     show_progress(true);
     remove_progress_file(options_.out);  // the sweep is no longer running
