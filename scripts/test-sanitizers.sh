@@ -18,7 +18,7 @@ cmake --build "$build" -j "$(nproc)"
 asan=handle_segv=0:strict_string_checks=1:detect_stack_use_after_return=0
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 cd "$build"
-mpi_tests='MpiSweepTest|StudyTest.EmbeddedAndMpi'
+mpi_tests='MpiSweepTest|StudyTest.EmbeddedAndMpi|ProgramTest.EmbeddedAndMpi'
 ASAN_OPTIONS=$asan:detect_leaks=0 ctest --output-on-failure -j "$(nproc)" -R "$mpi_tests"
 # Last, so that the run's closing line counts the whole suite.
 ASAN_OPTIONS=$asan ctest --output-on-failure -j "$(nproc)" -E "SlurmTest|$mpi_tests"
