@@ -59,20 +59,22 @@ def flatten(config, prefix=""):
     return flat
 
 
+def read_index(path):
+    """A results file's /index, or BadInput naming the file."""
+    if not os.path.exists(path):
+        raise BadInput(f"{path}: no such results file")
+    try:
+        index = load_results.load_index(path)
+    except (OSError, KeyError) as error:
+        raise BadInput(f"{path}: not an hqsweep results file ({error})")
+    index["file"] = path
+    return index
+
+
 def load_runs(paths, metric=None):
     """Done runs of every file, one row per run_id, with flattened config columns and `file`;
     `metric`, when /index has no column for it (a program's own metric), read from each run."""
-    frames = []
-    for path in paths:
-        if not os.path.exists(path):
-            raise BadInput(f"{path}: no such results file")
-        try:
-            index = load_results.load_index(path)
-        except (OSError, KeyError) as error:
-            raise BadInput(f"{path}: not an hqsweep results file ({error})")
-        index["file"] = path
-        frames.append(index)
-    runs = pd.concat(frames, ignore_index=True)
+    runs = pd.concat([read_index(path) for path in paths], ignore_index=True)
     runs = runs[runs.status == "done"].drop_duplicates("run_id")
     if runs.empty:
         raise BadInput(f"{', '.join(paths)}: no done runs to plot")

@@ -27,7 +27,6 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-import load_results  # noqa: E402
 import plot  # noqa: E402
 
 CSS = """
@@ -56,11 +55,7 @@ window.addEventListener('load', function () {
 });
 """
 
-FRACTIONS = plot.FRACTIONS
-
-
-class BadInput(Exception):
-    pass
+BadInput = plot.BadInput  # one kind of refusal for both scripts
 
 
 def esc(value):
@@ -114,7 +109,7 @@ def summary_section(paths, index):
     rows = [[esc(s), str(counts[s])] for s in sorted(counts)]
     sweeps = []
     for path in paths:
-        name, command = load_results_sweep(path)
+        name, command = recorded_sweep(path)
         sweeps.append([esc(path), esc(name), f"<code>{esc(command)}</code>"])
     busy = index.duration_s.sum()
     return ("<h2>Summary</h2>" +
@@ -123,7 +118,7 @@ def summary_section(paths, index):
             f'<p class="note">{len(index)} runs; {busy / 3600:.2f} worker-hours in tasks.</p>')
 
 
-def load_results_sweep(path):
+def recorded_sweep(path):
     import h5py
     try:
         with h5py.File(path, "r") as f:
@@ -246,17 +241,9 @@ def main(argv):
     args = parser.parse_args(argv[1:])
     try:
         hqsweep = find_hqsweep(args.hqsweep)
-        frames = []
-        for path in args.results:
-            if not os.path.exists(path):
-                raise BadInput(f"{path}: no such results file")
-            try:
-                index = load_results.load_index(path)
-            except (OSError, KeyError) as error:
-                raise BadInput(f"{path}: not an hqsweep results file ({error})")
-            frames.append(index)
         import pandas as pd
-        index = pd.concat(frames, ignore_index=True).drop_duplicates("run_id", keep="first")
+        index = pd.concat([plot.read_index(path) for path in args.results],
+                          ignore_index=True).drop_duplicates("run_id", keep="first")
         report_args = ["report", *args.results]
         if args.compare:
             report_args += ["--compare", args.compare]
