@@ -1,6 +1,10 @@
 // Counting stop signals.
 #include "orchestrator/run/stop_signals.h"
 
+#include <unistd.h>
+
+#include <cstdio>
+
 #include <atomic>
 
 namespace hqsweep {
@@ -37,6 +41,18 @@ StopSignals::~StopSignals() {
 
 int StopSignals::count() {
   return g_signals.load();
+}
+
+std::string stop_request_path(const std::string& results_path) {
+  return results_path + ".stop";
+}
+
+bool stop_requested_by_file(const std::string& results_path) {
+  return ::access(stop_request_path(results_path).c_str(), F_OK) == 0;
+}
+
+void clear_stop_request(const std::string& results_path) {
+  std::remove(stop_request_path(results_path).c_str());
 }
 
 }  // namespace hqsweep

@@ -71,6 +71,7 @@ class SweepCoordinator {
     plan();
     loop();
     shut_down();
+    if (stopping_) clear_stop_request(options_.out);  // done: the next run goes on
     return summarise();
   }
 
@@ -201,7 +202,11 @@ class SweepCoordinator {
     started_ = wall_seconds();
     for (;;) {
       const int signal_count = StopSignals::count();
-      if (signal_count >= 1 && !stopping_) begin_stop();
+      if (!stopping_ && signal_count >= 1) begin_stop();
+      if (!stopping_ && stop_requested_by_file(options_.out)) {
+        progress_->message(stop_request_path(options_.out) + " asks for a graceful stop");
+        begin_stop();
+      }
       if (!stopping_) {
         propose_trials();
         assign_tasks();

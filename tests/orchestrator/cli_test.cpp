@@ -340,6 +340,40 @@ TEST(CliTest, StatusShowsRunningRunsEpochsWhileASweepRunsAndProgressKeepsFailedA
   EXPECT_EQ(run_hqsweep("status " + out).output.find("running now"), std::string::npos);
 }
 
+TEST(CliTest, StopRequestFileStopsASweepGracefullyAtStartOrWhileItRuns) {
+  // A Slurm warning that reaches mpirun before its ranks run is lost; the batch script's stop file
+  // is not: a sweep that finds RESULTS.h5.stop at start, or later, stops as at one signal.
+  Fixture f;
+  const std::string sweep = f.dir + "/stop.json";
+  std::ofstream(sweep) << R"({"name": "stop",
+      "base": {"model": {"backbone": "probe"}, "probe": {"duration_ms": 1000, "epochs": 4}},
+      "seeds": 16})";
+  const std::string out = f.dir + "/stop.h5", log = f.dir + "/run.log";
+  std::ofstream(out + ".stop").flush();
+  Outcome at_start = run_hqsweep("run " + sweep + " --out " + out + " --workers 2");
+  EXPECT_EQ(at_start.exit_code, 4) << at_start.output;
+  EXPECT_NE(at_start.output.find(out + ".stop asks for a graceful stop"), std::string::npos)
+      << at_start.output;
+  EXPECT_FALSE(std::filesystem::exists(out + ".stop")) << "honoured, so removed";
+  ASSERT_EQ(std::system(("(" + std::string(HQSWEEP_EXECUTABLE) + " run " + sweep + " --out " + out +
+                         " --workers 2 --progress-interval 1 > " + log + " 2>&1; echo $? >> " +
+                         log + ") &")
+                            .c_str()),
+            0);
+  EXPECT_TRUE(eventually([&] { return file_text(log).find(" epoch ") != std::string::npos; }))
+      << file_text(log);
+  std::ofstream(out + ".stop").flush();
+  EXPECT_TRUE(eventually([&] {
+    return file_text(log).find("runs finished this time") != std::string::npos;
+  })) << file_text(log);
+  EXPECT_TRUE(eventually([&] { return file_text(log).find("\n4\n") != std::string::npos; }))
+      << "exit code 4, stopped: " << file_text(log);
+  EXPECT_NE(file_text(log).find("stopped early: run the same command again to resume"),
+            std::string::npos);
+  Outcome resumed = run_hqsweep("run " + sweep + " --out " + out + " --workers 2");
+  EXPECT_EQ(resumed.exit_code, 0) << "the next run goes on: " << resumed.output;
+}
+
 TEST(CliTest, MergeFindsShardsExitsThreeOnConflictsAndRefusesNoInput) {
   Fixture f;
   const std::string sweep = f.dir + "/study.json";
