@@ -357,14 +357,16 @@ Watch watch_program(pid_t pid, const RunConfig& config, const WorkerOptions& opt
   Clock::time_point stop_sent, last_memory_check = Clock::now();
   bool killed = false;
   const double limit = static_cast<double>(config.program.memory_mib) * 1024 * 1024;
+  bool open[2] = {true, true};  // a stream at its end is polled no more (poll would not wait)
   for (;;) {
-    pollfd fds[2] = {{out.read, POLLIN, 0}, {err.read, POLLIN, 0}};
+    pollfd fds[2] = {{open[0] ? out.read : -1, POLLIN, 0}, {open[1] ? err.read : -1, POLLIN, 0}};
     const int ready = ::poll(fds, 2, kPollMs);
     char buffer[65536];
     for (int i = 0; i < 2 && ready > 0; ++i) {
       if (!(fds[i].revents & (POLLIN | POLLHUP))) continue;
       const ssize_t n = ::read(fds[i].fd, buffer, sizeof buffer);
       if (n > 0) output.add(buffer, static_cast<std::size_t>(n), i == 0, on_report);
+      if (n == 0) open[i] = false;
     }
     metrics.poll(output, on_report);
     if (!watch.stopped && hooks.should_stop && hooks.should_stop()) {
