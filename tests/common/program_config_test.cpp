@@ -5,6 +5,7 @@
 #include "common/error.h"
 #include "common/placeholders.h"
 #include "common/run_config.h"
+#include "tests/error_text.h"
 
 namespace hqsweep {
 namespace {
@@ -19,12 +20,7 @@ json program(json extra = json::object()) {
 }
 
 std::string error_of(const json& config) {
-  try {
-    canonical_config(config);
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
+  return testing::error_of([&] { canonical_config(config); });
 }
 
 TEST(ProgramConfigTest, CanonicalFormHoldsSeedProgramAndParamsTypedByValue) {
@@ -102,7 +98,7 @@ TEST(ProgramConfigTest, RefusesUnknownPlaceholdersNamingThem) {
   EXPECT_EQ(error_of(program({{"program", {{"command", {"echo", "{}"}}}}})),
             "program.command[1]: \"{}\": \"{}\" is not a placeholder name");
   EXPECT_EQ(error_of(program({{"program", {{"command", {"echo", "{seed} {threads} {{x}}"}}}}})),
-            "");
+            "(no error)");
 }
 
 TEST(ProgramConfigTest, KeysApplyOnlyToTheirKindOfRun) {

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "store/result_store.h"
+#include "tests/eventually.h"
 #include "tests/store/store_test_util.h"
 
 namespace {
@@ -293,16 +294,7 @@ TEST(CliTest, StatusCountsRunsOfTheSweepAndSaysWhenNoJobsAreRecorded) {
       << missing.output;
 }
 
-// Polls a condition (a busy machine is slow), up to two minutes.
-template <typename Condition>
-bool eventually(Condition&& condition) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(2);
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return true;
-}
+using hqsweep::testing::eventually;
 
 std::string file_text(const std::string& path) {
   std::ifstream in(path);

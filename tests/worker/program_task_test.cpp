@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "common/error.h"
+#include "tests/eventually.h"
 #include "worker_test_data.h"
 
 namespace hqsweep {
@@ -19,6 +20,7 @@ namespace {
 
 using nlohmann::json;
 namespace fs = std::filesystem;
+using testing::eventually;
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path);
@@ -32,17 +34,6 @@ bool process_ended(const std::string& pid) {
   if (!std::getline(in, stat)) return true;
   const std::size_t close = stat.rfind(')');
   return close != std::string::npos && close + 2 < stat.size() && stat[close + 2] == 'Z';
-}
-
-// Waits for a condition, up to a minute on a busy machine.
-template <typename Condition>
-bool eventually(Condition&& condition) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(1);
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return true;
 }
 
 class ProgramTaskTest : public testing::TempDirectoryTest {
