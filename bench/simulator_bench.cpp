@@ -71,8 +71,10 @@ struct Problem {
 void BM_SimulatorForward(benchmark::State& state) {
   Problem p(static_cast<int>(state.range(0)));
   using Fusion = hqsweep::SimulatorOptions::Fusion;
-  BatchedSimulator<float> sim(p.circuit, {1, static_cast<int>(state.range(1)),
-                                          state.range(2) ? Fusion::always : Fusion::never});
+  hqsweep::SimulatorOptions options;
+  options.lanes = static_cast<int>(state.range(1));
+  options.fusion = state.range(2) ? Fusion::always : Fusion::never;
+  BatchedSimulator<float> sim(p.circuit, options);
   for (auto _ : state) {
     sim.forward(p.inputs.data(), kBatch, p.params.data(), p.outputs.data());
     benchmark::DoNotOptimize(p.outputs.data());
@@ -82,7 +84,9 @@ void BM_SimulatorForward(benchmark::State& state) {
 
 void BM_SimulatorForwardBackward(benchmark::State& state) {
   Problem p(static_cast<int>(state.range(0)));
-  BatchedSimulator<float> sim(p.circuit, {1, static_cast<int>(state.range(1))});
+  hqsweep::SimulatorOptions options;
+  options.lanes = static_cast<int>(state.range(1));
+  BatchedSimulator<float> sim(p.circuit, options);
   for (auto _ : state) {
     sim.forward(p.inputs.data(), kBatch, p.params.data(), p.outputs.data());
     sim.backward(p.grad_outputs.data(), p.grad_params.data(), p.grad_inputs.data());
@@ -218,13 +222,13 @@ HQSWEEP_PEAK_PROBE(BM_PeakFmaDouble512, __m512d, _mm512_set1_pd, _mm512_fmadd_pd
 }  // namespace
 
 BENCHMARK(BM_SimulatorForward)
-    ->ArgsProduct({{4, 8, 10, 12, 16}, {1, 8}, {0, 1}})
+    ->ArgsProduct({{4, 8, 10, 12, 16}, {1, 8, 16}, {0, 1}})
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_SimulatorForwardBackward)
-    ->ArgsProduct({{4, 8, 10, 12, 16}, {1, 8}})
+    ->ArgsProduct({{4, 8, 10, 12, 16}, {1, 8, 16}})
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_SimulatorTiles)
-    ->ArgsProduct({{12, 16}, {0, 7, 8, 9, 30}, {0, 1}})
+    ->ArgsProduct({{12, 13, 14, 16, 18}, {0, 7, 8, 9, 10, 11, 12, 30}, {0, 1}})
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_TorchOpsForwardBackward)->Arg(4)->Arg(8)->Arg(12)->Unit(benchmark::kMillisecond);
 // One iteration at 16 qubits (about 21 s here, plus the untimed first pass) and several GB of

@@ -34,8 +34,9 @@ struct QuantumFunction : public torch::autograd::Function<QuantumFunction> {
     torch::Tensor w = weights.to(scalar_type_of<T>()).contiguous();
     const std::int64_t batch = x.size(0);
     torch::Tensor out = torch::empty({batch, circuit.output_count()}, x.options());
-    auto holder =
-        c10::make_intrusive<SimulationHolder<T>>(BatchedSimulator<T>(circuit, {threads, 0}));
+    SimulatorOptions options;
+    options.threads = threads;
+    auto holder = c10::make_intrusive<SimulationHolder<T>>(BatchedSimulator<T>(circuit, options));
     holder->simulator.forward(x.data_ptr<T>(), static_cast<std::size_t>(batch), w.data_ptr<T>(),
                               out.data_ptr<T>());
     ctx->saved_data["simulation"] = c10::IValue::make_capsule(holder);

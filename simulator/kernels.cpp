@@ -1,4 +1,4 @@
-// Gate kernels, instantiated for float and double and for W = 1 and W = 8 lanes.
+// Gate kernels, instantiated for float and double and for W = 1, 8 and 16 lanes.
 #include "simulator/kernels.h"
 
 #include <algorithm>
@@ -361,7 +361,9 @@ void adjoint_step_pair(T* phi_re, T* phi_im, T* lambda_re, T* lambda_im, int qub
 
 HQSWEEP_INSTANTIATE_KERNELS(float, 1)
 HQSWEEP_INSTANTIATE_KERNELS(float, 8)
+HQSWEEP_INSTANTIATE_KERNELS(float, 16)
 HQSWEEP_INSTANTIATE_KERNELS(double, 1)
 HQSWEEP_INSTANTIATE_KERNELS(double, 8)
+HQSWEEP_INSTANTIATE_KERNELS(double, 16)
 
 }  // namespace hqsweep::kernels

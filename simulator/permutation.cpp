@@ -51,12 +51,16 @@ void IndexPermutation::gather(const std::array<T*, Planes>& from,
                                                        const std::array<T*, PLANES>&) const;
 HQSWEEP_INSTANTIATE(float, 1, 2)
 HQSWEEP_INSTANTIATE(float, 8, 2)
+HQSWEEP_INSTANTIATE(float, 16, 2)
 HQSWEEP_INSTANTIATE(double, 1, 2)
 HQSWEEP_INSTANTIATE(double, 8, 2)
+HQSWEEP_INSTANTIATE(double, 16, 2)
 HQSWEEP_INSTANTIATE(float, 1, 4)
 HQSWEEP_INSTANTIATE(float, 8, 4)
+HQSWEEP_INSTANTIATE(float, 16, 4)
 HQSWEEP_INSTANTIATE(double, 1, 4)
 HQSWEEP_INSTANTIATE(double, 8, 4)
+HQSWEEP_INSTANTIATE(double, 16, 4)
 #undef HQSWEEP_INSTANTIATE
 
 }  // namespace hqsweep

@@ -137,8 +137,10 @@ void contract_all_but_one(const T* wire_re, const T* wire_im, const T* lambda_re
                                            std::vector<T>&);
 HQSWEEP_INSTANTIATE(float, 1)
 HQSWEEP_INSTANTIATE(float, 8)
+HQSWEEP_INSTANTIATE(float, 16)
 HQSWEEP_INSTANTIATE(double, 1)
 HQSWEEP_INSTANTIATE(double, 8)
+HQSWEEP_INSTANTIATE(double, 16)
 #undef HQSWEEP_INSTANTIATE
 
 }  // namespace hqsweep::product

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 #include <random>
+#include <type_traits>
 
 #include "common/error.h"
 #include "simulator/kernels.h"
@@ -17,10 +18,24 @@ namespace hqsweep {
 
 namespace {
 
-constexpr int kMaxLanes = 8;
+constexpr int kMaxLanes = 16;
 // With fused forward runs and one-sweep adjoint steps, 8 lanes beat 1 lane at every size measured
 // (4..16 qubits, docs/benchmarks.md); 1 lane remains for small batches and for comparison.
+// 16 lanes stop a qubit earlier: a block stays at most 2^20 amplitudes x 8 lanes.
 constexpr int kLargestEightLaneQubits = 20;
+
+// Calls f(std::integral_constant<int, W>) for the block width W = lanes (1, 8 or 16).
+template <typename F>
+decltype(auto) with_lanes(int lanes, F&& f) {
+  switch (lanes) {
+    case 16:
+      return f(std::integral_constant<int, 16>{});
+    case 8:
+      return f(std::integral_constant<int, 8>{});
+    default:
+      return f(std::integral_constant<int, 1>{});
+  }
+}
 
 template <typename T>
 struct Coefficients {
@@ -391,14 +406,17 @@ T* wires_at_zero(Scratch<T>& scratch, int qubits) {
 
 }  // namespace
 
-int default_lanes(int qubits) {
-  return qubits <= kLargestEightLaneQubits ? 8 : 1;
+int default_lanes(int qubits, std::size_t value_bytes, const CpuGeometry& cpu) {
+  if (qubits > kLargestEightLaneQubits) return 1;
+  const bool one_register = cpu.vector_bits >= 512 && value_bytes <= 4;
+  return one_register && qubits < kLargestEightLaneQubits ? 16 : 8;
 }
 
 template <typename T>
 struct BatchedSimulator<T>::Impl {
   Circuit circuit;
   SimulatorOptions options;
+  CpuGeometry cpu;
   int lanes;
   std::size_t amplitudes;
   std::vector<PlannedOp> forward_ops;
@@ -427,10 +445,11 @@ struct BatchedSimulator<T>::Impl {
   Impl(Circuit c, SimulatorOptions o)
       : circuit(std::move(c)),
         options(o),
-        lanes(o.lanes == 0 ? default_lanes(circuit.qubits()) : o.lanes),
+        cpu(o.cpu ? *o.cpu : cpu_geometry()),
+        lanes(o.lanes == 0 ? default_lanes(circuit.qubits(), sizeof(T), cpu) : o.lanes),
         amplitudes(std::size_t{1} << circuit.qubits()) {
-    if (lanes != 1 && lanes != 8)
-      throw Error("simulator: lanes must be 1 or 8, got " + std::to_string(lanes));
+    if (lanes != 1 && lanes != 8 && lanes != 16)
+      throw Error("simulator: lanes must be 1, 8 or 16, got " + std::to_string(lanes));
     if (options.threads < 1) throw Error("simulator: threads must be at least 1");
     if (options.tile_qubits != 0 && options.tile_qubits < 2) {
       throw Error(
@@ -479,7 +498,7 @@ struct BatchedSimulator<T>::Impl {
 
   int tile_qubits() const {
     if (options.tile_qubits != 0) return options.tile_qubits;
-    return tiles::chosen_tile_qubits(circuit.qubits(), 2 * lanes * sizeof(T));
+    return tiles::chosen_tile_qubits(circuit.qubits(), 2 * lanes * sizeof(T), cpu);
   }
 
   void plan_backward(std::ptrdiff_t stop) {
@@ -967,8 +986,9 @@ void BatchedSimulator<T>::forward(const T* inputs, std::size_t batch, const T* p
   s.states.resize(s.blocks * s.block_size());
   s.norms.assign(batch, T(0));
   auto forward_shared = [&s](std::size_t i, Coefficients<T>& k) {
-    return s.lanes == 8 ? s.template forward_coefficients<8>(s.forward_ops[i], 0, k)
-                        : s.template forward_coefficients<1>(s.forward_ops[i], 0, k);
+    return with_lanes(s.lanes, [&](auto w) {
+      return s.template forward_coefficients<decltype(w)::value>(s.forward_ops[i], 0, k);
+    });
   };
   s.share_coefficients(s.forward_ops, s.forward_shared, forward_shared);
   const auto blocks = static_cast<std::ptrdiff_t>(s.blocks);
@@ -977,11 +997,9 @@ void BatchedSimulator<T>::forward(const T* inputs, std::size_t batch, const T* p
     Scratch<T> scratch;
 #pragma omp for schedule(dynamic)
     for (std::ptrdiff_t block = 0; block < blocks; ++block) {
-      if (s.lanes == 8) {
-        s.template forward_block<8>(block, outputs, scratch);
-      } else {
-        s.template forward_block<1>(block, outputs, scratch);
-      }
+      with_lanes(s.lanes, [&](auto w) {
+        s.template forward_block<decltype(w)::value>(block, outputs, scratch);
+      });
     }
   }
 }
@@ -1016,8 +1034,9 @@ void BatchedSimulator<T>::backward(const T* grad_outputs, T* grad_params, T* gra
     alignas(64) T angles[kMaxLanes];
     gate_angles(gate, s.inputs.data(), s.circuit.input_count(), 0, s.batch, s.lanes,
                 s.params.data(), angles);
-    return s.lanes == 8 ? gate_coefficients<T, 8>(gate, angles, /*inverse=*/true, k)
-                        : gate_coefficients<T, 1>(gate, angles, /*inverse=*/true, k);
+    return with_lanes(s.lanes, [&](auto w) {
+      return gate_coefficients<T, decltype(w)::value>(gate, angles, /*inverse=*/true, k);
+    });
   };
   s.share_coefficients(s.backward_plan.ops, s.backward_shared, backward_shared);
   std::vector<char> wanted;
@@ -1034,11 +1053,10 @@ void BatchedSimulator<T>::backward(const T* grad_outputs, T* grad_params, T* gra
 #pragma omp for schedule(dynamic)
     for (std::ptrdiff_t block = 0; block < blocks; ++block) {
       T* row = grad_params ? per_block.data() + block * params : nullptr;
-      if (s.lanes == 8) {
-        s.template backward_block<8>(block, grad_outputs, wanted, row, grad_inputs, scratch);
-      } else {
-        s.template backward_block<1>(block, grad_outputs, wanted, row, grad_inputs, scratch);
-      }
+      with_lanes(s.lanes, [&](auto w) {
+        s.template backward_block<decltype(w)::value>(block, grad_outputs, wanted, row, grad_inputs,
+                                                      scratch);
+      });
     }
   }
   if (grad_params) {

@@ -7,30 +7,36 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "simulator/circuit.h"
+#include "simulator/cpu.h"
 
 namespace hqsweep {
 
 struct SimulatorOptions {
   int threads = 1;  // over blocks of the batch
-  int lanes = 0;    // states per block: 1 or 8; 0 chooses by qubit count (see docs/simulator.md)
+  int lanes = 0;    // states per block: 1, 8 or 16; 0 chooses (default_lanes)
   // Forward pass: apply consecutive one-qubit gates on a wire as one 2x2 matrix. Auto fuses where
   // it pays (from kSmallestFusedQubits qubits: below, building per-lane matrices costs more than
   // the passes it saves; docs/benchmarks.md).
   enum class Fusion { automatic, always, never };
   Fusion fusion = Fusion::automatic;
   // Wires per cache tile (simulator/tiles.h): runs of gates on at most this many wires are applied
-  // tile by tile. 0 chooses (no tiles while a state fits the L2 cache, else an L1-sized tile); the
-  // qubit count or more gives whole-state passes (one per operation; a run of CNOTs is one gather).
+  // tile by tile. 0 chooses from the caches (tiles::chosen_tile_qubits); the qubit count or more
+  // gives whole-state passes (one per operation; a run of CNOTs is one gather).
   int tile_qubits = 0;
+  // The CPU to plan for; unset: the one the process runs on (cpu_geometry()).
+  std::optional<CpuGeometry> cpu;
 };
 
 constexpr int kSmallestFusedQubits = 8;
 
-// The lane count chosen when SimulatorOptions::lanes is 0.
-int default_lanes(int qubits);
+// The lane count chosen when SimulatorOptions::lanes is 0: one vector register of values per
+// amplitude (16 floats with 512-bit vectors, else 8), 8 lanes for double, and fewer lanes where a
+// block would outgrow memory (docs/simulator.md).
+int default_lanes(int qubits, std::size_t value_bytes, const CpuGeometry& cpu);
 
 template <typename T>
 class BatchedSimulator {

@@ -8,6 +8,8 @@
 #include <cstring>
 #include <vector>
 
+#include "simulator/cpu.h"
+
 namespace hqsweep::tiles {
 
 // The wires one kernel application touches; control = -1 means none.
@@ -35,9 +37,9 @@ struct Segment {
 std::vector<Segment> plan_segments(const std::vector<OpWires>& ops, int qubits, int tile_qubits);
 
 // Tile wires for a state of `qubits` wires, given the bytes of one amplitude of one state (real
-// and imaginary parts, every lane): all of them (no tiles) while the state fits the L2 cache,
-// else as many as fit an L1 budget.
-int chosen_tile_qubits(int qubits, std::size_t bytes_per_amplitude);
+// and imaginary parts, every lane): all of them (no tiles) while the state fills at most half of
+// the larger of L2 and the CPU's share of L3, else as many as fill half of L2 (docs/simulator.md).
+int chosen_tile_qubits(int qubits, std::size_t bytes_per_amplitude, const CpuGeometry& cpu);
 
 // Calls apply(tile_planes) for every tile of segment, where planes are `Planes` arrays of
 // [2^n][W] values (real and imaginary parts of one or more states). A contiguous tile is used in

@@ -16,6 +16,18 @@ namespace hqsweep {
 namespace {
 
 using cd = std::complex<double>;
+
+// Every block width the simulator has.
+constexpr int kLaneCounts[] = {1, 8, 16};
+
+SimulatorOptions options_for(
+    int threads, int lanes, SimulatorOptions::Fusion fusion = SimulatorOptions::Fusion::automatic) {
+  SimulatorOptions options;
+  options.threads = threads;
+  options.lanes = lanes;
+  options.fusion = fusion;
+  return options;
+}
 using Dense = std::vector<cd>;  // row-major 2^n x 2^n
 
 // The full-register matrix of a 2x2 gate u on target (optionally controlled), qubit 0 = MSB.
@@ -101,7 +113,7 @@ TYPED_TEST(SimulatorTest, EveryGateMatchesItsDenseMatrix) {
       GateKind::x,      GateKind::y,     GateKind::z,   GateKind::s,           GateKind::t,
       GateKind::cnot,   GateKind::cz,    GateKind::crx, GateKind::cry,         GateKind::crz,
       GateKind::cphase, GateKind::matrix};
-  for (int lanes : {1, 8}) {
+  for (int lanes : kLaneCounts) {
     for (GateKind kind : kinds) {
       for (auto [control, target] : {std::pair{0, 2}, std::pair{2, 0}, std::pair{1, 1}}) {
         const bool controlled = kind == GateKind::cnot || kind == GateKind::cz ||
@@ -134,7 +146,7 @@ TYPED_TEST(SimulatorTest, EveryGateMatchesItsDenseMatrix) {
         }
         std::vector<T> x(dim);
         for (auto& v : x) v = T(u(rng));
-        BatchedSimulator<T> sim(c, {1, lanes});
+        BatchedSimulator<T> sim(c, options_for(1, lanes));
         std::vector<T> out(c.output_count());
         sim.forward(x.data(), 1, nullptr, out.data());
 
@@ -186,8 +198,8 @@ TYPED_TEST(SimulatorTest, ExpectationOfZAfterRyIsCosine) {
   using T = TypeParam;
   Circuit c(1);
   c.ry(0, Angle::input(0));
-  for (int lanes : {1, 8}) {
-    BatchedSimulator<T> sim(c, {1, lanes});
+  for (int lanes : kLaneCounts) {
+    BatchedSimulator<T> sim(c, options_for(1, lanes));
     std::vector<T> angles = {T(0),    T(0.3), T(1.2), T(M_PI / 2), T(2.5),
                              T(-0.7), T(3.0), T(1.0), T(0.1),      T(-2.0)};
     std::vector<T> out(angles.size());
@@ -240,8 +252,8 @@ TYPED_TEST(SimulatorTest, AdjointGradientsMatchFiniteDifferences) {
     for (auto& v : x) v = u(rng);
     for (auto& v : p) v = u(rng);
     for (auto& v : g) v = u(rng);
-    for (int lanes : {1, 8}) {
-      BatchedSimulator<T> sim(c, {1, lanes});
+    for (int lanes : kLaneCounts) {
+      BatchedSimulator<T> sim(c, options_for(1, lanes));
       auto loss = [&](const std::vector<double>& xs, const std::vector<double>& ps) {
         std::vector<T> xt(xs.begin(), xs.end()), pt(ps.begin(), ps.end()), out(g.size());
         sim.forward(xt.data(), batch, pt.data(), out.data());
@@ -343,7 +355,7 @@ TYPED_TEST(SimulatorTest, BatchResultsEqualPerSampleResultsForAnyLanesAndThreads
   for (auto& v : g) v = T(u(rng));
   std::vector<T> single(batch * c.output_count());
   std::vector<T> single_grad_x(x.size()), single_grad_p(p.size(), T(0));
-  BatchedSimulator<T> one(c, {1, 1});
+  BatchedSimulator<T> one(c, options_for(1, 1));
   for (std::size_t b = 0; b < batch; ++b) {
     one.forward(x.data() + b * c.input_count(), 1, p.data(), single.data() + b * c.output_count());
     std::vector<T> gp(p.size());
@@ -351,9 +363,9 @@ TYPED_TEST(SimulatorTest, BatchResultsEqualPerSampleResultsForAnyLanesAndThreads
                  single_grad_x.data() + b * c.input_count());
     for (std::size_t k = 0; k < p.size(); ++k) single_grad_p[k] += gp[k];
   }
-  for (int lanes : {1, 8}) {
+  for (int lanes : kLaneCounts) {
     for (int threads : {1, 2}) {
-      BatchedSimulator<T> sim(c, {threads, lanes});
+      BatchedSimulator<T> sim(c, options_for(threads, lanes));
       std::vector<T> out(single.size()), grad_x(x.size()), grad_p(p.size());
       sim.forward(x.data(), batch, p.data(), out.data());
       sim.backward(g.data(), grad_p.data(), grad_x.data());
@@ -381,10 +393,10 @@ TYPED_TEST(SimulatorTest, FusedAndUnfusedForwardPassesAgree) {
     std::vector<T> x(batch * c.input_count()), p(c.parameter_count());
     for (auto& v : x) v = T(u(rng));
     for (auto& v : p) v = T(u(rng));
-    for (int lanes : {1, 8}) {
+    for (int lanes : kLaneCounts) {
       std::vector<T> fused(batch * c.output_count()), plain(fused.size());
-      BatchedSimulator<T> a(c, {1, lanes, SimulatorOptions::Fusion::always}),
-          b(c, {1, lanes, SimulatorOptions::Fusion::never});
+      BatchedSimulator<T> a(c, options_for(1, lanes, SimulatorOptions::Fusion::always)),
+          b(c, options_for(1, lanes, SimulatorOptions::Fusion::never));
       a.forward(x.data(), batch, p.data(), fused.data());
       b.forward(x.data(), batch, p.data(), plain.data());
       for (std::size_t k = 0; k < fused.size(); ++k)
@@ -427,9 +439,9 @@ TYPED_TEST(SimulatorTest, CnotRunsMatchTheDenseReference) {
     for (auto& v : p) v = u(rng);
     const std::vector<cd> expected = dense_state(c, x, p);
     std::vector<T> xt(x.begin(), x.end()), pt(p.begin(), p.end()), out(c.output_count());
-    for (int lanes : {1, 8}) {
+    for (int lanes : kLaneCounts) {
       for (auto fusion : {SimulatorOptions::Fusion::always, SimulatorOptions::Fusion::never}) {
-        BatchedSimulator<T> sim(c, {1, lanes, fusion});
+        BatchedSimulator<T> sim(c, options_for(1, lanes, fusion));
         sim.forward(xt.data(), 1, pt.data(), out.data());
         const std::vector<std::complex<T>> got = sim.state(0);
         for (std::size_t k = 0; k < expected.size(); ++k) {
@@ -456,11 +468,11 @@ TYPED_TEST(SimulatorTest, TiledPassesMatchWholeStatePasses) {
     for (auto* v : {&x, &p, &g}) {
       for (T& e : *v) e = T(u(rng));
     }
-    for (int lanes : {1, 8}) {
+    for (int lanes : kLaneCounts) {
       for (auto fusion : {SimulatorOptions::Fusion::always, SimulatorOptions::Fusion::never}) {
         auto run = [&](int tile_qubits, std::vector<T>& out, std::vector<T>& grad_p,
                        std::vector<T>& grad_x) {
-          SimulatorOptions options{1, lanes, fusion};
+          SimulatorOptions options = options_for(1, lanes, fusion);
           options.tile_qubits = tile_qubits;
           BatchedSimulator<T> sim(c, options);
           out.resize(g.size());
