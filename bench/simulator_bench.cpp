@@ -9,6 +9,8 @@
 
 #include <cmath>
 #include <random>
+#include <string>
+#include <vector>
 
 #include "simulator/simulator.h"
 
@@ -67,7 +69,7 @@ struct Problem {
   }
 };
 
-// Arguments: qubits, lanes (1 or 8), fusion (0 never, 1 always).
+// Arguments: qubits, lanes (1, 8 or 16), fusion (0 never, 1 always).
 void BM_SimulatorForward(benchmark::State& state) {
   Problem p(static_cast<int>(state.range(0)));
   using Fusion = hqsweep::SimulatorOptions::Fusion;
@@ -93,6 +95,74 @@ void BM_SimulatorForwardBackward(benchmark::State& state) {
     benchmark::DoNotOptimize(p.grad_params.data());
   }
   set_counters(state, p.circuit, forward_flops(p.circuit));
+}
+
+// The defaults (lanes, fusion and tiles chosen for this CPU). Arguments: qubits, threads, forward
+// only (0) or forward and backward (1).
+void BM_SimulatorDefaults(benchmark::State& state) {
+  Problem p(static_cast<int>(state.range(0)));
+  hqsweep::SimulatorOptions options;
+  options.threads = static_cast<int>(state.range(1));
+  BatchedSimulator<float> sim(p.circuit, options);
+  for (auto _ : state) {
+    sim.forward(p.inputs.data(), kBatch, p.params.data(), p.outputs.data());
+    if (state.range(2))
+      sim.backward(p.grad_outputs.data(), p.grad_params.data(), p.grad_inputs.data());
+    benchmark::DoNotOptimize(p.outputs.data());
+  }
+  set_counters(state, p.circuit, forward_flops(p.circuit));
+  // The traffic the plan implies (simulator.h's PlanTraffic), as rates, against BM_Bandwidth.
+  const hqsweep::PlanTraffic t = sim.traffic();
+  const double blocks = double((kBatch + t.lanes - 1) / t.lanes);
+  const bool backward = state.range(2) != 0;
+  const double level = blocks * (t.forward_level_bytes + (backward ? t.backward_level_bytes : 0));
+  const double tile = blocks * (t.forward_tile_bytes + (backward ? t.backward_tile_bytes : 0));
+  state.counters["level_GBps"] =
+      benchmark::Counter(level * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["tile_GBps"] =
+      benchmark::Counter(tile * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["state_KiB"] = double(t.state_bytes) / 1024;
+  state.SetLabel("lanes " + std::to_string(t.lanes) + " tiles " +
+                 std::to_string(t.forward_tile_qubits) + "/" +
+                 std::to_string(t.backward_tile_qubits));
+}
+
+// CNOT runs as gathers or one pass per CNOT, defaults otherwise. Arguments: qubits, gathers (0 or
+// 1), forward only (0) or forward and backward (1).
+void BM_SimulatorCnotGathers(benchmark::State& state) {
+  Problem p(static_cast<int>(state.range(0)));
+  hqsweep::SimulatorOptions options;
+  options.gather_cnots = state.range(1) != 0;
+  BatchedSimulator<float> sim(p.circuit, options);
+  for (auto _ : state) {
+    sim.forward(p.inputs.data(), kBatch, p.params.data(), p.outputs.data());
+    if (state.range(2))
+      sim.backward(p.grad_outputs.data(), p.grad_params.data(), p.grad_inputs.data());
+    benchmark::DoNotOptimize(p.outputs.data());
+  }
+  set_counters(state, p.circuit, forward_flops(p.circuit));
+}
+
+// Bandwidth probe (STREAM-like, for the roofline): a rotation of the pairs (re[i], im[i]) over two
+// float arrays of `KiB / 2` each, in place, the way a gate pass reads and writes a state; bytes =
+// reads + writes. Sizes chosen to sit in L1, L2, L3 and memory (docs/benchmarks.md).
+void BM_Bandwidth(benchmark::State& state) {
+  const std::size_t values = static_cast<std::size_t>(state.range(0)) * 1024 / sizeof(float) / 2;
+  std::vector<float> re(values, 0.5f), im(values, 0.25f);
+  const float c = 0.99995f, s = 0.0099998f;
+  for (auto _ : state) {
+    float* __restrict a = re.data();
+    float* __restrict b = im.data();
+    for (std::size_t i = 0; i < values; ++i) {
+      const float x = a[i], y = b[i];
+      a[i] = c * x - s * y;
+      b[i] = s * x + c * y;
+    }
+    benchmark::DoNotOptimize(re.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) *
+                          static_cast<std::int64_t>(4 * values * sizeof(float)));
 }
 
 // Arguments: qubits, tile wires (0: chosen from the cache size; 30: no tiles, whole-state passes),
@@ -230,9 +300,35 @@ BENCHMARK(BM_SimulatorForwardBackward)
 BENCHMARK(BM_SimulatorTiles)
     ->ArgsProduct({{12, 13, 14, 16, 18}, {0, 7, 8, 9, 10, 11, 12, 30}, {0, 1}})
     ->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_TorchOpsForwardBackward)->Arg(4)->Arg(8)->Arg(12)->Unit(benchmark::kMillisecond);
-// One iteration at 16 qubits (about 21 s here, plus the untimed first pass) and several GB of
-// autograd intermediates.
-BENCHMARK(BM_TorchOpsForwardBackward)->Arg(16)->Iterations(1)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_SimulatorDefaults)
+    ->ArgsProduct({benchmark::CreateDenseRange(4, 16, 1), {1, 2}, {0, 1}})
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_SimulatorCnotGathers)
+    ->ArgsProduct({{12, 14, 16}, {0, 1}, {0, 1}})
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Bandwidth)
+    ->Arg(16)
+    ->Arg(32)
+    ->Arg(256)
+    ->Arg(512)
+    ->Arg(4 * 1024)
+    ->Arg(8 * 1024)
+    ->Arg(256 * 1024)
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_TorchOpsForwardBackward)->DenseRange(4, 12, 1)->Unit(benchmark::kMillisecond);
+// One iteration from 13 qubits (about 21 s at 16 here, plus the untimed first pass; several GB of
+// autograd intermediates).
+BENCHMARK(BM_TorchOpsForwardBackward)
+    ->DenseRange(13, 16, 1)
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond);
 
-BENCHMARK_MAIN();
+// The CPU geometry the simulator planned by goes into the output's header.
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::AddCustomContext("simulator_cpu", hqsweep::describe(hqsweep::cpu_geometry()));
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

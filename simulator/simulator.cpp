@@ -461,7 +461,7 @@ struct BatchedSimulator<T>::Impl {
         options.fusion == SimulatorOptions::Fusion::always ||
         (options.fusion == SimulatorOptions::Fusion::automatic && n >= kSmallestFusedQubits);
     forward_ops = plan_forward(circuit, fuse);
-    if (whole_state_passes()) {
+    if (options.gather_cnots && whole_state_passes(Pass::forward)) {
       // Each run of CNOTs becomes one operation.
       const std::vector<Gate>& gates = circuit.gates();
       std::vector<PlannedOp> ops = bring_cnots_together(gates, std::move(forward_ops));
@@ -480,7 +480,7 @@ struct BatchedSimulator<T>::Impl {
         i += count - 1;
       }
     }
-    forward_segments = tiles::plan_segments(wires_of(forward_ops), n, tile_qubits());
+    forward_segments = tiles::plan_segments(wires_of(forward_ops), n, tile_qubits(Pass::forward));
     if (!circuit.amplitude_input()) {
       const std::vector<Gate>& gates = circuit.gates();
       std::uint32_t entangled = 0;
@@ -494,11 +494,15 @@ struct BatchedSimulator<T>::Impl {
 
   // Without tiles every operation sweeps the whole state, so a run of CNOTs can be one gather
   // (which touches every wire, so cannot be tiled).
-  bool whole_state_passes() const { return tile_qubits() >= circuit.qubits(); }
+  enum class Pass { forward, backward };
+  bool whole_state_passes(Pass pass) const { return tile_qubits(pass) >= circuit.qubits(); }
 
-  int tile_qubits() const {
+  // The forward pass holds a state and a gather's second buffer; the adjoint pass phi, lambda and
+  // their second buffers.
+  int tile_qubits(Pass pass) const {
     if (options.tile_qubits != 0) return options.tile_qubits;
-    return tiles::chosen_tile_qubits(circuit.qubits(), 2 * lanes * sizeof(T), cpu);
+    return tiles::chosen_tile_qubits(circuit.qubits(), 2 * lanes * sizeof(T),
+                                     pass == Pass::forward ? 2 : 4, cpu);
   }
 
   void plan_backward(std::ptrdiff_t stop) {
@@ -510,7 +514,7 @@ struct BatchedSimulator<T>::Impl {
       backward_plan.ops.push_back(
           {gates[gi].control, gates[gi].target, {static_cast<std::size_t>(gi)}});
     }
-    const bool gather_cnots = whole_state_passes();
+    const bool gather_cnots = options.gather_cnots && whole_state_passes(Pass::backward);
     if (gather_cnots) backward_plan.ops = bring_cnots_together(gates, std::move(backward_plan.ops));
     backward_plan.permutations.clear();
     plan_tail();
@@ -539,7 +543,8 @@ struct BatchedSimulator<T>::Impl {
         units.push_back({i, 1, gate.control, gate.target});
       }
     }
-    backward_plan.segments = tiles::plan_segments(wires_of(units), circuit.qubits(), tile_qubits());
+    backward_plan.segments =
+        tiles::plan_segments(wires_of(units), circuit.qubits(), tile_qubits(Pass::backward));
   }
 
   // Finds the product tail of backward_plan (see BackwardPlan).
@@ -1065,6 +1070,53 @@ void BatchedSimulator<T>::backward(const T* grad_outputs, T* grad_params, T* gra
       for (std::size_t p = 0; p < params; ++p) grad_params[p] += per_block[block * params + p];
     }
   }
+}
+
+// Counts what forward_block and backward_block read and write, pass by pass: a pass over a state
+// reads and writes it; a segment of tiles brings every tile in and out once (a contiguous one is
+// used in place, which costs its first and last operation the same); the measurement reads the
+// state, writes the probabilities (half a state) and reads a quarter of a state per qubit.
+template <typename T>
+PlanTraffic BatchedSimulator<T>::traffic() const {
+  const Impl& s = *impl_;
+  const int n = s.circuit.qubits();
+  PlanTraffic t;
+  t.lanes = s.lanes;
+  t.forward_tile_qubits = std::min(s.tile_qubits(Impl::Pass::forward), n);
+  t.backward_tile_qubits = std::min(s.tile_qubits(Impl::Pass::backward), n);
+  t.state_bytes = 2 * s.amplitudes * s.lanes * sizeof(T);
+  const double state = double(t.state_bytes);
+  auto count = [&](const std::vector<tiles::Segment>& segments, double states, double& level,
+                   double& tile, auto&& skipped) {
+    const bool tiled =
+        !s.whole_state_passes(states == 1 ? Impl::Pass::forward : Impl::Pass::backward);
+    for (const tiles::Segment& segment : segments) {
+      std::size_t applied = 0;
+      for (std::size_t i : segment.ops) applied += skipped(i) ? 0 : 1;
+      if (applied == 0) continue;
+      if (tiled) {
+        level += 2 * states * state;
+        tile += 2 * states * state * double(applied);
+      } else {
+        level += 2 * states * state * double(applied);
+      }
+    }
+  };
+  const bool product_start = !s.forward_initial.empty();
+  if (product_start) t.forward_level_bytes += state;  // the state built from the wires' vectors
+  count(s.forward_segments, 1, t.forward_level_bytes, t.forward_tile_bytes,
+        [&](std::size_t i) { return product_start && s.forward_initial[i]; });
+  t.forward_level_bytes += 1.5 * state + 0.25 * state * n;
+  if (s.backward_plan.stop >= 0) {
+    // phi copied in, the weights written, lambda = weight * phi; then the units; then the product
+    // tail's two passes over lambda.
+    t.backward_level_bytes += 2 * state + 3 * state;
+    count(s.backward_plan.segments, 2, t.backward_level_bytes, t.backward_tile_bytes,
+          [](std::size_t) { return false; });
+    if (s.backward_plan.tail_first < s.backward_plan.ops.size())
+      t.backward_level_bytes += 2 * state;
+  }
+  return t;
 }
 
 template <typename T>

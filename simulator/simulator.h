@@ -27,6 +27,9 @@ struct SimulatorOptions {
   // tile by tile. 0 chooses from the caches (tiles::chosen_tile_qubits); the qubit count or more
   // gives whole-state passes (one per operation; a run of CNOTs is one gather).
   int tile_qubits = 0;
+  // With whole-state passes a run of CNOTs is one gather; false: one pass per CNOT (for
+  // comparison, docs/benchmarks.md). Within tiles a gather measured slower than the passes.
+  bool gather_cnots = true;
   // The CPU to plan for; unset: the one the process runs on (cpu_geometry()).
   std::optional<CpuGeometry> cpu;
 };
@@ -37,6 +40,18 @@ constexpr int kSmallestFusedQubits = 8;
 // amplitude (16 floats with 512-bit vectors, else 8), 8 lanes for double, and fewer lanes where a
 // block would outgrow memory (docs/simulator.md).
 int default_lanes(int qubits, std::size_t value_bytes, const CpuGeometry& cpu);
+
+// The memory traffic of one block's passes as planned, for benchmarks (the roofline of
+// docs/benchmarks.md). "Level" bytes are read or written where a whole state lives (L2, L3 or
+// memory by its size); "tile" bytes stay inside a tile held in L2 (none without tiles).
+struct PlanTraffic {
+  int lanes = 0;
+  int forward_tile_qubits = 0;  // the qubit count: whole-state passes
+  int backward_tile_qubits = 0;
+  std::size_t state_bytes = 0;  // one block's state, real and imaginary parts
+  double forward_level_bytes = 0, forward_tile_bytes = 0;
+  double backward_level_bytes = 0, backward_tile_bytes = 0;  // of the last backward(); 0 before
+};
 
 template <typename T>
 class BatchedSimulator {
@@ -61,6 +76,8 @@ class BatchedSimulator {
   // The outputs of the last forward estimated from `shots` measurement samples per state,
   // reproducible from seed.
   void sample_outputs(std::uint64_t shots, std::uint64_t seed, T* outputs) const;
+
+  PlanTraffic traffic() const;
 
   // The amplitudes of sample b after the last forward.
   std::vector<std::complex<T>> state(std::size_t b) const;

@@ -10,12 +10,11 @@ namespace hqsweep::tiles {
 
 namespace {
 
-// Whole-state passes (no tiles; a run of CNOTs is one gather) while a state fills at most half of
-// the larger of L2 and this CPU's share of L3: there it stays in cache between gates, and the
-// gathers need a second buffer. Beyond, a tile holds half of L2 of each state: the largest tile
-// measured fastest for both passes (the adjoint pass tiles phi and lambda together). Measured in
-// docs/benchmarks.md; L1-sized tiles (the first rule) lost to both on every size measured here.
-constexpr std::size_t kStateShareOfCache = 2;
+// Whole-state passes (no tiles; a run of CNOTs is one gather) while the states a pass holds fit
+// the larger of L2 and this CPU's share of L3: there they stay between gates. Beyond, a tile
+// holds half of L2 of each state: the largest tile measured fastest for both passes (the adjoint
+// pass tiles phi and lambda together). Measured in docs/benchmarks.md; L1-sized tiles (the first
+// rule) lost to both on every size measured on this project's EPYC.
 constexpr std::size_t kTileShareOfL2 = 2;
 
 // At most this many of a tile's wires lie outside the state's lowest-order wires, so a tile is
@@ -104,9 +103,10 @@ std::vector<Segment> plan_segments(const std::vector<OpWires>& ops, int qubits, 
   return segments;
 }
 
-int chosen_tile_qubits(int qubits, std::size_t bytes_per_amplitude, const CpuGeometry& cpu) {
+int chosen_tile_qubits(int qubits, std::size_t bytes_per_amplitude, int states_held,
+                       const CpuGeometry& cpu) {
   const std::size_t cache = std::max(cpu.l2_bytes, cpu.l3_share_bytes);
-  if ((std::size_t{1} << qubits) * bytes_per_amplitude <= cache / kStateShareOfCache) return qubits;
+  if ((std::size_t{1} << qubits) * bytes_per_amplitude * states_held <= cache) return qubits;
   int tile = 2;
   while ((std::size_t{2} << tile) * bytes_per_amplitude <= cpu.l2_bytes / kTileShareOfL2) ++tile;
   return std::min(tile, qubits);

@@ -36,10 +36,12 @@ struct Segment {
 // Segments are padded with the lowest-order wires up to tile_qubits, so tiles are long runs.
 std::vector<Segment> plan_segments(const std::vector<OpWires>& ops, int qubits, int tile_qubits);
 
-// Tile wires for a state of `qubits` wires, given the bytes of one amplitude of one state (real
-// and imaginary parts, every lane): all of them (no tiles) while the state fills at most half of
-// the larger of L2 and the CPU's share of L3, else as many as fill half of L2 (docs/simulator.md).
-int chosen_tile_qubits(int qubits, std::size_t bytes_per_amplitude, const CpuGeometry& cpu);
+// Tile wires for a pass over a state of `qubits` wires, given the bytes of one amplitude of one
+// state (real and imaginary parts, every lane) and how many such states the pass holds: all of
+// them (whole-state passes) while those states fit the larger of L2 and the CPU's share of L3,
+// else as many as fill half of L2 with one state (docs/simulator.md).
+int chosen_tile_qubits(int qubits, std::size_t bytes_per_amplitude, int states_held,
+                       const CpuGeometry& cpu);
 
 // Calls apply(tile_planes) for every tile of segment, where planes are `Planes` arrays of
 // [2^n][W] values (real and imaginary parts of one or more states). A contiguous tile is used in

@@ -87,16 +87,21 @@ TEST(CpuGeometryTest, TilesFollowTheCaches) {
   cpu.l2_bytes = 1024 * 1024;
   cpu.l3_share_bytes = 16 * 1024 * 1024;
   const std::size_t sixteen_float_lanes = 2 * 16 * sizeof(float);  // 128 bytes an amplitude
-  // Whole-state passes while a state (8 MiB at 16 qubits) fills at most half the L3 share.
-  EXPECT_EQ(tiles::chosen_tile_qubits(16, sixteen_float_lanes, cpu), 16);
-  // Beyond, a tile of half of L2: 2^12 x 128 bytes = 512 KiB.
-  EXPECT_EQ(tiles::chosen_tile_qubits(18, sixteen_float_lanes, cpu), 12);
-  // Without an L3 the limit is half of L2.
+  // Whole-state passes while the pass's states fit the L3 share: at 16 qubits a state is 8 MiB,
+  // so the forward pass (2 states) takes the whole state and the adjoint pass (4) tiles.
+  EXPECT_EQ(tiles::chosen_tile_qubits(16, sixteen_float_lanes, 2, cpu), 16);
+  // A tile holds half of L2: 2^12 x 128 bytes = 512 KiB.
+  EXPECT_EQ(tiles::chosen_tile_qubits(16, sixteen_float_lanes, 4, cpu), 12);
+  EXPECT_EQ(tiles::chosen_tile_qubits(18, sixteen_float_lanes, 2, cpu), 12);
+  // Without an L3, L2 decides.
   cpu.l3_share_bytes = 0;
-  EXPECT_EQ(tiles::chosen_tile_qubits(12, sixteen_float_lanes, cpu), 12);
-  EXPECT_EQ(tiles::chosen_tile_qubits(13, sixteen_float_lanes, cpu), 12);
+  EXPECT_EQ(tiles::chosen_tile_qubits(11, sixteen_float_lanes, 2, cpu), 11);
+  EXPECT_EQ(tiles::chosen_tile_qubits(13, sixteen_float_lanes, 2, cpu), 12);
   cpu.l2_bytes = 512 * 1024;
-  EXPECT_EQ(tiles::chosen_tile_qubits(12, sixteen_float_lanes, cpu), 11);
+  EXPECT_EQ(tiles::chosen_tile_qubits(13, sixteen_float_lanes, 2, cpu), 11);
+  // Never more wires than the state has.
+  EXPECT_EQ(tiles::chosen_tile_qubits(12, sixteen_float_lanes, 4, cpu), 11);
+  EXPECT_EQ(tiles::chosen_tile_qubits(10, sixteen_float_lanes, 4, cpu), 10);
 }
 
 }  // namespace

@@ -461,7 +461,9 @@ TYPED_TEST(SimulatorTest, TiledPassesMatchWholeStatePasses) {
   std::uniform_real_distribution<double> u(-1.5, 1.5);
   std::vector<Circuit> circuits = {
       random_circuit(6, rng), random_circuit(9, rng),
-      build_circuit({7, 2, "strongly_entangling", "amplitude", false, "z_zz"})};
+      build_circuit({7, 2, "strongly_entangling", "amplitude", false, "z_zz"}),
+      // The benchmark's circuit, with its CNOT rings.
+      build_circuit({8, 3, "hardware_efficient", "angle_ry", false, "z"})};
   for (const Circuit& c : circuits) {
     const std::size_t batch = 10;
     std::vector<T> x(batch * c.input_count()), p(c.parameter_count()), g(batch * c.output_count());
@@ -470,10 +472,11 @@ TYPED_TEST(SimulatorTest, TiledPassesMatchWholeStatePasses) {
     }
     for (int lanes : kLaneCounts) {
       for (auto fusion : {SimulatorOptions::Fusion::always, SimulatorOptions::Fusion::never}) {
-        auto run = [&](int tile_qubits, std::vector<T>& out, std::vector<T>& grad_p,
-                       std::vector<T>& grad_x) {
+        auto run = [&](int tile_qubits, bool gather_cnots, std::vector<T>& out,
+                       std::vector<T>& grad_p, std::vector<T>& grad_x) {
           SimulatorOptions options = options_for(1, lanes, fusion);
           options.tile_qubits = tile_qubits;
+          options.gather_cnots = gather_cnots;
           BatchedSimulator<T> sim(c, options);
           out.resize(g.size());
           grad_p.resize(p.size());
@@ -482,13 +485,15 @@ TYPED_TEST(SimulatorTest, TiledPassesMatchWholeStatePasses) {
           sim.backward(g.data(), grad_p.data(), grad_x.data());
         };
         std::vector<T> out0, grad_p0, grad_x0;
-        run(30, out0, grad_p0, grad_x0);  // whole-state passes, CNOT runs gathered
-        for (int tile_qubits : {2, 3, 5}) {
+        run(30, true, out0, grad_p0, grad_x0);  // whole-state passes, CNOT runs gathered
+        // Tiles (one pass per CNOT within them), and whole-state passes without gathers.
+        for (auto [tile_qubits, gather] :
+             std::vector<std::pair<int, bool>>{{2, true}, {3, true}, {5, true}, {30, false}}) {
           std::vector<T> out, grad_p, grad_x;
-          run(tile_qubits, out, grad_p, grad_x);
-          const std::string where = "n=" + std::to_string(c.qubits()) +
-                                    " lanes=" + std::to_string(lanes) +
-                                    " tile=" + std::to_string(tile_qubits);
+          run(tile_qubits, gather, out, grad_p, grad_x);
+          const std::string where =
+              "n=" + std::to_string(c.qubits()) + " lanes=" + std::to_string(lanes) +
+              " tile=" + std::to_string(tile_qubits) + " gathers=" + std::to_string(gather);
           for (std::size_t k = 0; k < out.size(); ++k)
             EXPECT_NEAR(out[k], out0[k], this->tolerance() * 10) << where << " output " << k;
           for (std::size_t k = 0; k < grad_p.size(); ++k)
