@@ -295,7 +295,7 @@ BENCHMARK(BM_SimulatorForward)
     ->ArgsProduct({{4, 8, 10, 12, 16}, {1, 8, 16}, {0, 1}})
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_SimulatorForwardBackward)
-    ->ArgsProduct({{4, 8, 10, 12, 16}, {1, 8, 16}})
+    ->ArgsProduct({{4, 8, 10, 12, 14, 15, 16, 18}, {1, 8, 16}})
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_SimulatorTiles)
     ->ArgsProduct({{12, 13, 14, 16, 18}, {0, 7, 8, 9, 10, 11, 12, 30}, {0, 1}})

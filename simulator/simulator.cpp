@@ -409,7 +409,13 @@ T* wires_at_zero(Scratch<T>& scratch, int qubits) {
 int default_lanes(int qubits, std::size_t value_bytes, const CpuGeometry& cpu) {
   if (qubits > kLargestEightLaneQubits) return 1;
   const bool one_register = cpu.vector_bits >= 512 && value_bytes <= 4;
-  return one_register && qubits < kLargestEightLaneQubits ? 16 : 8;
+  if (!one_register || qubits >= kLargestEightLaneQubits) return 8;
+  // Where the adjoint pass's states of 8 lanes fit the cache and those of 16 do not, 8 lanes
+  // keep whole-state passes (16 qubits here: fwd+bwd 156 against 206 ms, docs/benchmarks.md).
+  auto adjoint_fits = [&](int lanes) {
+    return tiles::states_fit_cache(qubits, 2 * lanes * value_bytes, 4, cpu);
+  };
+  return !adjoint_fits(16) && adjoint_fits(8) ? 8 : 16;
 }
 
 template <typename T>

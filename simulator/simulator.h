@@ -37,8 +37,8 @@ struct SimulatorOptions {
 constexpr int kSmallestFusedQubits = 8;
 
 // The lane count chosen when SimulatorOptions::lanes is 0: one vector register of values per
-// amplitude (16 floats with 512-bit vectors, else 8), 8 lanes for double, and fewer lanes where a
-// block would outgrow memory (docs/simulator.md).
+// amplitude (16 floats with 512-bit vectors, else 8), 8 lanes for double, 8 where only 8 keep the
+// adjoint pass in cache, and fewer lanes where a block would outgrow memory (docs/simulator.md).
 int default_lanes(int qubits, std::size_t value_bytes, const CpuGeometry& cpu);
 
 // The memory traffic of one block's passes as planned, for benchmarks (the roofline of

@@ -103,10 +103,15 @@ std::vector<Segment> plan_segments(const std::vector<OpWires>& ops, int qubits, 
   return segments;
 }
 
+bool states_fit_cache(int qubits, std::size_t bytes_per_amplitude, int states_held,
+                      const CpuGeometry& cpu) {
+  const std::size_t cache = std::max(cpu.l2_bytes, cpu.l3_share_bytes);
+  return (std::size_t{1} << qubits) * bytes_per_amplitude * states_held <= cache;
+}
+
 int chosen_tile_qubits(int qubits, std::size_t bytes_per_amplitude, int states_held,
                        const CpuGeometry& cpu) {
-  const std::size_t cache = std::max(cpu.l2_bytes, cpu.l3_share_bytes);
-  if ((std::size_t{1} << qubits) * bytes_per_amplitude * states_held <= cache) return qubits;
+  if (states_fit_cache(qubits, bytes_per_amplitude, states_held, cpu)) return qubits;
   int tile = 2;
   while ((std::size_t{2} << tile) * bytes_per_amplitude <= cpu.l2_bytes / kTileShareOfL2) ++tile;
   return std::min(tile, qubits);

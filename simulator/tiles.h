@@ -43,6 +43,10 @@ std::vector<Segment> plan_segments(const std::vector<OpWires>& ops, int qubits, 
 int chosen_tile_qubits(int qubits, std::size_t bytes_per_amplitude, int states_held,
                        const CpuGeometry& cpu);
 
+// Whether those states fit the larger of L2 and the CPU's share of L3 (chosen_tile_qubits's test).
+bool states_fit_cache(int qubits, std::size_t bytes_per_amplitude, int states_held,
+                      const CpuGeometry& cpu);
+
 // Calls apply(tile_planes) for every tile of segment, where planes are `Planes` arrays of
 // [2^n][W] values (real and imaginary parts of one or more states). A contiguous tile is used in
 // place; otherwise it is gathered into buffer and scattered back.

@@ -79,6 +79,13 @@ TEST(CpuGeometryTest, LanesFollowTheVectorWidth) {
   EXPECT_EQ(default_lanes(12, sizeof(double), wide), 8);
   EXPECT_EQ(default_lanes(12, sizeof(float), narrow), 8);
   EXPECT_EQ(default_lanes(20, sizeof(float), wide), 8);  // a block stays within 2^20 x 8 lanes
+  // 16 qubits with 16 MiB of cache: the adjoint pass's 4 states fit with 8 lanes (4 MiB each),
+  // not with 16; beyond, neither fits and 16 lanes win again.
+  wide.l2_bytes = 1024 * 1024;
+  wide.l3_share_bytes = 16 * 1024 * 1024;
+  EXPECT_EQ(default_lanes(15, sizeof(float), wide), 16);
+  EXPECT_EQ(default_lanes(16, sizeof(float), wide), 8);
+  EXPECT_EQ(default_lanes(18, sizeof(float), wide), 16);
   EXPECT_EQ(default_lanes(24, sizeof(float), wide), 1);
 }
 
