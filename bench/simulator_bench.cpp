@@ -143,6 +143,22 @@ void BM_SimulatorCnotGathers(benchmark::State& state) {
   set_counters(state, p.circuit, forward_flops(p.circuit));
 }
 
+// Two wires' one-qubit matrices in one forward sweep or one sweep each, defaults otherwise.
+// Arguments: qubits, paired (0 or 1), forward only (0) or forward and backward (1).
+void BM_SimulatorPairedWires(benchmark::State& state) {
+  Problem p(static_cast<int>(state.range(0)));
+  hqsweep::SimulatorOptions options;
+  options.pair_wires = state.range(1) != 0;
+  BatchedSimulator<float> sim(p.circuit, options);
+  for (auto _ : state) {
+    sim.forward(p.inputs.data(), kBatch, p.params.data(), p.outputs.data());
+    if (state.range(2))
+      sim.backward(p.grad_outputs.data(), p.grad_params.data(), p.grad_inputs.data());
+    benchmark::DoNotOptimize(p.outputs.data());
+  }
+  set_counters(state, p.circuit, forward_flops(p.circuit));
+}
+
 // Bandwidth probe (STREAM-like, for the roofline): a rotation of the pairs (re[i], im[i]) over two
 // float arrays of `KiB / 2` each, in place, the way a gate pass reads and writes a state; bytes =
 // reads + writes. Sizes chosen to sit in L1, L2, L3 and memory (docs/benchmarks.md).
@@ -305,6 +321,9 @@ BENCHMARK(BM_SimulatorDefaults)
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_SimulatorCnotGathers)
     ->ArgsProduct({{12, 14, 16}, {0, 1}, {0, 1}})
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_SimulatorPairedWires)
+    ->ArgsProduct({{4, 8, 10, 12, 14, 16}, {0, 1}, {0, 1}})
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Bandwidth)
     ->Arg(16)

@@ -27,6 +27,12 @@ template <typename T, int W>
 void apply_pair_op(T* re, T* im, int qubits, int control, int target, PairOp op,
                    const T* coefficients);
 
+// Two one-qubit matrices (PairOp::matrix coefficients) on different wires in one sweep over the
+// amplitude quadruples those wires span: ka on wire_a, then kb on wire_b (they commute). Half the
+// passes of applying them one by one, for states that live beyond L1.
+template <typename T, int W>
+void apply_matrix_pair(T* re, T* im, int qubits, int wire_a, const T* ka, int wire_b, const T* kb);
+
 // One step of the adjoint pass in a single sweep: when generator is non-null, adds
 // Im <lambda_l | G | phi_l> for every lane l to out[l] (the adjoint method's gradient of a gate
 // whose generator G acts on target, from the states after that gate); then applies op (the inverse

@@ -431,6 +431,9 @@ struct BatchedSimulator<T>::Impl {
   std::vector<char> forward_initial;
   std::vector<IndexPermutation> forward_permutations;
   std::vector<tiles::Segment> forward_segments;
+  // Per operation: it and the next one of its segment (one-qubit matrices on two wires) share a
+  // sweep (kernels::apply_matrix_pair).
+  std::vector<char> forward_pairs_next;
   BackwardPlan backward_plan;
   // Planned operations whose angles are the same in every sample (circuit parameters,
   // constants) get their coefficients once per call rather than once per block: at small n the
@@ -494,6 +497,33 @@ struct BatchedSimulator<T>::Impl {
         const bool one_qubit = op.permutation < 0 && op.control < 0;
         forward_initial.push_back(one_qubit && !(entangled & (std::uint32_t{1} << op.target)));
         if (!one_qubit) entangled |= wire_mask(gates, op);
+      }
+    }
+    plan_forward_pairs();
+  }
+
+  // Pairs consecutive operations of a segment that are one-qubit matrices on different wires
+  // (fused runs, or H, Y and matrix gates: what gate_coefficients makes a PairOp::matrix), after
+  // forward_initial is known: operations in the start state take no sweep.
+  void plan_forward_pairs() {
+    const std::vector<Gate>& gates = circuit.gates();
+    auto is_matrix = [&](std::size_t i) {
+      const PlannedOp& op = forward_ops[i];
+      if (op.control >= 0 || op.permutation >= 0) return false;
+      if (!forward_initial.empty() && forward_initial[i]) return false;
+      if (op.gates.size() > 1) return true;
+      const GateKind kind = gates[op.gates[0]].kind;
+      return kind == GateKind::h || kind == GateKind::y || kind == GateKind::matrix;
+    };
+    forward_pairs_next.assign(forward_ops.size(), 0);
+    if (!options.pair_wires) return;
+    for (const tiles::Segment& segment : forward_segments) {
+      for (std::size_t k = 0; k + 1 < segment.ops.size(); ++k) {
+        const std::size_t i = segment.ops[k], j = segment.ops[k + 1];
+        if (is_matrix(i) && is_matrix(j) && forward_ops[i].target != forward_ops[j].target) {
+          forward_pairs_next[i] = 1;
+          ++k;
+        }
       }
     }
   }
@@ -715,9 +745,19 @@ void BatchedSimulator<T>::Impl::forward_block(std::size_t block, T* outputs, Scr
       // A gather writes to the other buffer (of the block's state and the spare), then continues
       // there; operations of CNOT runs exist only when the tile is the whole state.
       std::array<T*, 2> state = t;
-      for (std::size_t i : segment.ops) {
+      // A fused one-qubit matrix that can share its sweep with the next operation's (another wire).
+      for (std::size_t k = 0; k < segment.ops.size(); ++k) {
+        const std::size_t i = segment.ops[k];
         const PlannedOp& op = forward_ops[i];
         if (!forward_initial.empty() && forward_initial[i]) continue;  // in the start state
+        if (forward_pairs_next[i]) {
+          const std::size_t j = segment.ops[++k];
+          kernels::apply_matrix_pair<T, W>(state[0], state[1], segment.qubits,
+                                           segment.local[op.target], scratch.coefficient_of[i],
+                                           segment.local[forward_ops[j].target],
+                                           scratch.coefficient_of[j]);
+          continue;
+        }
         if (op.permutation >= 0) {
           const std::array<T*, 2> other =
               state[0] == t[0]
@@ -1110,8 +1150,18 @@ PlanTraffic BatchedSimulator<T>::traffic() const {
   };
   const bool product_start = !s.forward_initial.empty();
   if (product_start) t.forward_level_bytes += state;  // the state built from the wires' vectors
+  // An operation in the start state takes no sweep, nor does the second of a pair.
+  std::vector<char> no_sweep(s.forward_ops.size(), 0);
+  for (std::size_t i = 0; i < s.forward_ops.size(); ++i) {
+    if (product_start && s.forward_initial[i]) no_sweep[i] = 1;
+  }
+  for (const tiles::Segment& segment : s.forward_segments) {
+    for (std::size_t k = 0; k + 1 < segment.ops.size(); ++k) {
+      if (s.forward_pairs_next[segment.ops[k]]) no_sweep[segment.ops[++k]] = 1;
+    }
+  }
   count(s.forward_segments, 1, t.forward_level_bytes, t.forward_tile_bytes,
-        [&](std::size_t i) { return product_start && s.forward_initial[i]; });
+        [&](std::size_t i) { return no_sweep[i] != 0; });
   t.forward_level_bytes += 1.5 * state + 0.25 * state * n;
   if (s.backward_plan.stop >= 0) {
     // phi copied in, the weights written, lambda = weight * phi; then the units; then the product

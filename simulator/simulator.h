@@ -30,6 +30,10 @@ struct SimulatorOptions {
   // With whole-state passes a run of CNOTs is one gather; false: one pass per CNOT (for
   // comparison, docs/benchmarks.md). Within tiles a gather measured slower than the passes.
   bool gather_cnots = true;
+  // Forward pass: two fused one-qubit matrices on different wires, one after the other, share one
+  // sweep over the state; false: one sweep each (for comparison). The adjoint pass keeps one wire
+  // per sweep: two wires' rotation pairs in one sweep measured no faster (docs/benchmarks.md).
+  bool pair_wires = true;
   // The CPU to plan for; unset: the one the process runs on (cpu_geometry()).
   std::optional<CpuGeometry> cpu;
 };

@@ -477,6 +477,7 @@ TYPED_TEST(SimulatorTest, TiledPassesMatchWholeStatePasses) {
           SimulatorOptions options = options_for(1, lanes, fusion);
           options.tile_qubits = tile_qubits;
           options.gather_cnots = gather_cnots;
+          options.pair_wires = gather_cnots;  // the reference pairs; the unpaired run must agree
           BatchedSimulator<T> sim(c, options);
           out.resize(g.size());
           grad_p.resize(p.size());
@@ -486,7 +487,8 @@ TYPED_TEST(SimulatorTest, TiledPassesMatchWholeStatePasses) {
         };
         std::vector<T> out0, grad_p0, grad_x0;
         run(30, true, out0, grad_p0, grad_x0);  // whole-state passes, CNOT runs gathered
-        // Tiles (one pass per CNOT within them), and whole-state passes without gathers.
+        // Tiles (one pass per CNOT within them), and whole-state passes without gathers and
+        // with one wire per sweep.
         for (auto [tile_qubits, gather] :
              std::vector<std::pair<int, bool>>{{2, true}, {3, true}, {5, true}, {30, false}}) {
           std::vector<T> out, grad_p, grad_x;
