@@ -97,12 +97,11 @@ void BM_SimulatorForwardBackward(benchmark::State& state) {
   set_counters(state, p.circuit, forward_flops(p.circuit));
 }
 
-// The defaults (lanes, fusion and tiles chosen for this CPU). Arguments: qubits, threads, forward
-// only (0) or forward and backward (1).
-void BM_SimulatorDefaults(benchmark::State& state) {
+// Times forward (state.range(2) == 0) or forward and backward of the reference circuit on
+// state.range(0) qubits with the given options; returns the simulator for its plan's figures.
+BatchedSimulator<float> time_passes(benchmark::State& state,
+                                    const hqsweep::SimulatorOptions& options) {
   Problem p(static_cast<int>(state.range(0)));
-  hqsweep::SimulatorOptions options;
-  options.threads = static_cast<int>(state.range(1));
   BatchedSimulator<float> sim(p.circuit, options);
   for (auto _ : state) {
     sim.forward(p.inputs.data(), kBatch, p.params.data(), p.outputs.data());
@@ -111,6 +110,15 @@ void BM_SimulatorDefaults(benchmark::State& state) {
     benchmark::DoNotOptimize(p.outputs.data());
   }
   set_counters(state, p.circuit, forward_flops(p.circuit));
+  return sim;
+}
+
+// The defaults (lanes, fusion and tiles chosen for this CPU). Arguments: qubits, threads, forward
+// only (0) or forward and backward (1).
+void BM_SimulatorDefaults(benchmark::State& state) {
+  hqsweep::SimulatorOptions options;
+  options.threads = static_cast<int>(state.range(1));
+  const BatchedSimulator<float> sim = time_passes(state, options);
   // The traffic the plan implies (simulator.h's PlanTraffic), as rates, against BM_Bandwidth.
   const hqsweep::PlanTraffic t = sim.traffic();
   const double blocks = double((kBatch + t.lanes - 1) / t.lanes);
@@ -130,33 +138,17 @@ void BM_SimulatorDefaults(benchmark::State& state) {
 // CNOT runs as gathers or one pass per CNOT, defaults otherwise. Arguments: qubits, gathers (0 or
 // 1), forward only (0) or forward and backward (1).
 void BM_SimulatorCnotGathers(benchmark::State& state) {
-  Problem p(static_cast<int>(state.range(0)));
   hqsweep::SimulatorOptions options;
   options.gather_cnots = state.range(1) != 0;
-  BatchedSimulator<float> sim(p.circuit, options);
-  for (auto _ : state) {
-    sim.forward(p.inputs.data(), kBatch, p.params.data(), p.outputs.data());
-    if (state.range(2))
-      sim.backward(p.grad_outputs.data(), p.grad_params.data(), p.grad_inputs.data());
-    benchmark::DoNotOptimize(p.outputs.data());
-  }
-  set_counters(state, p.circuit, forward_flops(p.circuit));
+  time_passes(state, options);
 }
 
 // Two wires' one-qubit matrices in one forward sweep or one sweep each, defaults otherwise.
 // Arguments: qubits, paired (0 or 1), forward only (0) or forward and backward (1).
 void BM_SimulatorPairedWires(benchmark::State& state) {
-  Problem p(static_cast<int>(state.range(0)));
   hqsweep::SimulatorOptions options;
   options.pair_wires = state.range(1) != 0;
-  BatchedSimulator<float> sim(p.circuit, options);
-  for (auto _ : state) {
-    sim.forward(p.inputs.data(), kBatch, p.params.data(), p.outputs.data());
-    if (state.range(2))
-      sim.backward(p.grad_outputs.data(), p.grad_params.data(), p.grad_inputs.data());
-    benchmark::DoNotOptimize(p.outputs.data());
-  }
-  set_counters(state, p.circuit, forward_flops(p.circuit));
+  time_passes(state, options);
 }
 
 // Bandwidth probe (STREAM-like, for the roofline): a rotation of the pairs (re[i], im[i]) over two
@@ -184,17 +176,9 @@ void BM_Bandwidth(benchmark::State& state) {
 // Arguments: qubits, tile wires (0: chosen from the cache size; 30: no tiles, whole-state passes),
 // forward only (0) or forward and backward (1). Defaults otherwise.
 void BM_SimulatorTiles(benchmark::State& state) {
-  Problem p(static_cast<int>(state.range(0)));
   hqsweep::SimulatorOptions options;
   options.tile_qubits = static_cast<int>(state.range(1));
-  BatchedSimulator<float> sim(p.circuit, options);
-  for (auto _ : state) {
-    sim.forward(p.inputs.data(), kBatch, p.params.data(), p.outputs.data());
-    if (state.range(2))
-      sim.backward(p.grad_outputs.data(), p.grad_params.data(), p.grad_inputs.data());
-    benchmark::DoNotOptimize(p.outputs.data());
-  }
-  set_counters(state, p.circuit, forward_flops(p.circuit));
+  time_passes(state, options);
 }
 
 // The baseline: state as a complex tensor [B, 2, ..., 2]; a one-qubit gate is a 2x2 matmul on its
