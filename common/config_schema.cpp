@@ -122,6 +122,10 @@ bool is_shf(const FlatConfig& c) {
   return not_probe(c) && fusion != nullptr && fusion->caches_features;
 }
 // SHF caches the circuit's outputs before its head trains, so its circuit is always fixed.
+// SHF's own extraction keys apply unless the classical model trains with the run's train.*.
+bool has_own_extraction(const FlatConfig& c) {
+  return is_shf(c) && !equals(c, "extract.training", "run");
+}
 bool has_trainable_circuit(const FlatConfig& c) {
   return uses_quantum(c) && !is_shf(c);
 }
@@ -156,6 +160,7 @@ const Condition kUsesWeights{uses_weights, "a backbone that is not probe"};
 const Condition kCrossAttention{is_cross_attention, "fusion is cross_attention"};
 const Condition kSgd{is_sgd, "optimizer is sgd"};
 const Condition kShf{is_shf, "fusion is shf"};
+const Condition kOwnExtraction{has_own_extraction, "fusion is shf and extract.training is extract"};
 const Condition kTrainableCircuit{has_trainable_circuit, "fusion is not classical or shf"};
 const Condition kDecaySchedule{has_decay_schedule, "schedule is step or plateau"};
 const Condition kGamma{has_gamma, "schedule is step, plateau or multistep"};
@@ -311,15 +316,23 @@ std::vector<ConfigKey> build_keys() {
       choice("train.threshold", {"f1", "youden"}, "f1",
              "how the binary decision threshold is tuned on validation", kNotProbe),
 
+      choice("extract.training", {"extract", "run"}, "extract",
+             "SHF: how the classical model whose backbone gives the cached features trains: "
+             "extract = extract.epochs, extract.lr, extract.batch_size (other training keys at "
+             "their defaults); run = the run's own train.*, so that the model is the classical "
+             "control of the same recipe and seed",
+             kShf),
       ranged(key("extract.epochs", K::integer, 10,
                  "SHF: epochs of the classical model whose backbone gives the cached features; "
                  "0 = the backbone as loaded (model.weights) or initialised",
-                 kShf),
+                 kOwnExtraction),
              0, 100000),
-      ranged(key("extract.lr", K::number, 1e-3, "SHF: learning rate (Adam) of that model", kShf), 0,
-             10, true),
-      ranged(key("extract.batch_size", K::integer, 32, "SHF: batch size of that model", kShf), 1,
-             65536),
+      ranged(key("extract.lr", K::number, 1e-3, "SHF: learning rate (Adam) of that model",
+                 kOwnExtraction),
+             0, 10, true),
+      ranged(key("extract.batch_size", K::integer, 32, "SHF: batch size of that model",
+                 kOwnExtraction),
+             1, 65536),
 
       ranged(key("probe.duration_ms", K::number, 0.0, "how long the probe task runs", kProbe), 0,
              1e8),

@@ -10,6 +10,14 @@ namespace hqsweep {
 
 using nlohmann::json;
 
+namespace {
+
+bool trains_like_run(const json& canonical) {
+  return canonical.value("extract", json::object()).value("training", "extract") == "run";
+}
+
+}  // namespace
+
 json shf_classical_config(const json& config) {
   const json canonical = canonical_config(config);
   json classical = json::object();
@@ -20,6 +28,10 @@ json shf_classical_config(const json& config) {
   }
   classical["model"]["fusion"] = "classical";
   const json extract = canonical.value("extract", json::object());
+  if (trains_like_run(canonical)) {
+    classical["train"] = canonical.at("train");
+    return canonical_config(classical);
+  }
   classical["train"]["epochs"] = std::max<int64_t>(1, extract.value("epochs", 10));
   classical["train"]["lr"] = extract.value("lr", 1e-3);
   classical["train"]["batch_size"] = extract.value("batch_size", 32);
@@ -36,7 +48,9 @@ json extraction_config(const json& config) {
   quantum.erase("lr");
   json key = json::object();
   key["classical"] = shf_classical_config(canonical);
-  key["classical"]["train"]["epochs"] = canonical.at("extract").at("epochs");
+  // extract.epochs 0 (no training) and 1 train differently but give the same classical config.
+  if (!trains_like_run(canonical))
+    key["classical"]["train"]["epochs"] = canonical.at("extract").at("epochs");
   key["quantum"] = quantum;
   return key;
 }

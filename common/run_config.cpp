@@ -123,6 +123,7 @@ RunConfig run_config_from_canonical(const json& canonical) {
   t.monitor = r.get<std::string>("train.monitor");
   t.threshold = r.get<std::string>("train.threshold");
 
+  c.extract.trains_like_run = r.get<std::string>("extract.training") == "run";
   c.extract.epochs = r.get<int64_t>("extract.epochs");
   c.extract.lr = r.get<double>("extract.lr");
   c.extract.batch_size = r.get<int64_t>("extract.batch_size");

@@ -66,6 +66,7 @@ struct TrainConfig {
 };
 
 struct ExtractConfig {
+  bool trains_like_run = false;  // extract.training = run: the run's own train.*
   int64_t epochs = 0;
   double lr = 0;
   int64_t batch_size = 0;

@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 
 #include "common/clock.h"
+#include "common/config_schema.h"
 #include "common/error.h"
 #include "store/hdf5.h"
 #include "store/results_file.h"
@@ -29,6 +30,7 @@ constexpr const char* kFormat = "hqsweep-features";
 constexpr const char* kSuffix = ".h5";
 constexpr const char* kTemporaryMarker = ".h5.tmp-";
 constexpr double kStaleTemporarySeconds = 600;
+constexpr const char* kTrainedModels = "backbones";
 
 void check_key(const std::string& key) {
   bool valid = !key.empty() && key.size() <= 128;
@@ -188,25 +190,61 @@ void FeatureCache::remove(const std::string& key) const {
   }
 }
 
-std::vector<CacheEntry> FeatureCache::collect_garbage(
-    const std::set<std::string>& referenced) const {
-  std::vector<CacheEntry> removed;
+std::string FeatureCache::trained_model_path(const std::string& classical_run_id) const {
+  return (fs::path(directory_) / kTrainedModels / (classical_run_id + ".pt")).string();
+}
+
+namespace {
+
+CacheEntry entry_of(const fs::directory_entry& item, std::string key) {
+  std::error_code error;
+  return CacheEntry{std::move(key), item.path().string(), item.file_size(error),
+                    modified_time(item.path()), nullptr};
+}
+
+bool is_stale_temporary(const fs::directory_entry& item, const std::string& marker) {
+  return item.path().filename().string().find(marker) != std::string::npos &&
+         wall_seconds() - modified_time(item.path()) >= kStaleTemporarySeconds;
+}
+
+}  // namespace
+
+std::vector<CacheEntry> FeatureCache::collect_garbage(const std::set<std::string>& referenced,
+                                                      bool dry_run) const {
+  std::vector<CacheEntry> doomed;
+  std::set<std::string> models_in_use;  // run_ids of the classical models of the caches kept
   for (const CacheEntry& entry : list()) {
-    if (referenced.count(entry.key)) continue;
-    remove(entry.key);
-    removed.push_back(entry);
+    if (referenced.count(entry.key)) {
+      if (entry.config.is_object() && entry.config.contains("classical"))
+        models_in_use.insert(run_id(entry.config.at("classical")));
+      continue;
+    }
+    doomed.push_back(entry);
   }
   std::error_code error;
-  if (!fs::is_directory(directory_, error)) return removed;
+  if (!fs::is_directory(directory_, error)) return doomed;
   for (const fs::directory_entry& item : fs::directory_iterator(directory_)) {
-    const std::string name = item.path().filename().string();
-    if (name.find(kTemporaryMarker) == std::string::npos) continue;
-    if (wall_seconds() - modified_time(item.path()) < kStaleTemporarySeconds) continue;
-    CacheEntry entry{name, item.path().string(), item.file_size(error), modified_time(item.path()),
-                     nullptr};
-    if (fs::remove(item.path(), error)) removed.push_back(entry);
+    if (is_stale_temporary(item, kTemporaryMarker))
+      doomed.push_back(entry_of(item, item.path().filename().string()));
   }
-  return removed;
+  const fs::path models = fs::path(directory_) / kTrainedModels;
+  if (fs::is_directory(models, error)) {
+    for (const fs::directory_entry& item : fs::directory_iterator(models)) {
+      const std::string name = item.path().filename().string();
+      const bool temporary = name.find(".tmp-") != std::string::npos;
+      if (temporary ? !is_stale_temporary(item, ".tmp-")
+                    : models_in_use.count(item.path().stem().string()) > 0)
+        continue;
+      doomed.push_back(entry_of(item, std::string(kTrainedModels) + "/" + name));
+    }
+  }
+  if (!dry_run) {
+    for (const CacheEntry& entry : doomed) {
+      if (!fs::remove(entry.path, error) && error)
+        throw Error("cannot remove " + entry.path + ": " + error.message());
+    }
+  }
+  return doomed;
 }
 
 }  // namespace hqsweep

@@ -50,9 +50,15 @@ class FeatureCache {
   std::vector<CacheEntry> list() const;
   // Throws when the key has no cache.
   void remove(const std::string& key) const;
-  // Removes every cache whose key is not in `referenced`, and temporary files of writers that
-  // died (older than ten minutes); returns what it removed.
-  std::vector<CacheEntry> collect_garbage(const std::set<std::string>& referenced) const;
+  // Where an SHF extraction keeps the classical model it trained (its metrics beside it, .json),
+  // named by that model's run_id, so that extractions of several circuits over one backbone train
+  // it once.
+  std::string trained_model_path(const std::string& classical_run_id) const;
+  // Removes every cache whose key is not in `referenced`, the kept trained models that no
+  // remaining cache was extracted from, and temporary files of writers that died (older than ten
+  // minutes); returns what it removed (with `dry_run`, what it would remove, removing nothing).
+  std::vector<CacheEntry> collect_garbage(const std::set<std::string>& referenced,
+                                          bool dry_run = false) const;
 
  private:
   std::string directory_;

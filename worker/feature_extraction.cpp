@@ -4,9 +4,12 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
+#include <optional>
 
 #include <torch/torch.h>
 
+#include "common/config_schema.h"
 #include "common/derived_configs.h"
 #include "common/error.h"
 #include "models/model_factory.h"
@@ -42,6 +45,39 @@ FeatureSplit extract_split(HybridModel& model, const DataSplit& split,
   return out;
 }
 
+std::string metrics_path(const std::string& model_path) {
+  return fs::path(model_path).replace_extension(".json").string();
+}
+
+// Loads the kept model into `model` and returns its metrics; empty when none is kept.
+std::optional<json> load_trained(HybridModel& model, const std::string& path) {
+  if (!fs::exists(path)) return std::nullopt;
+  const std::string metrics_file = metrics_path(path);
+  std::ifstream in(metrics_file);
+  json metrics = json::parse(in, nullptr, false);
+  if (!in || !metrics.is_object()) {
+    throw Error(metrics_file + ": expected the metrics of the trained classical model " + path +
+                " as a JSON object (remove both files to train it again)");
+  }
+  load_model(model, path);
+  return metrics;
+}
+
+// The metrics first, then the model, each by rename: a kept model always has its metrics.
+void keep_trained(const HybridModel& model, const json& metrics, const std::string& path) {
+  fs::create_directories(fs::path(path).parent_path());
+  const std::string suffix = ".tmp-" + std::to_string(::getpid());
+  const std::string metrics_file = metrics_path(path);
+  {
+    std::ofstream out(metrics_file + suffix);
+    out << metrics.dump();
+    if (!out) throw Error("cannot write " + metrics_file + suffix);
+  }
+  fs::rename(metrics_file + suffix, metrics_file);
+  save_model(model, path + suffix);
+  fs::rename(path + suffix, path);
+}
+
 }  // namespace
 
 ExtractionOutcome cached_features(const RunConfig& config, const Dataset& data,
@@ -69,14 +105,21 @@ ExtractionOutcome cached_features(const RunConfig& config, const Dataset& data,
     training_checkpoint.path = checkpoint_path(cache.directory(), key);
     training_checkpoint.interval_seconds = checkpoint_interval;
   }
-  if (config.extract.epochs > 0) {
-    if (log) log("SHF extraction: training the classical model (" + key + ")");
-    TrainingResult trained = train_and_evaluate(backbone_model.model, classical, data,
-                                                ModelInput::samples, log, training_checkpoint);
-    if (trained.status != RunStatus::done) {
-      throw Error("SHF extraction: the classical model diverged: " + trained.error);
+  if (config.extract.trains_like_run || config.extract.epochs > 0) {
+    const std::string kept = cache.trained_model_path(run_id(classical.canonical));
+    if (std::optional<json> metrics = load_trained(backbone_model.model, kept)) {
+      if (log) log("SHF extraction: the classical model as trained before (" + kept + ")");
+      extraction_metrics = std::move(*metrics);
+    } else {
+      if (log) log("SHF extraction: training the classical model (" + key + ")");
+      TrainingResult trained = train_and_evaluate(backbone_model.model, classical, data,
+                                                  ModelInput::samples, log, training_checkpoint);
+      if (trained.status != RunStatus::done) {
+        throw Error("SHF extraction: the classical model diverged: " + trained.error);
+      }
+      for (const auto& [name, value] : trained.metrics) extraction_metrics[name] = value;
+      keep_trained(backbone_model.model, extraction_metrics, kept);
     }
-    for (const auto& [name, value] : trained.metrics) extraction_metrics[name] = value;
   }
 
   // The SHF model takes the trained backbone; its projection and circuit come from the seed.

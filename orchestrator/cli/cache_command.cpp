@@ -43,7 +43,9 @@ int cache_command(const std::string& name, const std::vector<std::string>& args)
       "  cache ls DIR                      list caches with size, age and what made them\n"
       "  cache rm DIR KEY...               remove caches\n"
       "  cache gc DIR RESULTS.h5...        remove caches that no run of these files refers to\n"
-      "                                    (and temporary files of writers that died)\n\n"
+      "                                    (and the trained models in DIR/backbones no\n"
+      "                                    remaining cache came from, and temporary files of\n"
+      "                                    writers that died)\n\n"
       "Options");
   std::string action;
   std::vector<std::string> operands;
@@ -100,13 +102,7 @@ int cache_command(const std::string& name, const std::vector<std::string>& args)
     for (const std::string& results : rest)
       for (const RunSummary& run : ResultStore::open_for_reading(results).list())
         if (!run.cache_key.empty()) referenced.insert(run.cache_key);
-    std::vector<CacheEntry> doomed;
-    if (vm.count("dry-run")) {
-      for (const CacheEntry& entry : cache.list())
-        if (!referenced.count(entry.key)) doomed.push_back(entry);
-    } else {
-      doomed = cache.collect_garbage(referenced);
-    }
+    const std::vector<CacheEntry> doomed = cache.collect_garbage(referenced, vm.count("dry-run"));
     uint64_t freed = 0;
     for (const CacheEntry& entry : doomed) {
       std::cout << (vm.count("dry-run") ? "would remove " : "removed ") << entry.path << "\n";

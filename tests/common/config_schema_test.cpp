@@ -48,6 +48,13 @@ TEST(ConfigSchemaTest, FillsDefaultsAndDropsKeysThatDoNotApply) {
   EXPECT_EQ(shf.dump(), canonical_config(tabular({{"model", {{"fusion", "shf"}}},
                                                   {"quantum", {{"trainable", false}}}}))
                             .dump());
+  EXPECT_EQ(shf["extract"]["training"], "extract");
+  EXPECT_EQ(shf["extract"]["epochs"], 10);
+
+  // Trained like the run, the extraction has no training keys of its own.
+  json like_run = canonical_config(
+      tabular({{"model", {{"fusion", "shf"}}}, {"extract", {{"training", "run"}, {"epochs", 3}}}}));
+  EXPECT_EQ(like_run["extract"], json({{"training", "run"}}));
 }
 
 TEST(ConfigSchemaTest, SameRunWrittenDifferentlyHasOneId) {

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "common/config_schema.h"
 #include "common/error.h"
 #include "tests/store/store_test_util.h"
 
@@ -156,6 +157,40 @@ TEST(FeatureCacheTest, GarbageCollectionKeepsReferencedCaches) {
             (std::vector<std::string>{"b.h5", "e.h5.tmp-98-00000000"}));
   cache.remove("b");
   EXPECT_THROW(cache.remove("b"), Error);
+}
+
+TEST(FeatureCacheTest, GarbageCollectionKeepsTrainedModelsOfTheCachesKept) {
+  testing::TemporaryDirectory dir;
+  FeatureCache cache(dir.path());
+  const nlohmann::json classical_b = {{"seed", 2}}, classical_c = {{"seed", 3}};
+  CachedFeatures b = make_features(), c = make_features();
+  b.config = {{"classical", classical_b}};
+  c.config = {{"classical", classical_c}};
+  cache.write("b", b);
+  cache.write("c", c);
+  const std::string model_b = cache.trained_model_path(run_id(classical_b));
+  const std::string model_c = cache.trained_model_path(run_id(classical_c));
+  EXPECT_EQ(fs::path(model_b).parent_path(), fs::path(dir.path()) / "backbones");
+  fs::create_directories(fs::path(model_b).parent_path());
+  for (const std::string& model : {model_b, model_c}) {
+    std::ofstream(model) << "weights";
+    std::ofstream(fs::path(model).replace_extension(".json").string()) << "{}";
+  }
+  std::ofstream(model_b + ".tmp-7") << "a writer still at work";
+
+  std::vector<std::string> would;
+  for (const CacheEntry& entry : cache.collect_garbage({"b"}, true)) would.push_back(entry.key);
+  std::sort(would.begin(), would.end());
+  const std::string stem = "backbones/" + run_id(classical_c);
+  EXPECT_EQ(would, (std::vector<std::string>{stem + ".json", stem + ".pt", "c"}));
+  EXPECT_TRUE(fs::exists(model_c)) << "a dry run removes nothing";
+
+  cache.collect_garbage({"b"});
+  EXPECT_FALSE(fs::exists(model_c));
+  EXPECT_FALSE(fs::exists(fs::path(model_c).replace_extension(".json")));
+  EXPECT_TRUE(fs::exists(model_b));
+  EXPECT_TRUE(fs::exists(model_b + ".tmp-7"));
+  EXPECT_EQ(directory_names(dir.path()), (std::vector<std::string>{"b.h5", "backbones"}));
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include <stdexcept>
 
 #include "common/config_schema.h"
+#include "common/derived_configs.h"
 #include "models/model_factory.h"
 #include "tests/error_text.h"
 #include "tests/worker/worker_test_data.h"
@@ -224,6 +225,64 @@ TEST_F(TrainingTest, ShfHeadsShareOneExtractionKeyedByWhatDeterminesIt) {
   EXPECT_EQ(run.status, RunStatus::done);
   EXPECT_EQ(run.cache_key, feature_cache_key(shf));
   EXPECT_GT(run.metrics.at("test_acc"), 0.8);
+}
+
+TEST_F(TrainingTest, ShfExtractionTrainedLikeTheRunIsThatRecipesClassicalControl) {
+  const json recipe = {{"epochs", 4},
+                       {"lr", 0.02},
+                       {"schedule", "multistep"},
+                       {"milestones", {2}},
+                       {"batch_size", 16}};
+  const json shf = config({{"model", {{"fusion", "shf"}}},
+                           {"quantum", {{"qubits", 3}, {"trainable", false}}},
+                           {"extract", {{"training", "run"}}},
+                           {"train", recipe}});
+  const json control = config({{"train", recipe}});
+  EXPECT_EQ(run_id(shf_classical_config(shf)), run_id(control));
+  json other_recipe = shf;
+  other_recipe["train"]["lr"] = 0.05;
+  json other_head = shf;
+  other_head["model"]["head_hidden"] = 8;
+  EXPECT_NE(feature_cache_key(shf), feature_cache_key(other_recipe));
+  EXPECT_EQ(feature_cache_key(shf), feature_cache_key(other_head));
+
+  // The extraction's classical model is the control: the same metrics, to the last bit.
+  Dataset data = load_dataset(make_run_config(shf), dir_);
+  FeatureCache cache(dir_ + "/cache");
+  ExtractionOutcome extracted = cached_features(make_run_config(shf), data, cache, 1);
+  RunResult trained = execute_run(control, worker());
+  ASSERT_EQ(trained.status, RunStatus::done) << trained.error;
+  const json& metrics = extracted.features.config.at("extraction_metrics");
+  for (const char* name : {"val_auc", "test_acc", "test_auc", "best_epoch"}) {
+    EXPECT_EQ(metrics.at(name).get<double>(), trained.metrics.at(name)) << name;
+  }
+
+  // Another circuit over the same backbone: a new cache, the classical model not trained again.
+  json other_circuit = shf;
+  other_circuit["quantum"]["qubits"] = 4;
+  std::vector<std::string> lines;
+  ExtractionOutcome second =
+      cached_features(make_run_config(other_circuit), data, cache, 1,
+                      [&](const std::string& line) { lines.push_back(line); });
+  EXPECT_FALSE(second.reused);
+  EXPECT_EQ(second.features.test.classical, extracted.features.test.classical);
+  EXPECT_EQ(second.features.test.quantum_width, 4);
+  EXPECT_EQ(second.features.config.at("extraction_metrics"), metrics);
+  EXPECT_TRUE(std::none_of(lines.begin(), lines.end(), [](const std::string& line) {
+    return line.rfind("epoch ", 0) == 0;
+  })) << "the classical model was trained again";
+  EXPECT_EQ(cache.list().size(), 2u);
+
+  // A damaged record of the kept model is refused, naming it, rather than trained around.
+  const std::string kept = cache.trained_model_path(run_id(control));
+  const std::string metrics_file = fs::path(kept).replace_extension(".json").string();
+  std::ofstream(metrics_file) << "{\"val_auc\": ";
+  json third_circuit = shf;
+  third_circuit["quantum"]["qubits"] = 2;
+  EXPECT_NE(error_of([&] {
+              cached_features(make_run_config(third_circuit), data, cache, 1);
+            }).find(metrics_file + ": expected the metrics"),
+            std::string::npos);
 }
 
 // What a crash leaves: the exception stands for the process dying after `epochs` epochs.
