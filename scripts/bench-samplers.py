@@ -4,8 +4,8 @@
 Usage: bench-samplers.py SAMPLER_BENCH [--seeds 20] [--trials 100]
 SAMPLER_BENCH is build/bench/sampler_bench (hqsweep's proposals through the study code path).
 Prints a Markdown table: the median over study seeds of the best value after 25, 50 and 100
-trials (all functions are minimised), for hqsweep TPE and random, Optuna TPE (default and
-multivariate) and Optuna random. Needs Debian's python3-optuna (run it with /usr/bin/python3).
+trials (all functions are minimised), for hqsweep TPE (the default, multivariate, and
+univariate) and random, Optuna TPE (default and multivariate) and Optuna random. Needs Debian's python3-optuna (run it with /usr/bin/python3).
 """
 import argparse
 import json
@@ -69,8 +69,8 @@ def main():
     checkpoints = [k for k in (25, 50, 100) if k <= args.trials]
     samplers = {
         "hqsweep TPE": lambda f: hqsweep_curves(args.bench, f, "tpe", args.seeds, args.trials),
-        "hqsweep TPE multivariate": lambda f: hqsweep_curves(args.bench, f, "tpe-multivariate",
-                                                             args.seeds, args.trials),
+        "hqsweep TPE univariate": lambda f: hqsweep_curves(args.bench, f, "tpe-univariate",
+                                                           args.seeds, args.trials),
         "hqsweep random": lambda f: hqsweep_curves(args.bench, f, "random", args.seeds, args.trials),
         "Optuna TPE": lambda f: optuna_curves(FUNCTIONS[f], lambda s: optuna.samplers.TPESampler(seed=s),
                                               args.seeds, args.trials),

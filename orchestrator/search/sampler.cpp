@@ -1,8 +1,9 @@
-// Random and TPE proposals. TPE, per parameter: the trials that have it are ranked (complete by
-// value, then pruned by epochs reached and value, then running ones as the worst), the best
-// gamma(n) = min(ceil(n / 10), 25) form l(x) and the rest g(x), each a Parzen estimator (truncated
-// Gaussians with a prior, bandwidths from the neighbours, clipped); the candidate drawn from l
-// with the largest l(x) / g(x) wins.
+// Random and TPE proposals. TPE, over the parameters every trial has jointly (multivariate, the
+// default) or per parameter: the trials that have them are ranked (complete by value, then pruned
+// by epochs reached and value, then running ones as the worst), the best few form l(x) and the
+// rest g(x), each a Parzen estimator (truncated Gaussians with a prior; bandwidths by Scott's rule
+// jointly, from the neighbours per parameter); the candidate drawn from l with the largest
+// l(x) / g(x) wins. Parameters some trials lack (conditional ones) go per parameter.
 #include "orchestrator/search/sampler.h"
 
 #include <algorithm>
@@ -24,6 +25,12 @@ constexpr std::size_t kMaxBelow = 25;
 constexpr std::size_t kKeptBest = 100;
 constexpr std::size_t kMaxAbove = 300;
 constexpr std::size_t kFlatWeights = 25;
+// The joint (multivariate) estimator, as Watanabe's ablation recommends: l(x) from the best
+// ceil(0.25 sqrt(n)) trials, bandwidths by Scott's rule of thumb over each group's points, at
+// least 5% of the range (an integer's step at least). The 5% was chosen on study seeds 1000-1039
+// and 2000-2039 of the sampler benchmark, not on the seeds docs/benchmarks.md reports.
+constexpr double kJointBelowFactor = 0.25;
+constexpr double kJointMinBandwidth = 0.05;
 
 uint64_t mix(uint64_t x) {  // splitmix64
   x += 0x9e3779b97f4a7c15ULL;
@@ -147,13 +154,43 @@ double snapped(const ParamSpec& param, double x) {
   return is_log(param.kind) ? std::log(v) : v;
 }
 
+// The size of l(x)'s group among n trials: ceil(n / 10) for one parameter (Optuna's default),
+// ceil(0.25 sqrt(n)) for the joint estimator; at most 25.
+std::size_t below_size(std::size_t n, bool joint) {
+  const double size = joint ? std::ceil(kJointBelowFactor * std::sqrt(static_cast<double>(n)))
+                            : std::ceil(0.1 * static_cast<double>(n));
+  return std::min(kMaxBelow, static_cast<std::size_t>(size));
+}
+
+// Linear interpolation between order statistics (numpy's default percentile) of sorted values.
+double percentile(const std::vector<double>& sorted, double q) {
+  const double position = q * static_cast<double>(sorted.size() - 1);
+  const std::size_t below = static_cast<std::size_t>(position);
+  const std::size_t above = std::min(below + 1, sorted.size() - 1);
+  return sorted[below] + (position - static_cast<double>(below)) * (sorted[above] - sorted[below]);
+}
+
+// Scott's rule of thumb, 1.059 min(sd, IQR / 1.34) n^(-1/5), over the components' centres.
+double scott_bandwidth(std::vector<double> centres) {
+  const double n = static_cast<double>(centres.size());
+  if (centres.size() < 2) return 0;
+  const double mean = std::accumulate(centres.begin(), centres.end(), 0.0) / n;
+  double squares = 0;
+  for (double c : centres) squares += (c - mean) * (c - mean);
+  std::sort(centres.begin(), centres.end());
+  const double spread = std::min(std::sqrt(squares / (n - 1)),
+                                 (percentile(centres, 0.75) - percentile(centres, 0.25)) / 1.34);
+  return 1.059 * spread * std::pow(n, -0.2);
+}
+
 // A mixture over the dimensions: the prior (each numeric dimension a Gaussian at the centre of
 // its range with the range as width, each choice uniform) and one component per observation.
 // Numeric dimensions are truncated Gaussians, integers as the mass of their cell; choices are
 // the observed choice plus a prior of 1 / (n + 1) spread over the choices. Univariate (one
-// dimension): bandwidths from the gaps to the neighbours (the inner one at the edges);
-// multivariate: Scott's rule, 0.2 n^(-1/(d+4)) of the range, as in BOHB. Both clipped to
-// [range / min(100, components), range].
+// dimension): bandwidths from the gaps to the neighbours (the inner one at the edges), clipped to
+// [range / min(100, components), range], as Optuna's default; joint: one bandwidth per
+// dimension by Scott's rule over the group (the prior's centre included), clipped to
+// [5% of the range or an integer's step, half the range].
 class MixtureEstimator {
  public:
   MixtureEstimator(const std::vector<Dimension>& dims, std::vector<Observation> observations)
@@ -274,9 +311,12 @@ class MixtureEstimator {
     const std::size_t components = pd.mus.size();
     pd.sigmas.assign(components, range);
     if (dimensions > 1) {
-      const double n = static_cast<double>(std::max<std::size_t>(1, components - 1));
-      const double scott = 0.2 * std::pow(n, -1.0 / (static_cast<double>(dimensions) + 4));
-      for (std::size_t i = 1; i < components; ++i) pd.sigmas[i] = scott * range;
+      const double smallest =
+          std::max(kJointMinBandwidth * range, dim.param->kind == ParamKind::integer ? 1.0 : 0.0);
+      const double sigma =
+          std::clamp(scott_bandwidth(pd.mus), smallest, std::max(smallest, 0.5 * range));
+      for (std::size_t i = 1; i < components; ++i) pd.sigmas[i] = sigma;
+      return;  // the prior keeps the range
     } else {
       std::vector<std::size_t> order(components);
       std::iota(order.begin(), order.end(), 0);
@@ -354,8 +394,7 @@ Params sample_tpe(const std::vector<const ParamSpec*>& params,
       usable = transformed_value(*params[d], t->params, o.x[d]);
     if (usable) having.push_back(std::move(o));
   }
-  const std::size_t below_count = std::min(
-      kMaxBelow, static_cast<std::size_t>(std::ceil(0.1 * static_cast<double>(having.size()))));
+  const std::size_t below_count = below_size(having.size(), dims.size() > 1);
   std::vector<Observation> below(having.begin(), having.begin() + below_count);
   std::vector<Observation> above(having.begin() + below_count, having.end());
   const MixtureEstimator l(dims, std::move(below)), g(dims, std::move(above));

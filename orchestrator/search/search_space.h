@@ -56,7 +56,7 @@ struct SearchSpec {
   std::vector<ParamSpec> space;
   int64_t startup_trials = 10;  // random proposals before TPE takes over
   int64_t candidates = 24;      // TPE: draws from l(x) scored by l(x)/g(x) per parameter
-  bool multivariate = false;    // TPE: the parameters every trial has sampled jointly (BOHB)
+  bool multivariate = true;     // TPE: the parameters every trial has sampled jointly
   uint64_t seed = 0;
 };
 

@@ -39,7 +39,7 @@ TEST(StudySpecTest, SearchBlockGivesTheSpaceAndSettings) {
   EXPECT_EQ(search.mode, MetricMode::max);
   EXPECT_EQ(search.startup_trials, 5);
   EXPECT_EQ(search.seed, 7u);
-  EXPECT_FALSE(search.multivariate);
+  EXPECT_TRUE(search.multivariate);
   ASSERT_EQ(search.space.size(), 4u);
   EXPECT_EQ(sweep.study->runs_per_trial, 3u);
   EXPECT_TRUE(sweep.runs.empty());
