@@ -3,7 +3,8 @@
 # BreastMNIST, 60 trials of up to 27 epochs) run as
 #   1. hqsweep TPE + ASHA (the file as it is),
 #   2. hqsweep random search at full length (algorithm random, no stopping),
-#   3. Optuna's TPE + Hyperband pruner driving `hqsweep train` (scripts/optuna_study.py),
+#   3. hqsweep TPE at full length (no stopping: for the trials TPE needs against random's),
+#   4. Optuna's TPE + Hyperband pruner driving `hqsweep train` (scripts/optuna_study.py),
 # each on 2 workers, one after the other. Prints, for each, the best validation AUC, the test AUC of
 # the trial it chose, the epochs trained, the wall time, and the trial at which it first reached
 # random search's final best.
@@ -21,12 +22,14 @@ import json, sys
 sweep = json.load(open(sys.argv[1]))
 sweep["search"]["trials"] = int(sys.argv[3])
 json.dump(sweep, open(f"{sys.argv[2]}/tpe-asha.json", "w"))
-sweep["search"]["algorithm"] = "random"
 del sweep["stopping"]
+sweep["name"] += "-full"
+json.dump(sweep, open(f"{sys.argv[2]}/tpe-full.json", "w"))
+sweep["search"]["algorithm"] = "random"
 sweep["name"] += "-random"
 json.dump(sweep, open(f"{sys.argv[2]}/random.json", "w"))
 PY
-for name in tpe-asha random; do
+for name in tpe-asha random tpe-full; do
   "$hqsweep" run "$work/$name.json" --out "$work/$name.h5" --workers 2 --data-dir "$data" \
     --cache-dir "$work/cache-$name" --progress-interval 60 2> "$work/$name.log"
   tail -3 "$work/$name.log" >&2
@@ -49,7 +52,8 @@ def hqsweep_trials(name):
     wall = float(re.search(r"in ([0-9.]+) s on", open(f"{work}/{name}.log").read()).group(1))
     return sorted(trials, key=lambda t: t["number"]), wall
 
-studies = {"hqsweep TPE + ASHA": hqsweep_trials("tpe-asha"), "hqsweep random, full length": hqsweep_trials("random")}
+studies = {"hqsweep TPE + ASHA": hqsweep_trials("tpe-asha"), "hqsweep random, full length": hqsweep_trials("random"),
+           "hqsweep TPE, full length": hqsweep_trials("tpe-full")}
 optuna = json.load(open(f"{work}/optuna.json"))
 studies["Optuna TPE + Hyperband (driving hqsweep train)"] = (optuna["trials"], optuna["wall_seconds"])
 
