@@ -31,6 +31,7 @@ constexpr const char* kSuffix = ".h5";
 constexpr const char* kTemporaryMarker = ".h5.tmp-";
 constexpr double kStaleTemporarySeconds = 600;
 constexpr const char* kTrainedModels = "backbones";
+constexpr const char* kModelTemporaryMarker = ".tmp-";
 
 void check_key(const std::string& key) {
   bool valid = !key.empty() && key.size() <= 128;
@@ -194,6 +195,10 @@ std::string FeatureCache::trained_model_path(const std::string& classical_run_id
   return (fs::path(directory_) / kTrainedModels / (classical_run_id + ".pt")).string();
 }
 
+std::string FeatureCache::temporary_for(const std::string& path) {
+  return path + kModelTemporaryMarker + std::to_string(::getpid());
+}
+
 namespace {
 
 CacheEntry entry_of(const fs::directory_entry& item, std::string key) {
@@ -231,8 +236,8 @@ std::vector<CacheEntry> FeatureCache::collect_garbage(const std::set<std::string
   if (fs::is_directory(models, error)) {
     for (const fs::directory_entry& item : fs::directory_iterator(models)) {
       const std::string name = item.path().filename().string();
-      const bool temporary = name.find(".tmp-") != std::string::npos;
-      if (temporary ? !is_stale_temporary(item, ".tmp-")
+      const bool temporary = name.find(kModelTemporaryMarker) != std::string::npos;
+      if (temporary ? !is_stale_temporary(item, kModelTemporaryMarker)
                     : models_in_use.count(item.path().stem().string()) > 0)
         continue;
       doomed.push_back(entry_of(item, std::string(kTrainedModels) + "/" + name));

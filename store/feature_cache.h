@@ -54,6 +54,9 @@ class FeatureCache {
   // named by that model's run_id, so that extractions of several circuits over one backbone train
   // it once.
   std::string trained_model_path(const std::string& classical_run_id) const;
+  // The name this process writes a kept model's file under before renaming it into place (gc
+  // removes such names that writers which died left behind).
+  static std::string temporary_for(const std::string& path);
   // Removes every cache whose key is not in `referenced`, the kept trained models that no
   // remaining cache was extracted from, and temporary files of writers that died (older than ten
   // minutes); returns what it removed (with `dry_run`, what it would remove, removing nothing).

@@ -66,16 +66,17 @@ std::optional<json> load_trained(HybridModel& model, const std::string& path) {
 // The metrics first, then the model, each by rename: a kept model always has its metrics.
 void keep_trained(const HybridModel& model, const json& metrics, const std::string& path) {
   fs::create_directories(fs::path(path).parent_path());
-  const std::string suffix = ".tmp-" + std::to_string(::getpid());
   const std::string metrics_file = metrics_path(path);
+  const std::string metrics_temporary = FeatureCache::temporary_for(metrics_file);
   {
-    std::ofstream out(metrics_file + suffix);
+    std::ofstream out(metrics_temporary);
     out << metrics.dump();
-    if (!out) throw Error("cannot write " + metrics_file + suffix);
+    if (!out) throw Error("cannot write " + metrics_temporary);
   }
-  fs::rename(metrics_file + suffix, metrics_file);
-  save_model(model, path + suffix);
-  fs::rename(path + suffix, path);
+  fs::rename(metrics_temporary, metrics_file);
+  const std::string model_temporary = FeatureCache::temporary_for(path);
+  save_model(model, model_temporary);
+  fs::rename(model_temporary, path);
 }
 
 }  // namespace
