@@ -347,6 +347,11 @@ std::vector<ConfigKey> build_keys() {
              1e6),
       ranged(key("probe.y", K::number, 0.0, "the probe objective's second argument", kProbe), -1e6,
              1e6),
+      ranged(key("probe.seed_offset", K::number, 0.0,
+                 "added to the probe objective once per seed number (seed x this), so that seeds "
+                 "differ, for testing studies over seeds",
+                 kProbe),
+             -1e6, 1e6),
 
       key("program.command", K::string_list, required,
           "the user's program as argv (run directly, no shell), with placeholders such as "

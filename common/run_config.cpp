@@ -134,6 +134,7 @@ RunConfig run_config_from_canonical(const json& canonical) {
   c.probe.objective = r.get<std::string>("probe.objective");
   c.probe.x = r.get<double>("probe.x");
   c.probe.y = r.get<double>("probe.y");
+  c.probe.seed_shift = r.get<double>("probe.seed_offset") * static_cast<double>(c.seed);
   return c;
 }
 

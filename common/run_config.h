@@ -78,6 +78,7 @@ struct ProbeConfig {
   int64_t epochs = 0;     // per-epoch reports of the objective; 0: none
   std::string objective;  // sphere or branin, of (x, y)
   double x = 0, y = 0;
+  double seed_shift = 0;  // added to the objective: probe.seed_offset x the run's seed
 };
 
 // A program run (docs/programs.md): the user's command and its limits; placeholders are filled

@@ -64,7 +64,7 @@ bool sleep_unless_stopped(Clock::time_point until, const EpochHooks& hooks) {
 // stop it (pruned).
 void run_probe_epochs(const ProbeConfig& probe, const EpochHooks& hooks, RunResult& result) {
   const Clock::time_point start = Clock::now();
-  const double objective = probe_objective(probe);
+  const double objective = probe_objective(probe) + probe.seed_shift;
   std::vector<double>& curve = result.curves["probe_objective"];
   for (int64_t epoch = 1; epoch <= probe.epochs; ++epoch) {
     const auto due =

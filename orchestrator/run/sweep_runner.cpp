@@ -24,7 +24,7 @@
 #include "orchestrator/run/resume_plan.h"
 #include "orchestrator/run/stop_signals.h"
 #include "orchestrator/run/study_trials.h"
-#include "orchestrator/search/early_stopping.h"
+#include "orchestrator/search/grouped_stopping.h"
 #include "orchestrator/sweep/sweep.h"
 #include "store/feature_cache.h"
 #include "store/result_store.h"
@@ -148,7 +148,15 @@ class SweepCoordinator {
     if (first.is_null())
       first = study.runs_of(propose(study.search, {}, 0, study.applies)).front().config;
     start_stopping(first);
+    for (const RunSummary& run : stored) group_for_stopping(run.run_id);
     replay_stopping(stored);
+  }
+
+  // A trial over several seeds is one unit for the stopping rule: its seeds do not compete.
+  void group_for_stopping(const std::string& run_id) {
+    if (!stopping_rule_ || !study_ || sweep_.study->runs_per_trial < 2) return;
+    const int64_t trial = study_->trial_of(run_id);
+    if (trial >= 0) stopping_rule_->assign(run_id, fmt::format("trial {}", trial));
   }
 
   // Hyperband's brackets need a full run's epochs: those of the sweep's runs.
@@ -307,6 +315,7 @@ class SweepCoordinator {
         proposed.config = run.config;
         proposed.status = RunStatus::proposed;
         proposed.trial = study_->trial_of(run.run_id);
+        group_for_stopping(run.run_id);
         proposed.start_time = proposed.end_time = wall_seconds();
         sink_->add(std::move(proposed));
         configs.push_back(std::move(run.config));
@@ -323,10 +332,20 @@ class SweepCoordinator {
     if (!stopping_rule_ || stopping_) return;
     auto value = epoch.values.find(sweep_.stopping.metric);
     if (value == epoch.values.end()) return;
-    if (stopping_rule_->report(epoch.run_id, epoch.epoch, value->second)) {
-      pool_.prune(worker, epoch.run_id);
+    for (const std::string& run_id :
+         stopping_rule_->report(epoch.run_id, epoch.epoch, value->second)) {
+      const int holder = run_id == epoch.run_id ? worker : worker_holding(run_id);
+      if (holder < 0) continue;
+      pool_.prune(holder, run_id);
       ++prune_decisions_;
     }
+  }
+
+  int worker_holding(const std::string& run_id) const {
+    for (std::size_t w = 0; w < held_.size(); ++w)
+      for (const Task& task : held_[w])
+        if (task.id == run_id) return static_cast<int>(w);
+    return -1;
   }
 
   // The progress line shows the watched metric: the stopping rule's, else validation accuracy,
@@ -420,6 +439,7 @@ class SweepCoordinator {
     }
     for (auto& [head, reason] : scheduler_->take_blocked_failures()) {
       RunResult failed = ended_without_running(head, RunStatus::failed, reason);
+      if (stopping_rule_) stopping_rule_->finished(head.id);
       if (study_) {
         failed.trial = study_->trial_of(head.id);
         study_->run_ended(failed);
@@ -514,7 +534,7 @@ class SweepCoordinator {
   std::optional<Scheduler> scheduler_;
   std::optional<Progress> progress_;
   std::optional<StudyTrials> study_;
-  std::optional<EarlyStopping> stopping_rule_;
+  std::optional<GroupedStopping> stopping_rule_;
   int64_t epoch_reports_ = 0, prune_decisions_ = 0, pruned_ = 0;
   std::vector<std::vector<Task>> held_;  // per worker: assigned, not yet reported
   std::size_t outstanding_ = 0;          // tasks held by all workers

@@ -9,6 +9,9 @@
 #   study_test.sh HQSWEEP mpi      the same study embedded and under `mpirun -np 3`: both valid
 #   study_test.sh HQSWEEP analysis `hqsweep ls`, `report --study`, the pandas loader and
 #                                  `plot.py --kind study` on a finished study with pruned runs
+#   study_test.sh HQSWEEP seeds    a study of 3 seeds per trial whose seeds differ: ASHA judges each
+#                                  trial as one (its seeds do not compete), so the first trial runs
+#                                  through and a stopped trial stops all its runs
 set -euo pipefail
 hqsweep=$(realpath "$1")
 here=$(cd "$(dirname "$0")" && pwd)
@@ -86,6 +89,34 @@ differ = [n for n in a if a[n] != b.get(n)]
 assert not differ, f"trials differ after resume: {[(n, a[n], b.get(n)) for n in differ[:5]]}"
 print(f"StudyTest resume: {len(a)} trials, the same values and states as a study that ran through")
 PY
+elif [ "$mode" = seeds ]; then
+  # 3 workers for 3 seeds: a trial's runs start together, and the next trial's cannot all reach a
+  # rung before this one's have ended, so trial 0 is the first at every rung and goes on.
+  cat > seeds.json <<'JSON'
+{"name": "study-seeds",
+ "base": {"model": {"backbone": "probe"},
+          "probe": {"duration_ms": 1350, "epochs": 9, "objective": "branin", "seed_offset": 4}},
+ "seeds": 3,
+ "search": {"algorithm": "tpe", "trials": 8, "metric": "probe_objective", "startup_trials": 4,
+            "seed": 2, "space": {"probe.x": {"uniform": [-5, 10]}, "probe.y": {"uniform": [0, 15]}}},
+ "stopping": {"algorithm": "asha", "min_epochs": 1, "reduction_factor": 3}}
+JSON
+  "$hqsweep" run seeds.json --out seeds.h5 --workers 3 --progress-interval 100 2>seeds.err ||
+    { cat seeds.err >&2; exit 1; }
+  "$hqsweep" ls seeds.h5 --json | /usr/bin/python3 -c '
+import collections, json, sys
+runs = json.load(sys.stdin)
+by_trial = collections.defaultdict(list)
+for r in runs:
+    by_trial[r["trial"]].append(r["status"])
+assert sorted(by_trial) == list(range(8)) and all(len(s) == 3 for s in by_trial.values()), by_trial
+# Alone, seeds 1 and 2 (4 and 8 worse than seed 0) would be stopped at the first rung by seed 0.
+assert by_trial[0] == ["done"] * 3, f"trial 0 (first at every rung) was stopped: {by_trial[0]}"
+stopped = [t for t, s in by_trial.items() if "pruned" in s]
+assert stopped, f"ASHA stopped no trial: {dict(by_trial)}"
+mixed = [t for t in stopped if set(by_trial[t]) != {"pruned"}]
+assert not mixed, f"trials stopped for some seeds only: {[(t, by_trial[t]) for t in mixed]}"
+print(f"StudyTest seeds: 8 trials x 3 seeds, trials {stopped} stopped with all their runs")'
 elif [ "$mode" = mpi ]; then
   "$hqsweep" run study.json --out embedded.h5 --workers 2 --progress-interval 100
   mpirun --allow-run-as-root --oversubscribe -np 3 \
