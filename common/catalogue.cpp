@@ -42,9 +42,9 @@ const std::vector<DatasetInfo>& dataset_catalogue() {
       {"medmnist", "", K::image, F::medmnist_npz, 0, 0, 0, 0, 1000, true, true},
       {"fashion_mnist", "fashion-mnist", K::image, F::idx_folder, 1, 28, 0, 10, 51000, false, true},
       {"mnist", "mnist", K::image, F::idx_folder, 1, 28, 0, 10, 51000, false, true},
-      {"wdbc", "breast_cancer.csv", K::tabular, F::feature_csv, 0, 0, 30, 2, 364, false, false},
-      {"wine", "wine_data.csv", K::tabular, F::feature_csv, 0, 0, 13, 3, 113, false, false},
-      {"digits", "digits.csv.gz", K::tabular, F::feature_csv, 0, 0, 64, 10, 1150, false, false},
+      {"wdbc", "breast_cancer.csv", K::tabular, F::feature_csv, 0, 0, 30, 2, 387, false, false},
+      {"wine", "wine_data.csv", K::tabular, F::feature_csv, 0, 0, 13, 3, 120, false, false},
+      {"digits", "digits.csv.gz", K::tabular, F::feature_csv, 0, 0, 64, 10, 1222, false, false},
       {"csv", "", K::tabular, F::feature_csv, 0, 0, 0, 0, 1000, false, false},
       {"image_folder", "", K::image, F::image_folder, 0, 0, 0, 0, 1000, false, false},
   };
