@@ -49,7 +49,7 @@ int report_command(const std::string& name, const std::vector<std::string>& args
       "study",
       "a study's report instead (one results file): trials per state, the best trials by the "
       "study metric with the test metric beside, epochs spent against a full-length study, "
-      "the best value against trials; formats table and json")(
+      "the best value against trials; formats table, markdown and json")(
       "format", po::value(&format_name)->default_value(format_name),
       "table, markdown, csv, latex or json")("out", po::value(&out_path),
                                              "write to FILE instead of standard output");

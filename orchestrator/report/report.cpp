@@ -662,24 +662,10 @@ std::string legend(const Report& report) {
   return text;
 }
 
-std::string markdown_cell(const std::string& cell) {
-  std::string out;
-  for (char c : cell) out += c == '|' ? std::string("\\|") : std::string(1, c);
-  return out;
-}
-
 std::string render_markdown(const Report& report) {
-  DisplayTable table = display_table(report);
-  std::string out = "| " + join(table.headers, " | ") + " |\n|";
-  for (std::size_t c = 0; c < table.headers.size(); ++c)
-    out += c < report.group_keys.size() ? "---|" : "--:|";
-  out += "\n";
-  for (const auto& row : table.rows) {
-    std::vector<std::string> cells;
-    for (const std::string& cell : row) cells.push_back(markdown_cell(cell));
-    out += "| " + join(cells, " | ") + " |\n";
-  }
-  return out + "\n" + legend(report) + "\n";
+  const DisplayTable table = display_table(report);
+  return format_markdown_table(table.headers, table.rows, report.group_keys.size()) + "\n" +
+         legend(report) + "\n";
 }
 
 std::string latex_cell(const std::string& cell) {

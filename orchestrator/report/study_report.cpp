@@ -156,7 +156,13 @@ std::string params_text(const Params& params) {
   return text;
 }
 
-std::string render_table(const std::string& path, const StudyData& data) {
+// Plain text for the terminal, or Markdown (for documents such as docs/results.md).
+std::string render_tables(const std::string& path, const StudyData& data, bool markdown) {
+  auto table = [markdown](const std::vector<std::string>& headers,
+                          const std::vector<std::vector<std::string>>& rows) {
+    return markdown ? format_markdown_table(headers, rows, headers.size())
+                    : format_table(headers, rows);
+  };
   std::map<std::string, int> states;
   int64_t epochs = 0;
   for (const StudyTrial& t : data.trials) {
@@ -170,7 +176,7 @@ std::string render_table(const std::string& path, const StudyData& data) {
   std::vector<std::vector<std::string>> state_rows;
   for (const char* s : {"complete", "pruned", "failed", "unfinished"})
     state_rows.push_back({s, std::to_string(states[s])});
-  out += format_table({"state", "trials"}, state_rows) + "\n";
+  out += table({"state", "trials"}, state_rows) + "\n";
 
   const int64_t full =
       static_cast<int64_t>(data.trials.size()) * data.runs_per_trial * data.full_epochs;
@@ -188,11 +194,11 @@ std::string render_table(const std::string& path, const StudyData& data) {
   }
   out += "best trials (chosen by " + data.search.metric + "; " +
          (test_name.empty() ? "no test metric" : test_name + " beside, never used for choosing") +
-         "):\n";
-  out += format_table(
-             {"trial", data.search.metric, test_name.empty() ? "-" : test_name, "epochs", "values"},
-             best_rows) +
-         "\n";
+         "):\n" + (markdown ? "\n" : "");
+  out +=
+      table({"trial", data.search.metric, test_name.empty() ? "-" : test_name, "epochs", "values"},
+            best_rows) +
+      "\n";
 
   const std::vector<double> history = best_so_far(data);
   std::vector<std::vector<std::string>> history_rows;
@@ -207,8 +213,8 @@ std::string render_table(const std::string& path, const StudyData& data) {
       break;
     }
   }
-  out += "best " + data.search.metric + " against trials:\n" +
-         format_table({"trials", "best so far", "at"}, history_rows);
+  out += "best " + data.search.metric + " against trials:\n" + (markdown ? "\n" : "") +
+         table({"trials", "best so far", "at"}, history_rows);
   return out;
 }
 
@@ -238,8 +244,9 @@ json render_json(const StudyData& data) {
 std::string make_study_report(const std::string& results_file, ReportFormat format) {
   const StudyData data = load_study(results_file);
   if (format == ReportFormat::json) return render_json(data).dump(1) + "\n";
-  if (format != ReportFormat::table) throw Error("--study: the formats are table and json");
-  return render_table(results_file, data);
+  if (format != ReportFormat::table && format != ReportFormat::markdown)
+    throw Error("--study: the formats are table, markdown and json");
+  return render_tables(results_file, data, format == ReportFormat::markdown);
 }
 
 }  // namespace hqsweep

@@ -10,7 +10,7 @@
 namespace hqsweep {
 
 // Throws hqsweep::Error when the file holds no study (no search block in its sweep record) or
-// cannot be read. Formats: table (default) and json.
+// cannot be read. Formats: table (default), markdown and json.
 std::string make_study_report(const std::string& results_file, ReportFormat format);
 
 }  // namespace hqsweep

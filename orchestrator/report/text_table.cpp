@@ -45,4 +45,29 @@ std::string format_table(const std::vector<std::string>& headers,
   return out;
 }
 
+std::string format_markdown_table(const std::vector<std::string>& headers,
+                                  const std::vector<std::vector<std::string>>& rows,
+                                  std::size_t left_aligned) {
+  auto append_row = [](std::string& out, const std::vector<std::string>& cells) {
+    out += "|";
+    for (const std::string& cell : cells) {
+      out += " ";
+      for (char c : cell) out += c == '|' ? std::string("\\|") : std::string(1, c);
+      out += " |";
+    }
+    out += "\n";
+  };
+  std::string out;
+  append_row(out, headers);
+  out += "|";
+  for (std::size_t c = 0; c < headers.size(); ++c) out += c < left_aligned ? "---|" : "--:|";
+  out += "\n";
+  for (const auto& row : rows) {
+    HQSWEEP_CHECK(row.size() == headers.size(),
+                  "table row has " << row.size() << " cells, expected " << headers.size());
+    append_row(out, row);
+  }
+  return out;
+}
+
 }  // namespace hqsweep

@@ -136,6 +136,9 @@ elif [ "$mode" = analysis ]; then
   grep -q "study of $trials trials (tpe min of probe_objective); $trials trials stored" report.txt &&
     grep -q "^pruned  *[1-9]" report.txt && grep -q "^epochs trained: [0-9]* of the $((trials * 9))" report.txt ||
     { cat report.txt >&2; exit 1; }
+  "$hqsweep" report study.h5 --study --format markdown > report.md
+  grep -q "^| pruned | [1-9][0-9]* |$" report.md && grep -q "^| trial | probe_objective | - | epochs | values |$" report.md ||
+    { cat report.md >&2; exit 1; }
   "$hqsweep" report study.h5 --study --format json > report.json
   /usr/bin/python3 - report.json study.h5 "$here/../../scripts" <<'PY'
 import json, sys
@@ -198,7 +201,7 @@ JSON
   if "$hqsweep" report study.h5 grid.h5 --study 2>two.err; then echo "--study read two" >&2; exit 1; fi
   grep -q "study reads one results file" two.err || { cat two.err >&2; exit 1; }
   if "$hqsweep" report study.h5 --study --format latex 2>format.err; then echo "--study took latex" >&2; exit 1; fi
-  grep -q -- "--study: the formats are table and json" format.err || { cat format.err >&2; exit 1; }
+  grep -q -- "--study: the formats are table, markdown and json" format.err || { cat format.err >&2; exit 1; }
   echo "StudyTest analysis: an exhausted space ends the study; shards and arrays are refused"
 else
   echo "study_test.sh: unknown mode $mode" >&2
