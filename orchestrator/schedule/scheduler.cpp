@@ -3,8 +3,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <utility>
 
+#include "common/config_schema.h"
 #include "common/derived_configs.h"
 #include "common/error.h"
 #include "common/run_config.h"
@@ -112,6 +114,7 @@ void Scheduler::add_runs(const std::vector<json>& runs, const std::set<std::stri
       it->second.config = canonical;
       it->second.estimate = estimate_seconds(config, TaskKind::extract);
       it->second.cost_group = cost_group(config) + "/extract";
+      it->second.model = run_id(shf_classical_config(canonical));
     }
     // Heads wait; the extraction carries the longest of them, so it starts early enough.
     it->second.estimate =
@@ -160,25 +163,34 @@ double Scheduler::refined(const Task& task) const {
 }
 
 std::optional<Task> Scheduler::next() {
+  // Per queue its largest task that may start: an extraction waits while another one trains its
+  // classical model (SHF at 4 and 8 qubits over one backbone), so that the model trains once.
   std::vector<Task>* best = nullptr;
+  std::vector<Task>::iterator best_task;
   double best_value = -1;
   for (auto& [group, queue] : ready_) {
-    if (queue.empty()) continue;
-    const double value = refined(queue.back());
+    auto task = std::find_if(queue.rbegin(), queue.rend(), [&](const Task& t) {
+      return t.model.empty() || models_in_training_.count(t.model) == 0;
+    });
+    if (task == queue.rend()) continue;
+    const double value = refined(*task);
     if (value > best_value) {
       best_value = value;
       best = &queue;
+      best_task = std::prev(task.base());
     }
   }
   if (best == nullptr) return std::nullopt;
-  Task task = std::move(best->back());
-  best->pop_back();
+  Task task = std::move(*best_task);
+  best->erase(best_task);
+  if (!task.model.empty()) models_in_training_.insert(task.model);
   running_[task.id] = task;
   return task;
 }
 
 bool Scheduler::finished(const Task& task, bool succeeded, bool retryable, double seconds) {
   running_.erase(task.id);
+  models_in_training_.erase(task.model);
   if (seconds > 0) {
     measured_[task.cost_group] += seconds;
     estimated_[task.cost_group] += task.estimate;
@@ -224,6 +236,7 @@ std::vector<std::pair<Task, std::string>> Scheduler::take_blocked_failures() {
 
 void Scheduler::requeue(const Task& task) {
   running_.erase(task.id);
+  models_in_training_.erase(task.model);
   make_ready(task);
 }
 

@@ -1,6 +1,8 @@
 // Rank 0's scheduling decisions, without MPI or processes: which task an idle worker gets next.
 // Longest estimated task first (estimates refined from measured durations), SHF heads after the
-// one shared extraction of their features, retries, and failure of a failed extraction's heads.
+// one shared extraction of their features, one extraction at a time per classical model (the
+// first trains and keeps it, the others load it), retries, and failure of a failed extraction's
+// heads.
 #pragma once
 
 #include <cstddef>
@@ -25,6 +27,7 @@ struct Task {
   nlohmann::json config;   // canonical config (extraction: the config of one of its SHF runs)
   double estimate = 0;     // estimated seconds before refinement
   std::string cost_group;  // estimates are refined per group (backbone and image size)
+  std::string model;       // extraction: run_id of the classical model it trains or loads
   int attempt = 1;
 };
 
@@ -88,6 +91,7 @@ class Scheduler {
   std::vector<std::pair<Task, std::string>> blocked_failures_;
   std::map<std::string, double> measured_, estimated_;  // per cost group, for refinement
   std::map<std::string, Task> running_;
+  std::set<std::string> models_in_training_;  // of running extractions
   int retries_ = 0;
   int64_t done_ = 0, failed_ = 0, total_runs_ = 0;
 };

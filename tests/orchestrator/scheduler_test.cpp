@@ -2,6 +2,8 @@
 // for many SHF heads, failed extractions failing their heads, retries.
 #include "orchestrator/schedule/scheduler.h"
 
+#include <optional>
+
 #include <gtest/gtest.h>
 
 #include "common/config_schema.h"
@@ -19,11 +21,12 @@ json probe(double milliseconds, int seed = 0) {
                                {"seed", seed}});
 }
 
-json shf_head(double lr, int qubits = 4) {
+json shf_head(double lr, int qubits = 4, int seed = 0) {
   return canonical_config(json{{"dataset", {{"name", "wdbc"}}},
                                {"model", {{"backbone", "mlp"}, {"fusion", "shf"}}},
                                {"quantum", {{"qubits", qubits}, {"trainable", false}}},
-                               {"train", {{"lr", lr}}}});
+                               {"train", {{"lr", lr}}},
+                               {"seed", seed}});
 }
 
 TEST(SchedulerTest, WorkersHoldMoreTasksOnlyWhenTasksAreShort) {
@@ -69,7 +72,7 @@ TEST(SchedulerTest, MeasuredDurationsRefineTheirGroupsEstimates) {
 }
 
 TEST(SchedulerTest, ShfHeadsWaitForOneSharedExtraction) {
-  Scheduler scheduler({shf_head(0.1), shf_head(0.01), shf_head(0.001), shf_head(0.1, 6)}, {}, 0);
+  Scheduler scheduler({shf_head(0.1), shf_head(0.01), shf_head(0.001), shf_head(0.1, 6, 1)}, {}, 0);
   std::vector<Task> extractions;
   while (auto task = scheduler.next()) {
     EXPECT_EQ(task->kind, TaskKind::extract) << "heads wait for their features";
@@ -86,6 +89,23 @@ TEST(SchedulerTest, ShfHeadsWaitForOneSharedExtraction) {
   }
   EXPECT_EQ(heads, 3);
   EXPECT_EQ(scheduler.counts().waiting, 1);  // the 6-qubit head still waits
+}
+
+TEST(SchedulerTest, ExtractionsOverOneClassicalModelRunOneAtATime) {
+  // 4 and 6 qubits over the same backbone and seed: the first trains the classical model and
+  // keeps it; the second, started together, would train it again.
+  Scheduler scheduler({shf_head(0.1), shf_head(0.1, 6), probe(10)}, {}, 0);
+  std::optional<Task> first = scheduler.next();
+  ASSERT_TRUE(first && first->kind == TaskKind::extract);
+  std::optional<Task> second = scheduler.next();
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->kind, TaskKind::run) << "the other extraction waits for the model";
+  EXPECT_FALSE(scheduler.next()) << "nothing else may start";
+  scheduler.finished(*first, true, false, 1.0);
+  std::optional<Task> third = scheduler.next();
+  ASSERT_TRUE(third);
+  EXPECT_EQ(third->kind, TaskKind::extract);
+  EXPECT_NE(third->id, first->id);
 }
 
 TEST(SchedulerTest, CachedFeaturesNeedNoExtraction) {
