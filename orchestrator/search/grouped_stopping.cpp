@@ -7,6 +7,11 @@
 
 namespace hqsweep {
 
+void GroupedStopping::Member::add(double oriented) {
+  const double previous = best_so_far.empty() ? -INFINITY : best_so_far.back();
+  best_so_far.push_back(std::isfinite(oriented) ? std::max(previous, oriented) : previous);
+}
+
 GroupedStopping::GroupedStopping(const StoppingSpec& spec)
     : rule_(spec), sign_(spec.mode == MetricMode::max ? 1.0 : -1.0) {}
 
@@ -67,9 +72,7 @@ std::vector<std::string> GroupedStopping::report(const std::string& run_id, int6
                                                  double value) {
   Member& m = members_[run_id];
   if (epoch != static_cast<int64_t>(m.best_so_far.size()) + 1 || m.finished) return {};
-  const double oriented = sign_ * value;
-  const double previous = m.best_so_far.empty() ? -INFINITY : m.best_so_far.back();
-  m.best_so_far.push_back(std::isfinite(oriented) ? std::max(previous, oriented) : previous);
+  m.add(sign_ * value);
   const std::string unit_name = unit_of(run_id);
   Unit& unit = units_[unit_name];
   if (unit.stopped || !judge_ready_epochs(unit_name, true)) return {};
@@ -92,11 +95,7 @@ void GroupedStopping::finished(const std::string& run_id) {
 
 void GroupedStopping::replay(const std::string& run_id, const std::vector<double>& curve) {
   Member& m = members_[run_id];
-  for (double value : curve) {
-    const double oriented = sign_ * value;
-    const double previous = m.best_so_far.empty() ? -INFINITY : m.best_so_far.back();
-    m.best_so_far.push_back(std::isfinite(oriented) ? std::max(previous, oriented) : previous);
-  }
+  for (double value : curve) m.add(sign_ * value);
   finished(run_id);
 }
 

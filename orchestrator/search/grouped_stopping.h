@@ -34,6 +34,7 @@ class GroupedStopping {
   struct Member {
     std::vector<double> best_so_far;  // oriented: larger is better
     bool finished = false;
+    void add(double oriented);  // the next epoch's value (NaN leaves the best as it was)
   };
   struct Unit {
     std::vector<std::string> runs;
